@@ -1,0 +1,42 @@
+"""Errors of authentication and accounts.
+
+AuthError
+├── NotAuthenticated     no token, an unknown, revoked or expired one (HTTP 401 / close 4401)
+├── InvalidCredentials   login with a wrong tenant, email or password (HTTP 401; never says which)
+├── Forbidden            authenticated, but the role does not allow it (HTTP 403 / close 4403)
+├── TenantNotFound       a CLI or admin call named a tenant that does not exist
+├── TenantExists / UserExists   a create that would duplicate
+└── InvalidInput         a bad email, role, slug or password on create
+"""
+
+
+class AuthError(Exception):
+    pass
+
+
+class NotAuthenticated(AuthError):
+    pass
+
+
+class InvalidCredentials(AuthError):
+    pass
+
+
+class Forbidden(AuthError):
+    pass
+
+
+class TenantNotFound(AuthError):
+    pass
+
+
+class TenantExists(AuthError):
+    pass
+
+
+class UserExists(AuthError):
+    pass
+
+
+class InvalidInput(AuthError):
+    pass

@@ -1,0 +1,42 @@
+"""The composition root: builds the Starlette app and owns the server's long-lived parts.
+
+Lifespan order: database (migrated) → update writer → room registry. Shutdown runs it backwards: rooms
+close their connections, the writer commits everything accepted, and final snapshots are written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from collab.bootstrap import prepare_database
+from collab.registry import RoomRegistry
+from collab.settings import Settings
+from collab.writer import SqlUpdateWriter
+from persistence.database import Database
+from web.errors import EXCEPTION_HANDLERS
+from web.routes import ROUTES
+from web.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with Database(settings.database_url) as database:
+            bootstrap = await prepare_database(database, settings)
+            if bootstrap is not None:
+                app.state.bootstrap = bootstrap
+            async with (
+                SqlUpdateWriter(database, settings.write_batch_max) as writer,
+                RoomRegistry(database, writer, settings) as registry,
+            ):
+                app.state.services = Services(settings, database, registry, writer)
+                yield
+            log.info("all accepted updates are stored; shutting down")
+
+    return Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)

@@ -1,0 +1,169 @@
+"""The `collab` command: serve, and manage tenants and users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from auth import accounts
+from auth.errors import AuthError
+from collab.app import create_app
+from collab.bootstrap import prepare_database
+from collab.logs import log_config
+from collab.settings import Settings
+from persistence.database import Database
+from persistence.errors import PersistenceError
+
+# uvicorn drops frames above its own cap with 1009, after which y-websocket resends forever; keep it well
+# above ours so that the client gets 4413 instead.
+_UVICORN_CAP_FACTOR = 4
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+class _Server(uvicorn.Server):
+    """Says where it listens (the real port, also with --port 0) and prints a first start's login once."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette, settings: Settings) -> None:
+        super().__init__(config)
+        self._app = app
+        self._settings = settings
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        port = self.servers[0].sockets[0].getsockname()[1]
+        url = f"http://{self._settings.host}:{port}"
+        bootstrap = getattr(self._app.state, "bootstrap", None)
+        if bootstrap is not None:
+            _say("collab: first start: created tenant 'default' with an admin. Log in once with")
+            _say(f"  url {url}/  tenant {bootstrap.tenant}  email {bootstrap.email}")
+            _say(f"  password {bootstrap.password}")
+        _say(f"collab: listening on {url}")
+
+
+def serve(settings: Settings) -> int:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=log_config(),
+        ws_max_size=settings.max_message_bytes * _UVICORN_CAP_FACTOR,
+        # Compressing every broadcast once per receiver costs more CPU than the bandwidth it saves on a
+        # LAN-sized edit stream (see docs/architecture.md); the reference servers do not compress either.
+        ws_per_message_deflate=False,
+        proxy_headers=settings.trust_proxy_headers,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )
+    server = _Server(config, app, settings)
+    server.run()
+    return 0 if server.started else 1
+
+
+async def _with_database(settings: Settings, action: Callable[[Database], Awaitable[int]]) -> int:
+    async with Database(settings.database_url) as database:
+        await prepare_database(database, settings)
+        return await action(database)
+
+
+def add_tenant(settings: Settings, slug: str, name: str | None) -> int:
+    async def action(database: Database) -> int:
+        async with database.session() as session:
+            await accounts.add_tenant(session, slug, name)
+            await session.commit()
+        _say(f"collab: tenant {slug!r} added")
+        return 0
+
+    return asyncio.run(_with_database(settings, action))
+
+
+def add_user(
+    settings: Settings, tenant: str, email: str, role: str, name: str | None, password: str | None
+) -> int:
+    chosen = password or secrets.token_urlsafe(12)
+
+    async def action(database: Database) -> int:
+        async with database.session() as session:
+            found = await accounts.find_tenant(session, tenant)
+            user = await accounts.add_user(session, found, email=email, role=role, password=chosen, name=name)
+            await session.commit()
+        _say(f"collab: user {user.email!r} ({role}) added to tenant {tenant!r}")
+        if password is None:
+            _say(f"  password {chosen}  (shown once)")
+        return 0
+
+    return asyncio.run(_with_database(settings, action))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collab", description="Live collaborative records.")
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL (env COLLAB_DATABASE_URL); default SQLite in ./data/"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="run the server")
+    serve_cmd.add_argument("--host", help="address to bind (env COLLAB_HOST, default 127.0.0.1)")
+    serve_cmd.add_argument(
+        "--port", type=int, help="port (env COLLAB_PORT, default 8000; 0 picks a free one)"
+    )
+    serve_cmd.add_argument("--database-url", dest="serve_database_url", help=argparse.SUPPRESS)
+    serve_cmd.add_argument("--redis-url", help="Redis for several nodes (env COLLAB_REDIS_URL)")
+
+    tenant_cmd = commands.add_parser("tenant", help="manage tenants").add_subparsers(
+        dest="action", required=True
+    )
+    tenant_add = tenant_cmd.add_parser("add", help="add a tenant")
+    tenant_add.add_argument("slug")
+    tenant_add.add_argument("--name")
+    tenant_add.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
+
+    user_cmd = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    user_add = user_cmd.add_parser("add", help="add a user")
+    user_add.add_argument("--tenant", required=True)
+    user_add.add_argument("--email", required=True)
+    user_add.add_argument("--role", required=True, choices=["admin", "editor", "viewer"])
+    user_add.add_argument("--name")
+    user_add.add_argument("--password", help="default: a random one, printed once")
+    user_add.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    database_url = (
+        getattr(args, "serve_database_url", None)
+        or getattr(args, "sub_database_url", None)
+        or args.database_url
+    )
+    try:
+        settings = Settings.from_env(
+            database_url=database_url,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            redis_url=getattr(args, "redis_url", None),
+        )
+        if args.command == "serve":
+            return serve(settings)
+        if args.command == "tenant":
+            return add_tenant(settings, args.slug, args.name)
+        return add_user(settings, args.tenant, args.email, args.role, args.name, args.password)
+    except (AuthError, PersistenceError, ValueError) as exc:
+        print(f"collab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""How a record's values live in its Yjs document (root map `fields`), both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pycrdt import Doc, Map, Text
+
+from collab.schema import FieldSpec
+
+FIELDS = "fields"
+
+
+def fields_map(doc: Doc) -> Map:
+    return doc.get(FIELDS, type=Map)
+
+
+def read_fields(doc: Doc) -> dict[str, Any]:
+    """The fields as JSON; Yjs numbers are doubles, so whole numbers are given back as integers."""
+    values = fields_map(doc).to_py() or {}
+    return {key: _tidy(value) for key, value in values.items()}
+
+
+def _tidy(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def write_fields(doc: Doc, specs: list[FieldSpec], values: dict[str, Any]) -> bytes:
+    """Set values in one transaction and return that transaction's update (to apply elsewhere or store)."""
+    types = {spec.key: spec.type for spec in specs}
+    before = doc.get_state()
+    target = fields_map(doc)
+    with doc.transaction():
+        for key, value in values.items():
+            if value is None:
+                if key in target:
+                    del target[key]
+            elif types.get(key) == "richtext":
+                current = target.get(key)
+                if isinstance(current, Text):
+                    # Replace the content in place, so people typing in the field keep their cursors.
+                    del current[:]
+                    current += value
+                else:
+                    target[key] = Text(value)
+            else:
+                target[key] = value
+    return doc.get_update(before)

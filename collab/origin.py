@@ -1,0 +1,21 @@
+"""Typed origins of changes: who caused an update, and so how it is attributed and stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OriginKind(StrEnum):
+    LIVE = "live"
+    API = "api"
+    RESTORE = "restore"
+    CREATE = "create"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    kind: OriginKind
+    user_id: str | None
+    session_id: str | None
+    connection_id: int | None = None

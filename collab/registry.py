@@ -1,0 +1,153 @@
+"""The room registry: loads each room once, snapshots it, and evicts it once idle and durable.
+
+Many connections may ask for the same record at the same moment; they all await one load task, and none of
+them sees the room before the load is complete. A load that fails refuses those connections (they retry)
+and is never replaced by an empty document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from collab import close_codes
+from collab.errors import RoomLoadFailed
+from collab.room import Room
+from collab.settings import Settings
+from collab.snapshotter import load_document, take_snapshot
+from collab.writer import UpdateWriter
+from persistence.database import Database
+
+log = logging.getLogger(__name__)
+
+_HOUSEKEEPING_SECONDS = 1.0
+
+
+class RoomRegistry:
+    def __init__(self, database: Database, writer: UpdateWriter, settings: Settings) -> None:
+        self._database = database
+        self._writer = writer
+        self._settings = settings
+        self._rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Task[Room]] = {}
+        self._snapshotting: dict[str, asyncio.Task[None]] = {}
+        self._idle_since: dict[str, float] = {}
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RoomRegistry:
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="collab-housekeeping")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        for room in self._rooms.values():
+            room.close_all(close_codes.SERVICE_RESTART, "server restarting")
+        await self._writer.flush()
+        await asyncio.gather(*self._snapshotting.values(), return_exceptions=True)
+        for record_id, room in list(self._rooms.items()):
+            if room.updates_since_snapshot:
+                await self._snapshot(record_id, room, "shutdown")
+
+    @property
+    def rooms(self) -> dict[str, Room]:
+        return self._rooms
+
+    async def acquire(self, record_id: str) -> Room:
+        room = self._rooms.get(record_id)
+        if room is None:
+            task = self._loading.get(record_id)
+            if task is None:
+                task = asyncio.create_task(self._load(record_id), name=f"collab-load-{record_id}")
+                self._loading[record_id] = task
+            # Shielded: one waiter giving up must not cancel the load the others are waiting for.
+            room = await asyncio.shield(task)
+        room.holders += 1
+        self._idle_since.pop(record_id, None)
+        return room
+
+    def release(self, room: Room) -> None:
+        room.holders -= 1
+        if room.holders == 0:
+            self._idle_since[room.record_id] = time.monotonic()
+
+    @contextlib.asynccontextmanager
+    async def use(self, record_id: str) -> AsyncIterator[Room]:
+        room = await self.acquire(record_id)
+        try:
+            yield room
+        finally:
+            self.release(room)
+
+    async def _load(self, record_id: str) -> Room:
+        try:
+            doc, _ = await load_document(self._database, record_id)
+            room = Room(record_id, doc, self._writer, on_stored=self._stored)
+            self._rooms[record_id] = room
+            return room
+        except RoomLoadFailed:
+            log.exception("loading record %s failed", record_id)
+            raise
+        finally:
+            del self._loading[record_id]
+
+    def _stored(self, room: Room) -> None:
+        if room.updates_since_snapshot >= self._settings.snapshot_every_updates:
+            self._start_snapshot(room, "auto")
+
+    def _start_snapshot(self, room: Room, reason: str) -> None:
+        if room.record_id in self._snapshotting:
+            return
+        task = asyncio.create_task(self._snapshot(room.record_id, room, reason))
+        self._snapshotting[room.record_id] = task
+        task.add_done_callback(lambda _: self._snapshotting.pop(room.record_id, None))
+
+    async def _snapshot(self, record_id: str, room: Room, reason: str) -> None:
+        covered = room.updates_since_snapshot
+        try:
+            await take_snapshot(self._database, record_id, reason)
+        except Exception:
+            log.exception("snapshot of record %s failed; the log still holds everything", record_id)
+            return
+        room.updates_since_snapshot = max(0, room.updates_since_snapshot - covered)
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(_HOUSEKEEPING_SECONDS)
+            try:
+                await self._housekeep_once()
+            except Exception:
+                log.exception("room housekeeping failed")
+
+    async def _housekeep_once(self) -> None:
+        now = time.monotonic()
+        for record_id, room in list(self._rooms.items()):
+            quiet = now - room.last_update_at
+            if room.updates_since_snapshot and quiet >= self._settings.snapshot_quiet_seconds:
+                self._start_snapshot(room, "auto")
+            idle_since = self._idle_since.get(record_id)
+            if idle_since is not None and now - idle_since >= self._settings.room_idle_seconds:
+                await self._evict(record_id, room)
+
+    async def _evict(self, record_id: str, room: Room) -> None:
+        # Durable first: a room that is dropped before its writes commit would reload without them.
+        last_update_at = room.last_update_at
+        await self._writer.flush()
+        pending = self._snapshotting.get(record_id)
+        if pending is not None:
+            await pending
+        if room.updates_since_snapshot:
+            await self._snapshot(record_id, room, "evict")
+        unchanged = room.last_update_at == last_update_at
+        if unchanged and room.holders == 0 and self._rooms.get(record_id) is room:
+            del self._rooms[record_id]
+            self._idle_since.pop(record_id, None)
+            log.debug("evicted idle room %s", record_id)

@@ -1,0 +1,53 @@
+"""Serving one live connection: join the room, read frames until the peer leaves, leave cleanly.
+
+Errors are contained here: a bad frame closes its own connection with its code, and the room and every
+other connection carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from auth.principal import Principal
+from collab import close_codes
+from collab.channel import Channel, ChannelClosed
+from collab.connection import Connection
+from collab.errors import MalformedMessage, RoomLoadFailed
+from collab.registry import RoomRegistry
+from collab.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve_connection(
+    registry: RoomRegistry, channel: Channel, principal: Principal, record_id: str, settings: Settings
+) -> None:
+    """Run one connection to the end; the caller has already checked the record belongs to the principal."""
+    try:
+        room = await registry.acquire(record_id)
+    except RoomLoadFailed:
+        # 1011 makes the client retry later; the record is never served as an empty document.
+        await channel.close(close_codes.INTERNAL_ERROR, "record could not be loaded")
+        return
+    connection = Connection(channel, principal, record_id, settings.send_queue_messages)
+    connection.start()
+    room.join(connection)
+    try:
+        while connection.close_code is None:
+            frame = await channel.recv()
+            if len(frame) > settings.max_message_bytes:
+                connection.close(close_codes.TOO_LARGE, "message too large")
+                break
+            room.receive(connection, frame)
+    except ChannelClosed:
+        pass
+    except MalformedMessage as exc:
+        log.info("closing connection %s on record %s: %s", connection.id, record_id, exc)
+        connection.close(close_codes.MALFORMED, "malformed message")
+    except Exception:
+        log.exception("connection %s on record %s failed", connection.id, record_id)
+        connection.close(close_codes.INTERNAL_ERROR, "internal error")
+    finally:
+        room.leave(connection)
+        registry.release(room)
+        await connection.stop()

@@ -1,0 +1,142 @@
+"""The group-commit writer: every accepted update reaches the update log before anyone hears "saved".
+
+Updates are queued in arrival order; one task commits everything that queued up meanwhile in one
+transaction, then tells each room which state is now durable. A failed commit keeps the batch and retries:
+nothing accepted is ever dropped, and `flush()` (eviction, shutdown) waits until all of it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol
+
+from sqlalchemy import update
+
+from collab.origin import Origin
+from persistence import update_log
+from persistence.database import Database
+from persistence.models import Record, utcnow
+
+log = logging.getLogger(__name__)
+
+_RETRY_SECONDS = (0.05, 0.2, 1.0, 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    record_id: str
+    update: bytes
+    origin: Origin
+    # The room's state vector right after this update was applied: once the update is committed, everything
+    # this vector covers is stored, because the log is committed in the order the room applied it.
+    state_vector_after: bytes
+    on_durable: Callable[[PendingWrite, int], None]
+
+
+class UpdateWriter(Protocol):
+    def submit(self, write: PendingWrite) -> None: ...
+
+    async def flush(self) -> None:
+        """Return once every update submitted before the call is committed."""
+
+
+class SqlUpdateWriter:
+    def __init__(self, database: Database, batch_max: int = 500) -> None:
+        self._database = database
+        self._batch_max = batch_max
+        self._queue: list[PendingWrite] = []
+        self._wakeup = asyncio.Event()
+        self._submitted = 0
+        self._committed = 0
+        self._progress = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def __aenter__(self) -> SqlUpdateWriter:
+        self._task = asyncio.create_task(self._run(), name="collab-writer")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.flush()
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+
+    def submit(self, write: PendingWrite) -> None:
+        if self._stopping:
+            raise RuntimeError("the update writer is stopped")
+        self._queue.append(write)
+        self._submitted += 1
+        self._wakeup.set()
+
+    @property
+    def backlog(self) -> int:
+        return self._submitted - self._committed
+
+    async def flush(self) -> None:
+        target = self._submitted
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._committed >= target)
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._stopping:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = self._queue[: self._batch_max]
+            seqs = await self._commit_with_retry(batch)
+            del self._queue[: len(batch)]
+            self._committed += len(batch)
+            for write, seq in zip(batch, seqs, strict=True):
+                try:
+                    write.on_durable(write, seq)
+                except Exception:
+                    log.exception("durable callback failed for record %s", write.record_id)
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def _commit_with_retry(self, batch: list[PendingWrite]) -> list[int]:
+        attempt = 0
+        while True:
+            try:
+                return await self._commit(batch)
+            except Exception:
+                delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
+                log.exception("commit of %d updates failed; retrying in %.2fs", len(batch), delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _commit(self, batch: list[PendingWrite]) -> list[int]:
+        rows = [
+            update_log.NewUpdate(
+                record_id=write.record_id,
+                data=write.update,
+                user_id=write.origin.user_id,
+                session_id=write.origin.session_id,
+                origin=write.origin.kind.value,
+            )
+            for write in batch
+        ]
+        last_author: dict[str, str | None] = {}
+        for write in batch:
+            if write.origin.user_id is not None:
+                last_author[write.record_id] = write.origin.user_id
+        now = utcnow()
+        async with self._database.session() as session:
+            seqs = await update_log.append(session, rows)
+            for record_id, user_id in last_author.items():
+                await session.execute(
+                    update(Record).where(Record.id == record_id).values(updated_at=now, updated_by=user_id)
+                )
+            await session.commit()
+        return seqs

@@ -1,0 +1,33 @@
+"""Adapts a Starlette WebSocket to the room's `Channel`."""
+
+from __future__ import annotations
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from collab.channel import ChannelClosed
+from collab.errors import MalformedMessage
+
+
+class WebSocketChannel:
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+        self._closed = False
+
+    async def send(self, message: bytes) -> None:
+        await self._websocket.send({"type": "websocket.send", "bytes": message})
+
+    async def recv(self) -> bytes:
+        message = await self._websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise ChannelClosed()
+        data = message.get("bytes")
+        if data is not None:
+            return bytes(data)
+        raise MalformedMessage("text frames are not part of the protocol")
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._websocket.application_state == WebSocketState.CONNECTED:
+            await self._websocket.close(code, reason)

@@ -1,0 +1,68 @@
+"""The one place where exceptions become HTTP statuses.
+
+Every error body is `{"error": CODE, "message": TEXT}`, plus `"fields"` for values that do not fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from auth.errors import (
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotAuthenticated,
+    TenantExists,
+    TenantNotFound,
+    UserExists,
+)
+from collab.errors import RecordNotFound, RoomLoadFailed
+from collab.records import CollectionExists, CollectionNotFound
+from collab.schema import SchemaError
+
+
+class BadRequest(Exception):
+    """A body or parameter that cannot be read at all."""
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+_STATUS: list[tuple[type[Exception], int, str]] = [
+    (NotAuthenticated, 401, "not_authenticated"),
+    (InvalidCredentials, 401, "invalid_credentials"),
+    (Forbidden, 403, "forbidden"),
+    (RecordNotFound, 404, "not_found"),
+    (CollectionNotFound, 404, "not_found"),
+    (TenantNotFound, 404, "not_found"),
+    (CollectionExists, 409, "conflict"),
+    (TenantExists, 409, "conflict"),
+    (UserExists, 409, "conflict"),
+    (InvalidInput, 422, "invalid"),
+    (BadRequest, 400, "bad_request"),
+    (RoomLoadFailed, 503, "unavailable"),
+]
+
+
+async def handle_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, SchemaError):
+        return error_response(422, "invalid", str(exc), fields=exc.errors)
+    if isinstance(exc, RecordNotFound):
+        # Same words whether the record is missing or another tenant's: nothing to tell apart.
+        return error_response(404, "not_found", "no such record")
+    if isinstance(exc, HTTPException):
+        return error_response(exc.status_code, "http_error", str(exc.detail))
+    for kind, status, code in _STATUS:
+        if isinstance(exc, kind):
+            return error_response(status, code, str(exc))
+    raise exc
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    kind: handle_error for kind in [SchemaError, HTTPException, *(kind for kind, _, _ in _STATUS)]
+}

@@ -1,0 +1,42 @@
+"""Every URL of the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from web import auth_routes, record_routes
+from web.openapi import openapi
+from web.ws_route import record_socket
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/", index),
+    Route("/healthz", healthz),
+    Route("/api/openapi.json", openapi),
+    Route("/api/auth/login", auth_routes.login, methods=["POST"]),
+    Route("/api/auth/logout", auth_routes.logout, methods=["POST"]),
+    Route("/api/auth/me", auth_routes.me),
+    Route("/api/collections", record_routes.list_collections, methods=["GET"]),
+    Route("/api/collections", record_routes.create_collection, methods=["POST"]),
+    Route("/api/records", record_routes.list_records, methods=["GET"]),
+    Route("/api/records", record_routes.create_record, methods=["POST"]),
+    Route("/api/records/{record_id}", record_routes.get_record),
+    Route("/api/records/{record_id}/presence", record_routes.presence),
+    WebSocketRoute("/ws/{record_id}", record_socket),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]

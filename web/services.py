@@ -1,0 +1,25 @@
+"""What the routes need from the running server, built by the composition root and kept on `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from collab.registry import RoomRegistry
+from collab.settings import Settings
+from collab.writer import UpdateWriter
+from persistence.database import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    registry: RoomRegistry
+    writer: UpdateWriter
+
+
+def services(connection: HTTPConnection) -> Services:
+    found: Services = connection.app.state.services
+    return found

@@ -1,0 +1,43 @@
+"""The live endpoint `/ws/{record_id}`: accept, check Origin and session and record, then serve.
+
+A refusal is a close with a 44xx code after accepting: a close before accepting reaches a browser as a
+bare HTTP 403, and y-websocket would retry it forever.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.websockets import WebSocket
+
+from auth.errors import NotAuthenticated
+from collab import close_codes, records
+from collab.errors import RecordNotFound
+from collab.serving import serve_connection
+from web.channel import WebSocketChannel
+from web.security import origin_allowed, principal_of
+from web.services import services
+
+log = logging.getLogger(__name__)
+
+
+async def record_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    channel = WebSocketChannel(websocket)
+    if not origin_allowed(websocket):
+        await channel.close(close_codes.FORBIDDEN, "origin not allowed")
+        return
+    try:
+        principal = await principal_of(websocket)
+    except NotAuthenticated:
+        await channel.close(close_codes.NOT_AUTHENTICATED, "not authenticated")
+        return
+    found = services(websocket)
+    record_id = websocket.path_params["record_id"]
+    try:
+        async with found.database.session() as session:
+            await records.find_record(session, principal, record_id)
+    except RecordNotFound:
+        await channel.close(close_codes.NOT_FOUND, "no such record")
+        return
+    await serve_connection(found.registry, channel, principal, record_id, found.settings)

@@ -140,3 +140,23 @@ class SqlUpdateWriter:
                 )
             await session.commit()
         return seqs
+
+
+class MemoryUpdateWriter:
+    """The in-memory writer for room tests: nothing is durable until the test calls `commit()`."""
+
+    def __init__(self) -> None:
+        self.pending: list[PendingWrite] = []
+        self.committed: list[PendingWrite] = []
+
+    def submit(self, write: PendingWrite) -> None:
+        self.pending.append(write)
+
+    def commit(self) -> None:
+        batch, self.pending = self.pending, []
+        for write in batch:
+            self.committed.append(write)
+            write.on_durable(write, len(self.committed))
+
+    async def flush(self) -> None:
+        self.commit()

@@ -139,7 +139,10 @@ class SnapshotRow(Base):
     """The merged state of a record's log up to and including `upto_seq`."""
 
     __tablename__ = "snapshots"
-    __table_args__ = (Index("ix_snapshots_record_upto", "record_id", "upto_seq"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_snapshots_record_upto", "record_id", "upto_seq"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))

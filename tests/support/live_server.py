@@ -30,6 +30,7 @@ class LiveServer:
         self.log_path = log_path
         self.extra_env = env or {}
         self.base_url = ""
+        self.port = 0  # chosen by the first start, kept by restarts so clients reconnect as they would
         self.process: asyncio.subprocess.Process | None = None
         self.stdout_lines: list[str] = []
         self._reader: asyncio.Task[None] | None = None
@@ -48,7 +49,7 @@ class LiveServer:
         }
         log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "collab", "serve", "--port", "0",
+            sys.executable, "-m", "collab", "serve", "--port", str(self.port),
             cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log,
         )  # fmt: skip
         log.close()
@@ -56,6 +57,7 @@ class LiveServer:
         self._reader = asyncio.create_task(self._read_stdout(found))
         try:
             self.base_url = await asyncio.wait_for(found, START_TIMEOUT_SECONDS)
+            self.port = int(self.base_url.rsplit(":", 1)[1])
         except (TimeoutError, EOFError) as exc:
             await self.kill()
             raise RuntimeError(f"collab serve did not start:\n{self.log_tail()}") from exc

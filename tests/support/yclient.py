@@ -35,9 +35,13 @@ class YClient:
         self.doc.observe(self._on_local_change)
 
     async def connect(self, wait_synced: bool = True, **connect_kwargs: Any) -> YClient:
+        """Connect (again): the same document re-syncs, sending whatever it holds that the server lacks."""
+        self.synced.clear()
+        self.closed.clear()
+        self.close_code = None
         self._socket = await websockets.connect(self.url, max_size=None, **connect_kwargs)
         self._reader = asyncio.create_task(self._read())
-        await self.send(protocol.sync_step1(self.doc.get_state()))
+        await self._send_quietly(protocol.sync_step1(self.doc.get_state()))
         if wait_synced:
             await self.wait(self.synced.wait(), "initial sync")
         return self
@@ -53,7 +57,7 @@ class YClient:
 
     def _on_local_change(self, event: Any) -> None:
         self.changed.set()
-        if self._applying or self._socket is None:
+        if self._applying or self._socket is None or self.closed.is_set():
             return
         update = event.update
         asyncio.get_running_loop().create_task(self._send_quietly(protocol.sync_update(update)))
@@ -109,11 +113,11 @@ class YClient:
         await self.wait(poll(), what, within)
 
     def saved_covers_own(self) -> bool:
+        """The server stored every edit this client made (others' edits are their own authors' to confirm)."""
         if not self.saved_vectors:
             return False
-        own = protocol.decode_state_vector(self.doc.get_state())
-        stored = self.saved_vectors[-1]
-        return all(stored.get(client, 0) >= clock for client, clock in own.items())
+        own = protocol.decode_state_vector(self.doc.get_state()).get(self.doc.client_id, 0)
+        return self.saved_vectors[-1].get(self.doc.client_id, 0) >= own
 
     async def wait_saved(self, within: float = DEADLINE_SECONDS) -> None:
         await self.wait_until(self.saved_covers_own, "saved covering own state", within)

@@ -1,0 +1,230 @@
+"""The database a collab process talks to: one async engine, its sessions, and its migrations.
+
+`Database` is an async context manager entered once, in the application's lifespan::
+
+    async with Database("sqlite:///data/collab.db") as db:
+        await db.migrate()
+        async with db.session() as session:
+            ...
+
+SQLite (through aiosqlite) and PostgreSQL (through asyncpg) are supported; plain `sqlite://`,
+`postgresql://` and `postgres://` URLs are given the async driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Self
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Connection, event, inspect, make_url, text
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import NullPool
+
+from persistence.errors import DatabaseUnavailable, InvalidDatabaseUrl, SchemaTooNew, SchemaUnknown
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+_SQLITE_DRIVERS = {"sqlite", "sqlite+aiosqlite"}
+_POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+asyncpg"}
+
+# FULL: a committed update survives an OS crash too, not only a process kill (see NOTES, durability).
+# foreign_keys is off by default in SQLite. busy_timeout lets a writer wait for another's lock.
+_SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+)
+
+# asyncpg waits 60 s by default for a host that drops packets; fail sooner with a clear error.
+_POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+
+# Any constant works; it only has to be the same for every collab process migrating one database.
+_MIGRATION_LOCK_KEY = 0x636F6C6C6162  # "collab"
+
+
+def normalise_url(url: str) -> URL:
+    """Parse `url` and give it the async driver collab uses; raise `InvalidDatabaseUrl` otherwise."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidDatabaseUrl("<unparsable>", "not a database URL") from exc
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.drivername in _SQLITE_DRIVERS:
+        if parsed.database in (None, "", ":memory:"):
+            # The in-memory pool shares one connection between all sessions, so their transactions mix.
+            raise InvalidDatabaseUrl(shown, "an in-memory SQLite database is not supported; name a file")
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername in _POSTGRES_DRIVERS:
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise InvalidDatabaseUrl(shown, "use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def alembic_config() -> Config:
+    """Alembic configuration for collab's migrations, without an ini file.
+
+    New revisions: `alembic.command.revision(alembic_config(), "message")`.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+class Database:
+    """One engine and its session factory; `async with` creates them and disposes of every connection."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.display_url = self.url.render_as_string(hide_password=True)
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def dialect(self) -> str:
+        """`"sqlite"` or `"postgresql"`."""
+        return self.url.get_backend_name()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("Database is not open; use `async with Database(url) as db`")
+        return self._engine
+
+    def session(self) -> AsyncSession:
+        """A new session (use it as `async with`); objects stay readable after commit."""
+        if self._sessions is None:
+            raise RuntimeError("Database is not open; use `async with Database(url) as db`")
+        return self._sessions()
+
+    async def __aenter__(self) -> Self:
+        if self._engine is not None:
+            raise RuntimeError("Database is already open")
+        self._engine = self._create_engine()
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        engine, self._engine, self._sessions = self._engine, None, None
+        if engine is not None:
+            await engine.dispose()
+
+    async def migrate(self) -> None:
+        """Bring the schema up to the newest revision; a no-op when it is there already.
+
+        Raises `SchemaTooNew` or `SchemaUnknown`, having changed nothing, when the database holds a schema
+        this code does not know; `DatabaseUnavailable` when it cannot be reached.
+        """
+        # A connection of its own: on SQLite the whole upgrade must run in one transaction, which the
+        # pooled connections (left in the driver's default transaction mode) do not give.
+        engine = self._create_engine(migrating=True)
+        try:
+            async with self._connect(engine) as connection:
+                await connection.run_sync(self._upgrade, alembic_config())
+        finally:
+            await engine.dispose()
+
+    async def schema_revisions(self) -> tuple[str, ...]:
+        """The revisions recorded in the database (empty for a database never migrated)."""
+        async with self._connect(self.engine) as connection:
+            return await connection.run_sync(_current_revisions)
+
+    def _upgrade(self, connection: Connection, config: Config) -> None:
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # Two processes starting at once: the second waits, then finds nothing left to do.
+                # (On SQLite, BEGIN IMMEDIATE in _begin_immediately already serialises them.)
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            self._check_upgradable(connection, ScriptDirectory.from_config(config))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def _check_upgradable(self, connection: Connection, script: ScriptDirectory) -> None:
+        current = _current_revisions(connection)
+        known = {revision.revision for revision in script.walk_revisions()}
+        unknown = tuple(revision for revision in current if revision not in known)
+        if unknown:
+            raise SchemaTooNew(self.display_url, unknown, head=script.get_current_head() or "none")
+        if not current:
+            tables = tuple(sorted(set(inspect(connection).get_table_names()) - {"alembic_version"}))
+            if tables:
+                raise SchemaUnknown(self.display_url, tables)
+
+    @asynccontextmanager
+    async def _connect(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        """Connect, turning failures to reach the database into `DatabaseUnavailable`."""
+        try:
+            connection = await engine.connect()
+        except (OSError, DBAPIError) as exc:  # OSError covers refused, unresolvable and timed out.
+            raise DatabaseUnavailable(self.display_url, _reason(exc)) from exc
+        try:
+            yield connection
+        except DBAPIError as exc:
+            if exc.connection_invalidated:  # lost mid-way
+                raise DatabaseUnavailable(self.display_url, _reason(exc)) from exc
+            raise
+        finally:
+            await connection.close()
+
+    def _create_engine(self, *, migrating: bool = False) -> AsyncEngine:
+        options: dict[str, Any] = {"poolclass": NullPool} if migrating else {}
+        if self.dialect == "postgresql":
+            # synchronous_commit is deliberately left at the server's setting (on by default): `off`
+            # can lose committed updates on a crash.
+            return _create_async_engine(
+                self.url, connect_args={"timeout": _POSTGRES_CONNECT_TIMEOUT_SECONDS}, **options
+            )
+        self._create_sqlite_folder()
+        engine = _create_async_engine(self.url, **options)
+        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        if migrating:
+            event.listen(engine.sync_engine, "connect", _disable_driver_transactions)
+            event.listen(engine.sync_engine, "begin", _begin_immediately)
+        return engine
+
+    def _create_sqlite_folder(self) -> None:
+        if self.url.query.get("uri"):  # a `file:` URI is not a path
+            return
+        assert self.url.database is not None  # normalise_url rejects a missing database
+        try:
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(self.display_url, _reason(exc)) from exc
+
+
+def _current_revisions(connection: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _disable_driver_transactions(dbapi_connection: Any, _record: object) -> None:
+    # The sqlite3 driver starts no transaction before DDL, so each CREATE would commit on its own and an
+    # interrupted first migration would leave tables without a version row. SQLAlchemy's documented
+    # recipe: turn the driver's handling off and emit BEGIN ourselves (_begin_immediately).
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediately(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock before the version check, so concurrent migrations run one by one.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _reason(exc: BaseException) -> str:
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(original).__name__}: {original}".splitlines()[0]

@@ -1,0 +1,166 @@
+"""The room core on an in-memory channel and writer: no network, no database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from pycrdt import Doc, Map
+
+from auth.principal import Principal, Role
+from collab import protocol
+from collab.connection import Connection
+from collab.errors import MalformedMessage
+from collab.room import Room
+from collab.writer import MemoryUpdateWriter
+from tests.support.memory_channel import MemoryChannel
+
+
+def principal(name: str, role: Role = Role.EDITOR) -> Principal:
+    return Principal(f"id-{name}", "t1", "default", f"{name}@example.com", name, role, f"s-{name}")
+
+
+class Peer:
+    """One test client: a channel, a server-side connection, and its own document."""
+
+    def __init__(self, room: Room, who: Principal, max_queue: int = 64) -> None:
+        self.channel = MemoryChannel()
+        self.connection = Connection(self.channel, who, room.record_id, max_queue)
+        self.doc: Doc = Doc()
+        self.room = room
+
+    def join(self) -> Peer:
+        self.connection.start()
+        self.room.join(self.connection)
+        return self
+
+    def edit(self, key: str, value: object) -> bytes:
+        before = self.doc.get_state()
+        self.doc.get("fields", type=Map)[key] = value
+        update = self.doc.get_update(before)
+        self.room.receive(self.connection, protocol.sync_update(update))
+        return update
+
+    async def messages(self, count: int) -> list[protocol.Message | bytes]:
+        got: list[protocol.Message | bytes] = []
+        for _ in range(count):
+            frame = await self.channel.next_message()
+            got.append(
+                frame if frame[0] in (protocol.SAVED, protocol.AUTH) else protocol.decode_message(frame)
+            )
+        return got
+
+
+@pytest.fixture
+def writer() -> MemoryUpdateWriter:
+    return MemoryUpdateWriter()
+
+
+@pytest.fixture
+def room(writer: MemoryUpdateWriter) -> Iterator[Room]:
+    yield Room("r1", Doc(), writer)
+
+
+async def test_join_sends_step1_and_an_update_reaches_the_others(room: Room) -> None:
+    ann, bob = Peer(room, principal("ann")).join(), Peer(room, principal("bob")).join()
+    assert isinstance((await ann.messages(1))[0], protocol.SyncStep1)
+    assert isinstance((await bob.messages(1))[0], protocol.SyncStep1)
+    update = ann.edit("name", "Panda")
+    (forwarded,) = await bob.messages(1)
+    assert forwarded == protocol.SyncUpdate(update, step2=False)
+    assert ann.channel.to_client.empty(), "the sender does not get its own update back"
+    assert room.doc.get("fields", type=Map)["name"] == "Panda"
+
+
+async def test_saved_is_sent_only_after_the_commit(room: Room, writer: MemoryUpdateWriter) -> None:
+    ann = Peer(room, principal("ann")).join()
+    await ann.messages(1)
+    ann.edit("revenue", 5000)
+    await asyncio.sleep(0)  # let the sender run: nothing may be there yet
+    assert ann.channel.to_client.empty()
+    writer.commit()
+    (saved,) = await ann.messages(1)
+    assert isinstance(saved, bytes) and saved[0] == protocol.SAVED
+    stored = protocol.decode_state_vector(protocol.Reader(saved[1:]).var_bytes())
+    assert stored[ann.doc.client_id] == 1
+    assert writer.committed[0].origin.user_id == "id-ann"
+
+
+async def test_step1_is_answered_with_step2_and_saved(room: Room) -> None:
+    ann = Peer(room, principal("ann")).join()
+    await ann.messages(1)
+    room.receive(ann.connection, protocol.sync_step1(ann.doc.get_state()))
+    step2, saved = await ann.messages(2)
+    assert isinstance(step2, protocol.SyncUpdate) and step2.step2
+    assert isinstance(saved, bytes) and saved[0] == protocol.SAVED
+
+
+async def test_a_viewer_is_told_once_and_nothing_is_applied(room: Room, writer: MemoryUpdateWriter) -> None:
+    viewer = Peer(room, principal("vic", Role.VIEWER)).join()
+    await viewer.messages(1)
+    for n in range(20):
+        viewer.edit("n", n)
+    (denied,) = await viewer.messages(1)
+    assert isinstance(denied, bytes) and denied[0] == protocol.AUTH
+    assert "n" not in room.doc.get("fields", type=Map)
+    assert writer.pending == [] and writer.committed == []
+
+
+async def test_malformed_update_raises_and_changes_nothing(room: Room, writer: MemoryUpdateWriter) -> None:
+    ann = Peer(room, principal("ann")).join()
+    before = room.doc.get_state()
+    with pytest.raises(MalformedMessage):
+        room.receive(ann.connection, protocol.sync_update(b"\x01\x02\x03\xff\xff\xff"))
+    assert room.doc.get_state() == before
+    assert writer.pending == []
+
+
+async def test_awareness_is_stamped_and_cannot_be_spoofed(room: Room) -> None:
+    ann, mallory = Peer(room, principal("ann")).join(), Peer(room, principal("mallory")).join()
+    await ann.messages(1)
+    await mallory.messages(1)
+    claim = [protocol.AwarenessEntry(11, 1, {"user": {"name": "The CEO"}, "cursor": 3})]
+    room.receive(ann.connection, protocol.awareness(protocol.encode_awareness(claim)))
+    (seen,) = await mallory.messages(1)
+    assert isinstance(seen, protocol.AwarenessMessage)
+    (entry,) = protocol.decode_awareness(seen.payload)
+    assert entry.state is not None and entry.state["user"]["name"] == "ann"
+    assert entry.state["cursor"] == 3
+    # Mallory tries to overwrite and to remove Ann's state: both are dropped.
+    hijack = [protocol.AwarenessEntry(11, 5, {"user": {"name": "ann"}}), protocol.AwarenessEntry(11, 6, None)]
+    room.receive(mallory.connection, protocol.awareness(protocol.encode_awareness(hijack)))
+    await ann.messages(1)  # Ann's own broadcast from before
+    await asyncio.sleep(0)
+    assert ann.channel.to_client.empty() and mallory.channel.to_client.empty()
+
+
+async def test_leaving_clears_presence_for_everyone(room: Room) -> None:
+    ann, bob = Peer(room, principal("ann")).join(), Peer(room, principal("bob")).join()
+    room.receive(
+        ann.connection, protocol.awareness(protocol.encode_awareness([protocol.AwarenessEntry(3, 1, {})]))
+    )
+    assert [p["name"] for p in room.presence()] == ["ann", "bob"]
+    bob.channel.drain()
+    room.leave(ann.connection)
+    frames = [await bob.channel.next_message() for _ in range(3)]
+    removals = [
+        protocol.decode_awareness(m.payload)
+        for m in map(protocol.decode_message, frames)
+        if isinstance(m, protocol.AwarenessMessage)
+    ]
+    assert protocol.AwarenessEntry(3, 2, None) in removals[-1]
+    assert [p["name"] for p in room.presence()] == ["bob"]
+
+
+async def test_a_consumer_that_falls_behind_is_closed_and_others_carry_on(room: Room) -> None:
+    ann = Peer(room, principal("ann")).join()
+    slow = Peer(room, principal("slow"), max_queue=4)
+    slow.room.join(slow.connection)  # its sender never starts: it reads nothing
+    bob = Peer(room, principal("bob")).join()
+    for n in range(10):
+        ann.edit("n", n)
+    assert slow.connection.close_code == 1013
+    await asyncio.wait_for(slow.channel.closed.wait(), 5)
+    got = await bob.messages(11)
+    assert sum(isinstance(m, protocol.SyncUpdate) for m in got) == 10

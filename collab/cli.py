@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from auth import accounts
 from auth.errors import AuthError
 from collab.app import create_app
-from collab.bootstrap import prepare_database
 from collab.logs import log_config
 from collab.settings import Settings
 from persistence.database import Database
@@ -73,8 +72,9 @@ def serve(settings: Settings) -> int:
 
 
 async def _with_database(settings: Settings, action: Callable[[Database], Awaitable[int]]) -> int:
+    # Migrate only: a first-start admin is created by `serve`, which is where its password is shown.
     async with Database(settings.database_url) as database:
-        await prepare_database(database, settings)
+        await database.migrate()
         return await action(database)
 
 

@@ -123,3 +123,23 @@ async def test_a_consumer_that_stops_reading_is_closed(live_server: LiveServer, 
     assert max(latencies) < 2.0, latencies
     await writer.close()
     await reader.close()
+
+
+async def test_a_viewer_receives_edits_but_its_updates_are_not_applied(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    record = await live_server.create_record(admin_token, {"name": "Read me"})
+    url = f"{live_server.ws_url}/{record}"
+    viewer = await YClient(url, await live_server.add_user("viv@example.com", "viewer")).connect()
+    editor = await YClient(url, admin_token).connect()
+    for n in range(200):
+        viewer.fields[f"v{n}"] = n
+    await viewer.wait_until(lambda: viewer.denied >= 1, "permission-denied")
+    editor.fields["stage"] = "lead"
+    await viewer.wait_until(lambda: viewer.fields.get("stage") == "lead", "viewer sees the editor's edit")
+    await editor.wait_saved()
+    assert viewer.denied == 1 and viewer.close_code is None
+    fresh = await YClient(url, admin_token).connect()
+    assert fresh.fields.to_py() == {"name": "Read me", "stage": "lead"}
+    for client in (viewer, editor, fresh):
+        await client.close()

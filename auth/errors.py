@@ -5,6 +5,9 @@ AuthError
 ├── InvalidCredentials   login with a wrong tenant, email or password (HTTP 401; never says which)
 ├── Forbidden            authenticated, but the role does not allow it (HTTP 403 / close 4403)
 ├── TenantNotFound       a CLI or admin call named a tenant that does not exist
+├── UserNotFound         an admin call named a user that is not in the caller's tenant
+├── SessionNotFound      a session that is not one of the caller's
+├── LastAdmin            a change that would leave a tenant without an active admin
 ├── TenantExists / UserExists   a create that would duplicate
 └── InvalidInput         a bad email, role, slug or password on create
 """
@@ -27,6 +30,18 @@ class Forbidden(AuthError):
 
 
 class TenantNotFound(AuthError):
+    pass
+
+
+class UserNotFound(AuthError):
+    pass
+
+
+class SessionNotFound(AuthError):
+    pass
+
+
+class LastAdmin(AuthError):
     pass
 
 

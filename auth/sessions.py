@@ -6,7 +6,8 @@ session or a deactivated user is out at the next request.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,25 @@ from persistence.models import LoginSession, Tenant, User, utcnow
 
 # Writing last_seen on every request would turn each read into a write; a minute is precise enough.
 _LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """A session ends after `idle` without use, and after `max_age` whatever happens."""
+
+    idle: timedelta = timedelta(days=7)
+    max_age: timedelta = timedelta(days=30)
+
+    def expired(self, login_session: LoginSession, now: datetime) -> bool:
+        return (
+            now - _aware(login_session.last_seen_at) > self.idle
+            or now - _aware(login_session.created_at) > self.max_age
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they are stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def _principal(user: User, tenant: Tenant, session_id: str) -> Principal:
@@ -67,7 +87,9 @@ async def login(
     return token, _principal(user, tenant, login_session.id)
 
 
-async def authenticate(session: AsyncSession, token: str | None) -> Principal:
+async def authenticate(
+    session: AsyncSession, token: str | None, policy: SessionPolicy | None = None
+) -> Principal:
     if not token:
         raise NotAuthenticated("no session token")
     row = (
@@ -84,10 +106,9 @@ async def authenticate(session: AsyncSession, token: str | None) -> Principal:
     if login_session.revoked_at is not None or not user.active or user.tenant_id != tenant.id:
         raise NotAuthenticated("session ended")
     now = utcnow()
-    last_seen = login_session.last_seen_at
-    if last_seen.tzinfo is None:  # SQLite hands back naive datetimes
-        last_seen = last_seen.replace(tzinfo=now.tzinfo)
-    if now - last_seen > _LAST_SEEN_RESOLUTION:
+    if (policy or SessionPolicy()).expired(login_session, now):
+        raise NotAuthenticated("session expired")
+    if now - _aware(login_session.last_seen_at) > _LAST_SEEN_RESOLUTION:
         await session.execute(
             update(LoginSession).where(LoginSession.id == login_session.id).values(last_seen_at=now)
         )
@@ -98,3 +119,46 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
     await session.execute(
         update(LoginSession).where(LoginSession.id == principal.session_id).values(revoked_at=utcnow())
     )
+
+
+async def list_sessions(
+    session: AsyncSession, user_id: str, policy: SessionPolicy | None = None
+) -> list[LoginSession]:
+    """The user's live sessions, newest first."""
+    rows = await session.scalars(
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .order_by(LoginSession.created_at.desc())
+    )
+    now = utcnow()
+    return [row for row in rows if not (policy or SessionPolicy()).expired(row, now)]
+
+
+async def revoke(session: AsyncSession, user_id: str, session_ids: list[str] | None = None) -> list[str]:
+    """End sessions of one user (all of them when `session_ids` is None); returns the ids that ended."""
+    query = select(LoginSession.id).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+    if session_ids is not None:
+        query = query.where(LoginSession.id.in_(session_ids))
+    ended = list(await session.scalars(query))
+    if ended:
+        await session.execute(
+            update(LoginSession).where(LoginSession.id.in_(ended)).values(revoked_at=utcnow())
+        )
+    return ended
+
+
+async def session_states(
+    session: AsyncSession, session_ids: set[str], policy: SessionPolicy
+) -> dict[str, Role | None]:
+    """For live connections: each session's current role, or None once it may no longer be used."""
+    rows = await session.execute(
+        select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.id.in_(session_ids))
+    )
+    now = utcnow()
+    states: dict[str, Role | None] = dict.fromkeys(session_ids)
+    for login_session, user in rows.tuples():
+        usable = login_session.revoked_at is None and user.active and not policy.expired(login_session, now)
+        states[login_session.id] = Role(user.role) if usable else None
+    return states

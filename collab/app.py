@@ -9,11 +9,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from starlette.applications import Starlette
 
+from auth.sessions import SessionPolicy
+from auth.throttle import LoginThrottle
 from collab.bootstrap import prepare_database
 from collab.registry import RoomRegistry
+from collab.session_watch import SessionWatch
 from collab.settings import Settings
 from collab.writer import SqlUpdateWriter
 from persistence.database import Database
@@ -31,11 +35,21 @@ def create_app(settings: Settings) -> Starlette:
             bootstrap = await prepare_database(database, settings)
             if bootstrap is not None:
                 app.state.bootstrap = bootstrap
+            policy = SessionPolicy(
+                idle=timedelta(seconds=settings.session_idle_seconds),
+                max_age=timedelta(seconds=settings.session_max_age_seconds),
+            )
+            throttle = LoginThrottle(
+                settings.login_failures_per_account,
+                settings.login_failures_per_address,
+                settings.login_window_seconds,
+            )
             async with (
                 SqlUpdateWriter(database, settings.write_batch_max) as writer,
                 RoomRegistry(database, writer, settings) as registry,
+                SessionWatch(database, registry, policy, settings.session_check_seconds),
             ):
-                app.state.services = Services(settings, database, registry, writer)
+                app.state.services = Services(settings, database, registry, writer, throttle, policy)
                 yield
             log.info("all accepted updates are stored; shutting down")
 

@@ -10,10 +10,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from auth.principal import Principal
+from auth.principal import Principal, Role
 from collab import close_codes
 from collab.channel import Channel
+from collab.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +24,19 @@ _ids = itertools.count(1)
 
 
 class Connection:
-    def __init__(self, channel: Channel, principal: Principal, record_id: str, max_queue: int) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        principal: Principal,
+        record_id: str,
+        max_queue: int,
+        rate: TokenBucket | None = None,
+    ) -> None:
         self.id = next(_ids)
         self.channel = channel
         self.principal = principal
+        self.rate = rate
+        self.joined_at = datetime.now(UTC)
         self.record_id = record_id
         self.awareness_client_ids: set[int] = set()
         self.denied_write_notified = False
@@ -38,6 +50,12 @@ class Connection:
     def user_stamp(self) -> dict[str, str]:
         """The `user` field the server writes into every awareness state of this connection."""
         return {"id": self.principal.user_id, "name": self.principal.name, "color": self.principal.color}
+
+    def set_role(self, role: Role) -> None:
+        """An admin changed the user's role: the next message is judged by the new one."""
+        if role is not self.principal.role:
+            self.principal = replace(self.principal, role=role)
+            self.denied_write_notified = False
 
     def start(self) -> None:
         self._sender = asyncio.create_task(self._send_loop(), name=f"collab-sender-{self.id}")

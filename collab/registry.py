@@ -14,7 +14,9 @@ import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 
+from auth.principal import Role
 from collab import close_codes
+from collab.connection import Connection
 from collab.errors import RoomLoadFailed
 from collab.room import Room
 from collab.settings import Settings
@@ -151,3 +153,29 @@ class RoomRegistry:
             del self._rooms[record_id]
             self._idle_since.pop(record_id, None)
             log.debug("evicted idle room %s", record_id)
+
+    # -- acting on live connections for auth (auth itself never reaches into rooms) -----------------------
+
+    def connections(self) -> list[Connection]:
+        return [connection for room in self._rooms.values() for connection in room.connections.values()]
+
+    def connections_of_user(self, user_id: str) -> int:
+        return sum(1 for connection in self.connections() if connection.principal.user_id == user_id)
+
+    def close_sessions(self, session_ids: set[str], code: int, reason: str) -> int:
+        closing = [c for c in self.connections() if c.principal.session_id in session_ids]
+        for connection in closing:
+            connection.close(code, reason)
+        return len(closing)
+
+    def close_user(self, user_id: str, code: int, reason: str) -> int:
+        closing = [c for c in self.connections() if c.principal.user_id == user_id]
+        for connection in closing:
+            connection.close(code, reason)
+        return len(closing)
+
+    def change_role(self, user_id: str, role: Role) -> None:
+        """The next message of each of the user's connections is judged by the new role."""
+        for connection in self.connections():
+            if connection.principal.user_id == user_id:
+                connection.set_role(role)

@@ -184,11 +184,23 @@ class Room:
         ]
 
     def presence(self) -> list[dict[str, object]]:
-        """Who is connected, from the server's own knowledge (not from what clients claim)."""
+        """Who is connected, from the server's own connections; `field`: what their client says they edit."""
         seen: dict[str, dict[str, object]] = {}
-        for connection in self.connections.values():
+        for connection in sorted(self.connections.values(), key=lambda c: c.joined_at):
             principal = connection.principal
-            seen.setdefault(principal.user_id, {"id": principal.user_id, "name": principal.name})
+            entry = seen.setdefault(
+                principal.user_id,
+                {
+                    "id": principal.user_id,
+                    "name": principal.name,
+                    "since": connection.joined_at.isoformat(),
+                    "field": None,
+                },
+            )
+            for client_id in connection.awareness_client_ids:
+                _, state = self._awareness.get(client_id, (0, None))
+                if state is not None and isinstance(state.get("field"), str) and entry["field"] is None:
+                    entry["field"] = state["field"]
         return list(seen.values())
 
     def _broadcast(self, message: bytes) -> None:

@@ -13,6 +13,7 @@ from collab import close_codes
 from collab.channel import Channel, ChannelClosed
 from collab.connection import Connection
 from collab.errors import MalformedMessage, RoomLoadFailed
+from collab.rate_limit import TokenBucket
 from collab.registry import RoomRegistry
 from collab.settings import Settings
 
@@ -29,7 +30,8 @@ async def serve_connection(
         # 1011 makes the client retry later; the record is never served as an empty document.
         await channel.close(close_codes.INTERNAL_ERROR, "record could not be loaded")
         return
-    connection = Connection(channel, principal, record_id, settings.send_queue_messages)
+    rate = TokenBucket(settings.max_messages_per_second, settings.message_burst)
+    connection = Connection(channel, principal, record_id, settings.send_queue_messages, rate)
     connection.start()
     room.join(connection)
     try:
@@ -37,6 +39,10 @@ async def serve_connection(
             frame = await channel.recv()
             if len(frame) > settings.max_message_bytes:
                 connection.close(close_codes.TOO_LARGE, "message too large")
+                break
+            if connection.rate is not None and not connection.rate.allow():
+                log.info("closing connection %s on record %s: rate limited", connection.id, record_id)
+                connection.close(close_codes.RATE_LIMITED, "too many messages")
                 break
             room.receive(connection, frame)
     except ChannelClosed:

@@ -22,6 +22,17 @@ class Settings:
     max_message_bytes: int = 8 * 1024 * 1024
     # Messages queued for one connection before it counts as a consumer that fell behind.
     send_queue_messages: int = 1024
+    # Per connection: sustained messages per second, and the burst allowed on top (a paste, a resync).
+    max_messages_per_second: float = 300.0
+    message_burst: int = 5000
+    max_connections_per_user: int = 50
+    session_idle_seconds: float = 7 * 24 * 3600
+    session_max_age_seconds: float = 30 * 24 * 3600
+    # How often live connections are checked against their sessions (expiry, changes from other nodes).
+    session_check_seconds: float = 10.0
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: float = 900.0
     snapshot_every_updates: int = 500
     snapshot_quiet_seconds: float = 30.0
     room_idle_seconds: float = 60.0

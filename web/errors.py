@@ -15,11 +15,15 @@ from auth.errors import (
     Forbidden,
     InvalidCredentials,
     InvalidInput,
+    LastAdmin,
     NotAuthenticated,
+    SessionNotFound,
     TenantExists,
     TenantNotFound,
     UserExists,
+    UserNotFound,
 )
+from auth.throttle import TooManyAttempts
 from collab.errors import RecordNotFound, RoomLoadFailed
 from collab.records import CollectionExists, CollectionNotFound
 from collab.schema import SchemaError
@@ -40,6 +44,9 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (RecordNotFound, 404, "not_found"),
     (CollectionNotFound, 404, "not_found"),
     (TenantNotFound, 404, "not_found"),
+    (UserNotFound, 404, "not_found"),
+    (SessionNotFound, 404, "not_found"),
+    (LastAdmin, 409, "conflict"),
     (CollectionExists, 409, "conflict"),
     (TenantExists, 409, "conflict"),
     (UserExists, 409, "conflict"),
@@ -52,6 +59,10 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
 async def handle_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, SchemaError):
         return error_response(422, "invalid", str(exc), fields=exc.errors)
+    if isinstance(exc, TooManyAttempts):
+        response = error_response(429, "too_many_attempts", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     if isinstance(exc, RecordNotFound):
         # Same words whether the record is missing or another tenant's: nothing to tell apart.
         return error_response(404, "not_found", "no such record")
@@ -64,5 +75,6 @@ async def handle_error(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    kind: handle_error for kind in [SchemaError, HTTPException, *(kind for kind, _, _ in _STATUS)]
+    kind: handle_error
+    for kind in [SchemaError, HTTPException, TooManyAttempts, *(kind for kind, _, _ in _STATUS)]
 }

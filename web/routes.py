@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from web import auth_routes, record_routes
+from web import admin_routes, auth_routes, record_routes
 from web.openapi import openapi
 from web.ws_route import record_socket
 
@@ -31,6 +31,14 @@ ROUTES: list[BaseRoute] = [
     Route("/api/auth/login", auth_routes.login, methods=["POST"]),
     Route("/api/auth/logout", auth_routes.logout, methods=["POST"]),
     Route("/api/auth/me", auth_routes.me),
+    Route("/api/auth/sessions", auth_routes.list_sessions),
+    Route("/api/auth/sessions/revoke-others", auth_routes.revoke_other_sessions, methods=["POST"]),
+    Route("/api/auth/sessions/{session_id}", auth_routes.revoke_session, methods=["DELETE"]),
+    Route("/api/admin/users", admin_routes.list_users, methods=["GET"]),
+    Route("/api/admin/users", admin_routes.create_user, methods=["POST"]),
+    Route("/api/admin/users/{user_id}", admin_routes.update_user, methods=["PATCH"]),
+    Route("/api/admin/users/{user_id}/password", admin_routes.reset_password, methods=["POST"]),
+    Route("/api/admin/audit", admin_routes.audit_log),
     Route("/api/collections", record_routes.list_collections, methods=["GET"]),
     Route("/api/collections", record_routes.create_collection, methods=["POST"]),
     Route("/api/records", record_routes.list_records, methods=["GET"]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from auth.errors import NotAuthenticated
+from auth.errors import Forbidden, NotAuthenticated
 from auth.principal import Principal
 from auth.sessions import authenticate
 from web.services import services
@@ -28,14 +28,48 @@ def token_of(connection: HTTPConnection) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def principal_of(connection: HTTPConnection) -> Principal:
-    token, _ = token_of(connection)
+    """The authenticated caller. A change authenticated by the cookie alone must come from an allowed
+    Origin: that is what keeps another site's page from acting with the user's cookie."""
+    token, from_cookie = token_of(connection)
     if token is None:
         raise NotAuthenticated("no session token")
-    async with services(connection).database.session() as session:
-        principal = await authenticate(session, token)
+    method = connection.scope.get("method")
+    if (
+        from_cookie
+        and method is not None
+        and method not in _SAFE_METHODS
+        and not cookie_origin_allowed(connection)
+    ):
+        raise Forbidden("this origin may not make changes")
+    found = services(connection)
+    async with found.database.session() as session:
+        principal = await authenticate(session, token, found.session_policy)
         await session.commit()
     return principal
+
+
+def cookie_origin_allowed(connection: HTTPConnection) -> bool:
+    # Browsers send Origin with every cross-site and same-site change request; without one, a cookie
+    # change is only accepted when the Referer shows the same origin.
+    if connection.headers.get("origin") is not None:
+        return origin_allowed(connection)
+    referer = connection.headers.get("referer")
+    return referer is not None and _origin_of(referer) in _own_and_allowed(connection)
+
+
+def _origin_of(url: str) -> str:
+    parts = url.split("/")
+    return "/".join(parts[:3]) if len(parts) >= 3 else url
+
+
+def _own_and_allowed(connection: HTTPConnection) -> set[str]:
+    host = connection.headers.get("host", "")
+    scheme = "https" if connection.url.scheme in ("https", "wss") else "http"
+    return {f"{scheme}://{host}", *services(connection).settings.allowed_origins}
 
 
 def origin_allowed(connection: HTTPConnection) -> bool:
@@ -43,9 +77,4 @@ def origin_allowed(connection: HTTPConnection) -> bool:
     origin = connection.headers.get("origin")
     if origin is None:
         return True
-    origin = origin.rstrip("/")
-    host = connection.headers.get("host", "")
-    scheme = "https" if connection.url.scheme in ("https", "wss") else "http"
-    if origin == f"{scheme}://{host}":
-        return True
-    return origin in services(connection).settings.allowed_origins
+    return origin.rstrip("/") in _own_and_allowed(connection)

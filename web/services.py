@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
+from auth.sessions import SessionPolicy
+from auth.throttle import LoginThrottle
 from collab.registry import RoomRegistry
 from collab.settings import Settings
 from collab.writer import UpdateWriter
@@ -18,6 +20,8 @@ class Services:
     database: Database
     registry: RoomRegistry
     writer: UpdateWriter
+    throttle: LoginThrottle
+    session_policy: SessionPolicy
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -33,6 +33,9 @@ async def record_socket(websocket: WebSocket) -> None:
         await channel.close(close_codes.NOT_AUTHENTICATED, "not authenticated")
         return
     found = services(websocket)
+    if found.registry.connections_of_user(principal.user_id) >= found.settings.max_connections_per_user:
+        await channel.close(close_codes.RATE_LIMITED, "too many connections")
+        return
     record_id = websocket.path_params["record_id"]
     try:
         async with found.database.session() as session:

@@ -6,11 +6,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from persistence.database import Database, normalise_url
+from persistence.database import Database, alembic_config, normalise_url
 from persistence.errors import DatabaseUnavailable, InvalidDatabaseUrl, SchemaTooNew, SchemaUnknown
 from persistence.models import Base, Tenant
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def test_migrate_creates_the_schema_of_the_models(database: Database) -> None:
@@ -21,7 +24,7 @@ async def test_migrate_creates_the_schema_of_the_models(database: Database) -> N
         assert await connection.run_sync(differences) == []
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    assert await database.schema_revisions() == ("0001",)
+    assert await database.schema_revisions() == (HEAD,)
 
 
 async def test_migrate_twice_changes_nothing(database: Database) -> None:
@@ -30,13 +33,13 @@ async def test_migrate_twice_changes_nothing(database: Database) -> None:
     await database.migrate()
     async with database.session() as session:
         assert await session.scalar(text("SELECT count(*) FROM tenants")) == 1
-    assert await database.schema_revisions() == ("0001",)
+    assert await database.schema_revisions() == (HEAD,)
 
 
 async def test_concurrent_migrations_run_one_after_the_other(database_url: str) -> None:
     async with Database(database_url) as first, Database(database_url) as second:
         await asyncio.gather(first.migrate(), second.migrate())
-        assert await first.schema_revisions() == ("0001",)
+        assert await first.schema_revisions() == (HEAD,)
 
 
 async def test_an_interrupted_migration_leaves_nothing_behind(
@@ -56,7 +59,7 @@ async def test_an_interrupted_migration_leaves_nothing_behind(
             assert await connection.run_sync(lambda sync: inspect(sync).get_table_names()) == []
         monkeypatch.setattr(command, "upgrade", real_upgrade)
         await db.migrate()
-        assert await db.schema_revisions() == ("0001",)
+        assert await db.schema_revisions() == (HEAD,)
 
 
 async def test_a_newer_schema_is_refused_and_left_untouched(database_url: str) -> None:
@@ -70,7 +73,7 @@ async def test_a_newer_schema_is_refused_and_left_untouched(database_url: str) -
         with pytest.raises(SchemaTooNew, match="9999_future") as raised:
             await db.migrate()
         assert raised.value.revisions == ("9999_future",)
-        assert raised.value.head == "0001"
+        assert raised.value.head == HEAD
         async with db.session() as session:
             assert await session.scalar(text("SELECT version_num FROM alembic_version")) == "9999_future"
             assert await session.scalar(text("SELECT slug FROM tenants")) == "acme"

@@ -1,0 +1,46 @@
+// The sign-in form.
+import * as api from './api.js'
+import { h, mount } from './dom.js'
+import { signedIn } from './session.js'
+
+/**
+ * Show the sign-in form in `root`; `onSignedIn()` runs once the server accepted the credentials.
+ * @param {HTMLElement} root
+ * @param {() => void} onSignedIn
+ */
+export function showLogin (root, onSignedIn) {
+  const field = (id, label, props) =>
+    h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name: id, required: true, ...props }))
+  const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
+  const submit = h('button', { type: 'submit' }, 'Sign in')
+
+  const onSubmit = async (event) => {
+    event.preventDefault()
+    const form = event.currentTarget
+    const { tenant, email, password } = Object.fromEntries(new FormData(form))
+    submit.disabled = true
+    problem.hidden = true
+    try {
+      const { token, user } = await api.login(tenant, email, password)
+      signedIn(user, token)
+      onSignedIn()
+    } catch (error) {
+      problem.textContent = error.status === 401
+        ? 'Wrong email or password.'
+        : error.status === 429
+          ? 'Too many attempts. Wait a minute and try again.'
+          : `Could not sign in: ${error.message}`
+      problem.hidden = false
+      submit.disabled = false
+    }
+  }
+
+  mount(root,
+    h('h2', {}, 'Sign in'),
+    h('form', { class: 'login', 'data-testid': 'login-form', onsubmit: onSubmit },
+      field('tenant', 'Organisation', { value: 'default', autocomplete: 'organization' }),
+      field('email', 'Email', { type: 'email', autocomplete: 'username', autofocus: true }),
+      field('password', 'Password', { type: 'password', autocomplete: 'current-password' }),
+      problem,
+      submit))
+}

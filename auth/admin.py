@@ -17,7 +17,7 @@ from auth.accounts import add_user
 from auth.errors import InvalidInput, LastAdmin, UserNotFound
 from auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from auth.principal import Principal, Role
-from persistence.models import Tenant, User
+from persistence.models import Tenant, User, is_id
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ async def list_users(session: AsyncSession, tenant_id: str) -> list[User]:
 
 
 async def find_user(session: AsyncSession, tenant_id: str, user_id: str) -> User:
+    if not is_id(user_id):
+        raise UserNotFound("no such user")
     user = await session.scalar(select(User).where(User.tenant_id == tenant_id, User.id == user_id))
     if user is None:
         raise UserNotFound("no such user")

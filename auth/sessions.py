@@ -17,7 +17,7 @@ from auth.errors import InvalidCredentials, NotAuthenticated
 from auth.passwords import verify_password
 from auth.principal import Principal, Role
 from auth.tokens import hash_token, new_token
-from persistence.models import LoginSession, Tenant, User, utcnow
+from persistence.models import LoginSession, Tenant, User, is_id, utcnow
 
 # Writing last_seen on every request would turn each read into a write; a minute is precise enough.
 _LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -138,6 +138,7 @@ async def revoke(session: AsyncSession, user_id: str, session_ids: list[str] | N
     """End sessions of one user (all of them when `session_ids` is None); returns the ids that ended."""
     query = select(LoginSession.id).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
     if session_ids is not None:
+        session_ids = [session_id for session_id in session_ids if is_id(session_id)]
         query = query.where(LoginSession.id.in_(session_ids))
     ended = list(await session.scalars(query))
     if ended:

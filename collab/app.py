@@ -53,4 +53,7 @@ def create_app(settings: Settings) -> Starlette:
                 yield
             log.info("all accepted updates are stored; shutting down")
 
-    return Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    # An API answers the path it was asked; a redirect to another spelling only blurs what exists.
+    app.router.redirect_slashes = False
+    return app

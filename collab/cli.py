@@ -16,6 +16,7 @@ from auth import accounts
 from auth.errors import AuthError
 from collab.app import create_app
 from collab.logs import log_config
+from collab.records import SAMPLE_COLLECTION, create_collection
 from collab.settings import Settings
 from persistence.database import Database
 from persistence.errors import PersistenceError
@@ -81,9 +82,11 @@ async def _with_database(settings: Settings, action: Callable[[Database], Awaita
 def add_tenant(settings: Settings, slug: str, name: str | None) -> int:
     async def action(database: Database) -> int:
         async with database.session() as session:
-            await accounts.add_tenant(session, slug, name)
+            tenant = await accounts.add_tenant(session, slug, name)
+            # A new organisation's first screen is never empty: it starts with the sample collection.
+            await create_collection(session, tenant.id, SAMPLE_COLLECTION)
             await session.commit()
-        _say(f"collab: tenant {slug!r} added")
+        _say(f"collab: tenant {slug!r} added, with a sample 'customers' collection")
         return 0
 
     return asyncio.run(_with_database(settings, action))

@@ -18,7 +18,7 @@ from collab.errors import RecordNotFound
 from collab.origin import OriginKind
 from collab.schema import FieldSpec, SchemaError, check_values, parse_collection, specs_from_json
 from persistence import update_log
-from persistence.models import Collection, Record, User
+from persistence.models import Collection, Record, User, is_id
 
 SAMPLE_COLLECTION = {
     "name": "customers",
@@ -92,6 +92,8 @@ async def find_collection(session: AsyncSession, principal: Principal, name: str
 async def find_record(
     session: AsyncSession, principal: Principal, record_id: str
 ) -> tuple[Record, Collection]:
+    if not is_id(record_id):
+        raise RecordNotFound(record_id)
     row = (
         await session.execute(
             select(Record, Collection)

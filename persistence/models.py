@@ -33,6 +33,15 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_id(value: str) -> bool:
+    """Could this be an id made by `new_id`? Anything else is unknown without asking the database
+    (which would also refuse some bytes, a NUL for one, with an error rather than "no such row")."""
+    return len(value) == 32 and _HEX.issuperset(value)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -3,7 +3,7 @@
 # database created for it (and dropped after) on the server of COLLAB_TEST_POSTGRES_URL.
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 # --- live servers ---------------------------------------------------------------------------------------
-from tests.support.live_server import LiveServer  # noqa: E402
+from tests.support.live_server import LOG_FILES, SECRETS_SEEN, LiveServer  # noqa: E402
 
 
 @pytest.fixture
@@ -59,3 +59,15 @@ async def live_server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveSe
 @pytest.fixture
 async def admin_token(live_server: LiveServer) -> str:
     return await live_server.login()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """After the whole run: no token or password used by any test appears in any server's log."""
+    yield
+    leaks = []
+    for path in LOG_FILES:
+        if path.exists():
+            text = path.read_text(errors="replace")
+            leaks += [f"{path}: ...{secret[:4]}" for secret in SECRETS_SEEN if secret in text]
+    assert not leaks, f"secrets found in logs: {leaks}"

@@ -63,9 +63,9 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         response = error_response(429, "too_many_attempts", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
-    if isinstance(exc, RecordNotFound):
-        # Same words whether the record is missing or another tenant's: nothing to tell apart.
-        return error_response(404, "not_found", "no such record")
+    if isinstance(exc, RecordNotFound) or (isinstance(exc, HTTPException) and exc.status_code == 404):
+        # The same answer for a missing record, another tenant's record and a path that is no route.
+        return error_response(404, "not_found", "not found")
     if isinstance(exc, HTTPException):
         return error_response(exc.status_code, "http_error", str(exc.detail))
     for kind, status, code in _STATUS:

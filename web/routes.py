@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from web import admin_routes, auth_routes, record_routes
 from web.openapi import openapi
-from web.ws_route import record_socket
+from web.ws_route import record_socket, unknown_socket
 
 STATIC = Path(__file__).parent / "static"
 
@@ -46,5 +46,6 @@ ROUTES: list[BaseRoute] = [
     Route("/api/records/{record_id}", record_routes.get_record),
     Route("/api/records/{record_id}/presence", record_routes.presence),
     WebSocketRoute("/ws/{record_id}", record_socket),
+    WebSocketRoute("/ws/{rest:path}", unknown_socket),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

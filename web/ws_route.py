@@ -21,6 +21,12 @@ from web.services import services
 log = logging.getLogger(__name__)
 
 
+async def unknown_socket(websocket: WebSocket) -> None:
+    """Any other /ws/ path: refused exactly like a record that does not exist."""
+    await websocket.accept()
+    await WebSocketChannel(websocket).close(close_codes.NOT_FOUND, "no such record")
+
+
 async def record_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     channel = WebSocketChannel(websocket)

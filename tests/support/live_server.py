@@ -23,11 +23,17 @@ START_TIMEOUT_SECONDS = 30.0
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
 
+# Every secret any test server saw, and every log file written: the test run ends with a scan of the logs
+# for these (tests/conftest.py), since no token or password may ever reach a log line.
+SECRETS_SEEN: set[str] = {ADMIN_PASSWORD}
+LOG_FILES: list[Path] = []
+
 
 class LiveServer:
     def __init__(self, database_url: str, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
         self.log_path = log_path
+        LOG_FILES.append(log_path)
         self.extra_env = env or {}
         self.base_url = ""
         self.port = 0  # chosen by the first start, kept by restarts so clients reconnect as they would
@@ -116,6 +122,7 @@ class LiveServer:
             )
             response.raise_for_status()
             token: str = response.json()["token"]
+            SECRETS_SEEN.update({token, password})
             return token
 
     async def create_record(

@@ -38,7 +38,9 @@ async def test_login_me_logout(live_server: LiveServer) -> None:
         assert (await http.post("/api/auth/logout")).status_code == 403
         foreign = await http.post("/api/auth/logout", headers={"origin": "https://evil.example"})
         assert foreign.status_code == 403
-        assert (await http.post("/api/auth/logout", headers={"origin": live_server.base_url})).status_code == 204
+        assert (
+            await http.post("/api/auth/logout", headers={"origin": live_server.base_url})
+        ).status_code == 204
     async with live_server.client(body["token"]) as http:
         assert (await http.get("/api/auth/me")).status_code == 401
 

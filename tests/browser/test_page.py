@@ -1,0 +1,143 @@
+"""The browser path end to end, in real Chromium against a real `collab serve`.
+
+Two people sign in through the page, open the same record, and type into it at once: each sees the
+other's edits live, and the indicator says "Saved" only once the server has stored them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.browser.conftest import PageErrors
+from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+
+BOB_EMAIL = "bob@example.com"
+BOB_PASSWORD = "bob-password-1"
+DEADLINE_MS = 10_000
+SAVED = re.compile(r"^Saved ✓ · \d\d:\d\d$")
+PHONE = {"width": 375, "height": 812}
+
+
+async def sign_in(context: BrowserContext, server: LiveServer, email: str, password: str) -> Page:
+    page = await context.new_page()
+    await page.goto(server.base_url + "/")
+    form = page.get_by_test_id("login-form")
+    await form.get_by_label("Email").fill(email)
+    await form.get_by_label("Password").fill(password)
+    await form.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_test_id("record-list")).to_be_visible(timeout=DEADLINE_MS)
+    return page
+
+
+async def open_record(page: Page, title: str) -> None:
+    await page.get_by_test_id("record-list").get_by_role("link", name=title).click()
+    # The server confirms what is stored right after the initial sync, so "Saved" also means "synced".
+    await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
+    await expect(page.get_by_test_id("field-name")).to_be_editable(timeout=DEADLINE_MS)
+
+
+async def horizontal_overflow(page: Page) -> int:
+    overflow: int = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return overflow
+
+
+async def record_save_states(page: Page) -> None:
+    """Start logging every state the indicator shows into `window.saveStates`."""
+    await page.evaluate("""() => {
+        const indicator = document.querySelector('[data-testid="save-state"]')
+        window.saveStates = []
+        new MutationObserver(() => window.saveStates.push(indicator.dataset.state))
+            .observe(indicator, { attributes: true, attributeFilter: ['data-state'] })
+    }""")
+
+
+async def type_at(page: Page, test_id: str, where: str, text: str) -> None:
+    field = page.get_by_test_id(test_id)
+    await field.click()
+    await field.press(where)
+    await field.press_sequentially(text)
+
+
+async def test_two_people_edit_one_record_live(
+    live_server: LiveServer, admin_token: str, browser: Browser, page_errors: PageErrors, tmp_path: Path
+) -> None:
+    await live_server.create_record(admin_token, {"name": "Panda", "notes": "First met in Lyon."})
+    await live_server.add_user(BOB_EMAIL, "editor", password=BOB_PASSWORD)
+    alice = await sign_in(await browser.new_context(), live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    bob = await sign_in(await browser.new_context(viewport=PHONE), live_server, BOB_EMAIL, BOB_PASSWORD)
+    page_errors.watch(alice, "alice")
+    page_errors.watch(bob, "bob")
+    assert await horizontal_overflow(bob) <= 0
+
+    await open_record(alice, "Panda")
+    await open_record(bob, "Panda")
+    await record_save_states(alice)
+
+    await type_at(alice, "field-name", "End", " Express")
+    await expect(bob.get_by_test_id("field-name")).to_have_value("Panda Express", timeout=DEADLINE_MS)
+    await expect(alice.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
+    assert "saving" in await alice.evaluate("window.saveStates")
+
+    # Both type into the rich text at once, at either end: the Y.Text merges them, and each caret
+    # stays on its own character while the other's letters arrive.
+    await asyncio.gather(
+        type_at(alice, "field-notes", "Control+Home", "★ "),
+        type_at(bob, "field-notes", "Control+End", " Called on Monday."),
+    )
+    merged = "★ First met in Lyon. Called on Monday."
+    for page in (alice, bob):
+        await expect(page.get_by_test_id("field-notes")).to_have_value(merged, timeout=DEADLINE_MS)
+        await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
+
+    # Every other kind of control carries its value across too.
+    await alice.get_by_test_id("field-stage").select_option("customer")
+    await alice.get_by_test_id("field-active").check()
+    await bob.get_by_test_id("field-revenue").fill("6000")
+    await bob.get_by_test_id("field-next_call").fill("2030-03-14")
+    await expect(bob.get_by_test_id("field-stage")).to_have_value("customer", timeout=DEADLINE_MS)
+    await expect(bob.get_by_test_id("field-active")).to_be_checked(timeout=DEADLINE_MS)
+    await expect(alice.get_by_test_id("field-revenue")).to_have_value("6000", timeout=DEADLINE_MS)
+    await expect(alice.get_by_test_id("field-next_call")).to_have_value("2030-03-14", timeout=DEADLINE_MS)
+    for page in (alice, bob):
+        await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
+    assert await horizontal_overflow(bob) <= 0
+
+    for page in (alice, bob):
+        await page.evaluate("document.activeElement.blur()")
+    await alice.screenshot(path=tmp_path / "editor.png", full_page=True)
+    await bob.screenshot(path=tmp_path / "editor-phone.png", full_page=True)
+    assert page_errors.messages == []
+
+
+async def test_saved_edits_survive_a_crash_and_offline_edits_are_sent_later(
+    live_server: LiveServer, admin_token: str, browser: Browser
+) -> None:
+    page = await sign_in(await browser.new_context(), live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await page.get_by_test_id("new-record").click()
+    await expect(page.get_by_test_id("field-name")).to_have_value("New customer", timeout=DEADLINE_MS)
+    indicator = page.get_by_test_id("save-state")
+    await expect(indicator).to_have_text(SAVED, timeout=DEADLINE_MS)
+    record = page.url.rsplit("/", 1)[1]
+
+    await page.get_by_test_id("field-revenue").fill("6000")
+    await expect(indicator).to_have_text(SAVED, timeout=DEADLINE_MS)
+    await live_server.kill()  # SIGKILL: only what was committed survives
+    await expect(indicator).to_have_text("Offline", timeout=DEADLINE_MS)
+
+    # Edits made while offline are kept by the page and sent when the server is back.
+    await page.get_by_test_id("field-email").fill("panda@example.com")
+    await expect(indicator).to_have_text("Offline")
+    await live_server.start()
+    await expect(indicator).to_have_text(SAVED, timeout=DEADLINE_MS)
+
+    async with live_server.client(admin_token) as http:
+        response = await http.get(f"/api/records/{record}")
+    response.raise_for_status()
+    stored = response.json()["fields"]
+    assert stored == {"name": "New customer", "revenue": 6000, "email": "panda@example.com"}

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.types import Receive, Scope, Send
 
 from auth.sessions import SessionPolicy
 from auth.throttle import LoginThrottle
@@ -24,11 +26,12 @@ from persistence.database import Database
 from web.errors import EXCEPTION_HANDLERS
 from web.routes import ROUTES
 from web.services import Services
+from web.ws_route import websocket_app
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> CollabApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Database(settings.database_url) as database:
@@ -53,7 +56,25 @@ def create_app(settings: Settings) -> Starlette:
                 yield
             log.info("all accepted updates are stored; shutting down")
 
-    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    http_app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     # An API answers the path it was asked; a redirect to another spelling only blurs what exists.
-    app.router.redirect_slashes = False
-    return app
+    http_app.router.redirect_slashes = False
+
+    return CollabApp(http_app)
+
+
+class CollabApp:
+    """HTTP (and the lifespan) through Starlette; WebSockets straight to the live endpoint."""
+
+    def __init__(self, http_app: Starlette) -> None:
+        self.http_app = http_app
+
+    @property
+    def state(self) -> State:
+        return self.http_app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await websocket_app({**scope, "app": self.http_app}, receive, send)
+        else:
+            await self.http_app(scope, receive, send)

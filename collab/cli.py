@@ -10,11 +10,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
 
 from auth import accounts
 from auth.errors import AuthError
-from collab.app import create_app
+from collab.app import CollabApp, create_app
 from collab.logs import log_config
 from collab.records import SAMPLE_COLLECTION, create_collection
 from collab.settings import Settings
@@ -33,7 +32,7 @@ def _say(text: str) -> None:
 class _Server(uvicorn.Server):
     """Says where it listens (the real port, also with --port 0) and prints a first start's login once."""
 
-    def __init__(self, config: uvicorn.Config, app: Starlette, settings: Settings) -> None:
+    def __init__(self, config: uvicorn.Config, app: CollabApp, settings: Settings) -> None:
         super().__init__(config)
         self._app = app
         self._settings = settings

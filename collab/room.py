@@ -142,7 +142,7 @@ class Room:
             )
         )
 
-    def _durable(self, write: PendingWrite, seq: int) -> None:
+    def _durable(self, write: PendingWrite) -> None:
         self.stored_state_vector = write.state_vector_after
         self.updates_since_snapshot += 1
         if write.origin.connection_id is not None:

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
-from sqlalchemy import update
-
 from collab.origin import Origin
 from persistence import update_log
 from persistence.database import Database
-from persistence.models import Record, utcnow
+from persistence.log_appender import LogAppender
+from persistence.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ class PendingWrite:
     # The room's state vector right after this update was applied: once the update is committed, everything
     # this vector covers is stored, because the log is committed in the order the room applied it.
     state_vector_after: bytes
-    on_durable: Callable[[PendingWrite, int], None]
+    on_durable: Callable[[PendingWrite], None]
 
 
 class UpdateWriter(Protocol):
@@ -46,7 +45,7 @@ class UpdateWriter(Protocol):
 
 class SqlUpdateWriter:
     def __init__(self, database: Database, batch_max: int = 500) -> None:
-        self._database = database
+        self._appender = LogAppender(database)
         self._batch_max = batch_max
         self._queue: list[PendingWrite] = []
         self._wakeup = asyncio.Event()
@@ -68,6 +67,7 @@ class SqlUpdateWriter:
         self._wakeup.set()
         if self._task is not None:
             await self._task
+        await self._appender.__aexit__(None, None, None)
 
     def submit(self, write: PendingWrite) -> None:
         if self._stopping:
@@ -94,29 +94,30 @@ class SqlUpdateWriter:
                 await self._wakeup.wait()
                 continue
             batch = self._queue[: self._batch_max]
-            seqs = await self._commit_with_retry(batch)
+            await self._commit_with_retry(batch)
             del self._queue[: len(batch)]
             self._committed += len(batch)
-            for write, seq in zip(batch, seqs, strict=True):
+            for write in batch:
                 try:
-                    write.on_durable(write, seq)
+                    write.on_durable(write)
                 except Exception:
                     log.exception("durable callback failed for record %s", write.record_id)
             async with self._progress:
                 self._progress.notify_all()
 
-    async def _commit_with_retry(self, batch: list[PendingWrite]) -> list[int]:
+    async def _commit_with_retry(self, batch: list[PendingWrite]) -> None:
         attempt = 0
         while True:
             try:
-                return await self._commit(batch)
+                await self._commit(batch)
+                return
             except Exception:
                 delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
                 log.exception("commit of %d updates failed; retrying in %.2fs", len(batch), delay)
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def _commit(self, batch: list[PendingWrite]) -> list[int]:
+    async def _commit(self, batch: list[PendingWrite]) -> None:
         rows = [
             update_log.NewUpdate(
                 record_id=write.record_id,
@@ -127,19 +128,9 @@ class SqlUpdateWriter:
             )
             for write in batch
         ]
-        last_author: dict[str, str | None] = {}
-        for write in batch:
-            if write.origin.user_id is not None:
-                last_author[write.record_id] = write.origin.user_id
         now = utcnow()
-        async with self._database.session() as session:
-            seqs = await update_log.append(session, rows)
-            for record_id, user_id in last_author.items():
-                await session.execute(
-                    update(Record).where(Record.id == record_id).values(updated_at=now, updated_by=user_id)
-                )
-            await session.commit()
-        return seqs
+        touched = {w.record_id: (w.origin.user_id, now) for w in batch if w.origin.user_id is not None}
+        await self._appender.append(rows, touched, now)
 
 
 class MemoryUpdateWriter:
@@ -156,7 +147,7 @@ class MemoryUpdateWriter:
         batch, self.pending = self.pending, []
         for write in batch:
             self.committed.append(write)
-            write.on_durable(write, len(self.committed))
+            write.on_durable(write)
 
     async def flush(self) -> None:
         self.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from collab.channel import ChannelClosed
@@ -9,12 +10,15 @@ from collab.errors import MalformedMessage
 
 
 class WebSocketChannel:
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, send: Send) -> None:
         self._websocket = websocket
+        # The server's own ASGI send: frames skip Starlette's state bookkeeping, which `accept` and
+        # `close` still go through.
+        self._send = send
         self._closed = False
 
     async def send(self, message: bytes) -> None:
-        await self._websocket.send({"type": "websocket.send", "bytes": message})
+        await self._send({"type": "websocket.send", "bytes": message})
 
     async def recv(self) -> bytes:
         message = await self._websocket.receive()

@@ -6,12 +6,11 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from web import admin_routes, auth_routes, record_routes
 from web.openapi import openapi
-from web.ws_route import record_socket, unknown_socket
 
 STATIC = Path(__file__).parent / "static"
 
@@ -45,7 +44,5 @@ ROUTES: list[BaseRoute] = [
     Route("/api/records", record_routes.create_record, methods=["POST"]),
     Route("/api/records/{record_id}", record_routes.get_record),
     Route("/api/records/{record_id}/presence", record_routes.presence),
-    WebSocketRoute("/ws/{record_id}", record_socket),
-    WebSocketRoute("/ws/{rest:path}", unknown_socket),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from types import TracebackType
 
@@ -39,6 +40,7 @@ class RoomRegistry:
         self._snapshotting: dict[str, asyncio.Task[None]] = {}
         self._idle_since: dict[str, float] = {}
         self._housekeeping: asyncio.Task[None] | None = None
+        self._per_user: Counter[str] = Counter()
 
     async def __aenter__(self) -> RoomRegistry:
         self._housekeeping = asyncio.create_task(self._housekeep(), name="collab-housekeeping")
@@ -159,8 +161,19 @@ class RoomRegistry:
     def connections(self) -> list[Connection]:
         return [connection for room in self._rooms.values() for connection in room.connections.values()]
 
+    def join(self, room: Room, connection: Connection) -> None:
+        room.join(connection)
+        self._per_user[connection.principal.user_id] += 1
+
+    def leave(self, room: Room, connection: Connection) -> None:
+        room.leave(connection)
+        user_id = connection.principal.user_id
+        self._per_user[user_id] -= 1
+        if self._per_user[user_id] <= 0:
+            del self._per_user[user_id]
+
     def connections_of_user(self, user_id: str) -> int:
-        return sum(1 for connection in self.connections() if connection.principal.user_id == user_id)
+        return self._per_user.get(user_id, 0)
 
     def close_sessions(self, session_ids: set[str], code: int, reason: str) -> int:
         closing = [c for c in self.connections() if c.principal.session_id in session_ids]

@@ -33,7 +33,7 @@ async def serve_connection(
     rate = TokenBucket(settings.max_messages_per_second, settings.message_burst)
     connection = Connection(channel, principal, record_id, settings.send_queue_messages, rate)
     connection.start()
-    room.join(connection)
+    registry.join(room, connection)
     try:
         while connection.close_code is None:
             frame = await channel.recv()
@@ -54,6 +54,6 @@ async def serve_connection(
         log.exception("connection %s on record %s failed", connection.id, record_id)
         connection.close(close_codes.INTERNAL_ERROR, "internal error")
     finally:
-        room.leave(connection)
+        registry.leave(room, connection)
         registry.release(room)
         await connection.stop()

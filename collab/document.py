@@ -21,6 +21,21 @@ def read_fields(doc: Doc) -> dict[str, Any]:
     return {key: _tidy(value) for key, value in values.items()}
 
 
+def _same(current: Any, value: Any) -> bool:
+    # bool is an int in Python, and Yjs gives numbers back as floats: compare like with like.
+    return (
+        type(current) is type(value)
+        and current == value
+        or (
+            isinstance(current, int | float)
+            and isinstance(value, int | float)
+            and not isinstance(current, bool)
+            and not isinstance(value, bool)
+            and current == value
+        )
+    )
+
+
 def _tidy(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
@@ -28,12 +43,18 @@ def _tidy(value: Any) -> Any:
 
 
 def write_fields(doc: Doc, specs: list[FieldSpec], values: dict[str, Any]) -> bytes:
-    """Set values in one transaction and return that transaction's update (to apply elsewhere or store)."""
+    """Set values in one transaction and return that transaction's update (to apply elsewhere or store).
+
+    A value equal to the current one is left alone: rewriting it would be a change in the history and,
+    for rich text, would move everyone's cursor."""
     types = {spec.key: spec.type for spec in specs}
     before = doc.get_state()
     target = fields_map(doc)
+    current_values = read_fields(doc)
     with doc.transaction():
         for key, value in values.items():
+            if key in current_values and _same(current_values[key], value):
+                continue
             if value is None:
                 if key in target:
                     del target[key]

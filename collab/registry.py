@@ -61,6 +61,10 @@ class RoomRegistry:
             if room.updates_since_snapshot:
                 await self._snapshot(record_id, room, "shutdown")
 
+    async def flush(self) -> None:
+        """Return once every update accepted so far is stored."""
+        await self._writer.flush()
+
     @property
     def rooms(self) -> dict[str, Room]:
         return self._rooms

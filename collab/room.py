@@ -10,13 +10,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pycrdt import Doc, get_state
 
 from collab import protocol
 from collab.connection import Connection
+from collab.document import write_fields
 from collab.errors import MalformedMessage
 from collab.origin import Origin, OriginKind
+from collab.schema import FieldSpec
 from collab.writer import PendingWrite, UpdateWriter
 
 log = logging.getLogger(__name__)
@@ -123,10 +126,21 @@ class Room:
         self.apply(update, origin)
 
     def apply(self, update: bytes, origin: Origin) -> None:
-        """Apply an update from any source: broadcast it at once, and queue it for the update log."""
+        """Apply an update from a client or another node: broadcast it at once, queue it for the log."""
         if update == EMPTY_UPDATE:
             return
         apply_update_safely(self.doc, update)
+        self._accept(update, origin)
+
+    def edit(self, specs: list[FieldSpec], values: dict[str, Any], origin: Origin) -> bytes:
+        """Set field values on the server's own behalf (HTTP edits, restores): a forward update that every
+        live and offline client merges, never a reset of the document. Returns the update."""
+        update = write_fields(self.doc, specs, values)
+        if update != EMPTY_UPDATE:
+            self._accept(update, origin)
+        return update
+
+    def _accept(self, update: bytes, origin: Origin) -> None:
         self.last_update_at = time.monotonic()
         message = protocol.sync_update(update)
         for connection in self.connections.values():

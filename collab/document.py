@@ -23,17 +23,11 @@ def read_fields(doc: Doc) -> dict[str, Any]:
 
 def _same(current: Any, value: Any) -> bool:
     # bool is an int in Python, and Yjs gives numbers back as floats: compare like with like.
-    return (
-        type(current) is type(value)
-        and current == value
-        or (
-            isinstance(current, int | float)
-            and isinstance(value, int | float)
-            and not isinstance(current, bool)
-            and not isinstance(value, bool)
-            and current == value
-        )
-    )
+    if isinstance(current, bool) or isinstance(value, bool):
+        return current is value
+    if isinstance(current, int | float) and isinstance(value, int | float):
+        return current == value
+    return type(current) is type(value) and current == value
 
 
 def _tidy(value: Any) -> Any:

@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> CollabApp:
                 settings.login_window_seconds,
             )
             async with (
-                SqlUpdateWriter(database, settings.write_batch_max) as writer,
+                SqlUpdateWriter(database, settings.write_batch_max, settings.history_burst_seconds) as writer,
                 RoomRegistry(database, writer, settings) as registry,
                 SessionWatch(database, registry, policy, settings.session_check_seconds),
             ):

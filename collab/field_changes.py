@@ -17,7 +17,7 @@ a nested type's value is read from the document, as its current string or ``to_p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 
 from pycrdt import Doc, Map, Text
@@ -138,6 +138,12 @@ class FieldIndex:
         """The live entry of ``key``, or None when the key is absent or deleted."""
         k = self._keys.get(key)
         return k.live if k is not None and k.live is not None and not k.live.deleted else None
+
+    def attribute(self, key: str, author: str | None) -> None:
+        """Name the author of ``key``'s live entry (known from elsewhere, e.g. the stored change log)."""
+        k = self._keys.get(key)
+        if k is not None and k.live is not None:
+            k.live = replace(k.live, author=author)
 
     def values(self) -> dict[str, AnyValue]:
         return {key: k.live.value for key, k in self._keys.items() if k.live and not k.live.deleted}

@@ -18,7 +18,7 @@ from collab.errors import RecordNotFound
 from collab.origin import OriginKind
 from collab.schema import FieldSpec, SchemaError, check_values, parse_collection, specs_from_json
 from persistence import update_log
-from persistence.models import Collection, Record, User, is_id
+from persistence.models import ChangeRow, Collection, Record, User, is_id
 
 SAMPLE_COLLECTION = {
     "name": "customers",
@@ -128,6 +128,20 @@ async def create_record(
     session.add(record)
     await session.flush()
     update = initial_update(specs, checked)
+    # The first values are history too: who put them there, and from where.
+    session.add_all(
+        ChangeRow(
+            record_id=record.id,
+            field=key,
+            before=None,
+            after=value,
+            user_id=principal.user_id,
+            session_id=principal.session_id,
+            origin=OriginKind.API.value,
+        )
+        for key, value in checked.items()
+        if value is not None
+    )
     await update_log.append(
         session,
         [

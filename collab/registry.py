@@ -21,7 +21,7 @@ from collab.connection import Connection
 from collab.errors import RoomLoadFailed
 from collab.room import Room
 from collab.settings import Settings
-from collab.snapshotter import load_document, take_snapshot
+from collab.snapshotter import load_document, load_field_index, take_snapshot
 from collab.writer import UpdateWriter
 from persistence.database import Database
 
@@ -98,7 +98,8 @@ class RoomRegistry:
     async def _load(self, record_id: str) -> Room:
         try:
             doc, _ = await load_document(self._database, record_id)
-            room = Room(record_id, doc, self._writer, on_stored=self._stored)
+            index = await load_field_index(self._database, record_id, doc)
+            room = Room(record_id, doc, self._writer, on_stored=self._stored, field_index=index)
             self._rooms[record_id] = room
             return room
         except RoomLoadFailed:

@@ -18,6 +18,7 @@ from collab import protocol
 from collab.connection import Connection
 from collab.document import write_fields
 from collab.errors import MalformedMessage
+from collab.field_changes import FieldChange, FieldIndex, changes_for
 from collab.origin import Origin, OriginKind
 from collab.schema import FieldSpec
 from collab.writer import PendingWrite, UpdateWriter
@@ -49,9 +50,11 @@ class Room:
         doc: Doc,
         writer: UpdateWriter,
         on_stored: Callable[[Room], None] = lambda room: None,
+        field_index: FieldIndex | None = None,
     ) -> None:
         self.record_id = record_id
         self.doc = doc
+        self._field_index = field_index
         self.connections: dict[int, Connection] = {}
         self.stored_state_vector = doc.get_state()
         self.updates_since_snapshot = 0
@@ -141,6 +144,7 @@ class Room:
         return update
 
     def _accept(self, update: bytes, origin: Origin) -> None:
+        changes = self._field_changes(update, origin)
         self.last_update_at = time.monotonic()
         message = protocol.sync_update(update)
         for connection in self.connections.values():
@@ -153,8 +157,21 @@ class Room:
                 origin=origin,
                 state_vector_after=self.doc.get_state(),
                 on_durable=self._durable,
+                changes=changes,
             )
         )
+
+    def _field_changes(self, update: bytes, origin: Origin) -> tuple[FieldChange, ...]:
+        """The history of an accepted update. Never a reason to refuse it: if the index fails, it is
+        rebuilt from the document (losing only this update's entry) and the update goes on."""
+        if self._field_index is None:
+            return ()
+        try:
+            return tuple(changes_for(self._field_index, update, self.doc, origin.user_id))
+        except Exception:
+            log.exception("field changes of an update to record %s could not be read", self.record_id)
+            self._field_index = FieldIndex.from_state(self.doc.get_update(), self.doc)
+            return ()
 
     def _durable(self, write: PendingWrite) -> None:
         self.stored_state_vector = write.state_vector_after

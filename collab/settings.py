@@ -38,6 +38,8 @@ class Settings:
     room_idle_seconds: float = 60.0
     # The group-commit writer takes at most this many updates in one transaction.
     write_batch_max: int = 500
+    # Changes of one field by one user within this many seconds of each other make one history entry.
+    history_burst_seconds: float = 3.0
     session_cookie_secure: bool = False
     trust_proxy_headers: bool = False
     bootstrap_admin_email: str = "admin@example.com"

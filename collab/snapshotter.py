@@ -13,8 +13,9 @@ import logging
 from pycrdt import Doc, get_state, merge_updates
 
 from collab.errors import RoomLoadFailed
+from collab.field_changes import FieldIndex
 from collab.room import apply_update_safely
-from persistence import snapshots
+from persistence import changes, snapshots
 from persistence.database import Database
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,21 @@ async def load_document(database: Database, record_id: str) -> tuple[Doc, int]:
         except BaseException as exc:
             raise RoomLoadFailed(f"stored state of record {record_id} does not decode") from exc
     return doc, upto_seq
+
+
+async def load_field_index(database: Database, record_id: str, doc: Doc) -> FieldIndex | None:
+    """The index the history is computed with, attributed from the change log. None (no history for
+    this room's lifetime, content unaffected) if the stored state cannot be indexed."""
+    try:
+        index = FieldIndex.from_state(doc.get_update(), doc)
+        async with database.session() as session:
+            authors = await changes.last_authors(session, record_id)
+    except Exception:
+        log.exception("history index of record %s could not be built", record_id)
+        return None
+    for field, user_id in authors.items():
+        index.attribute(field, user_id)
+    return index
 
 
 async def take_snapshot(

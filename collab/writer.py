@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
+from collab.field_changes import FieldChange
 from collab.origin import Origin
 from persistence import update_log
+from persistence.changes import NewChange
 from persistence.database import Database
 from persistence.log_appender import LogAppender
 from persistence.models import utcnow
@@ -34,6 +36,8 @@ class PendingWrite:
     # this vector covers is stored, because the log is committed in the order the room applied it.
     state_vector_after: bytes
     on_durable: Callable[[PendingWrite], None]
+    # What the update did to each field, for the history; stored in the same transaction.
+    changes: tuple[FieldChange, ...] = ()
 
 
 class UpdateWriter(Protocol):
@@ -44,8 +48,8 @@ class UpdateWriter(Protocol):
 
 
 class SqlUpdateWriter:
-    def __init__(self, database: Database, batch_max: int = 500) -> None:
-        self._appender = LogAppender(database)
+    def __init__(self, database: Database, batch_max: int = 500, burst_seconds: float = 3.0) -> None:
+        self._appender = LogAppender(database, burst_seconds)
         self._batch_max = batch_max
         self._queue: list[PendingWrite] = []
         self._wakeup = asyncio.Event()
@@ -130,7 +134,24 @@ class SqlUpdateWriter:
         ]
         now = utcnow()
         touched = {w.record_id: (w.origin.user_id, now) for w in batch if w.origin.user_id is not None}
-        await self._appender.append(rows, touched, now)
+        changes = [
+            NewChange(
+                record_id=write.record_id,
+                field=change.field,
+                before=change.before,
+                after=change.after,
+                user_id=write.origin.user_id,
+                session_id=write.origin.session_id,
+                origin=write.origin.kind.value,
+                conflict=change.conflict,
+                lost_value=change.lost_value,
+                lost_user_id=change.lost_author,
+                winner_user_id=change.winner_author,
+            )
+            for write in batch
+            for change in write.changes
+        ]
+        await self._appender.append(rows, touched, now, changes)
 
 
 class MemoryUpdateWriter:

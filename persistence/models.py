@@ -177,3 +177,28 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeRow(Base):
+    """One field-level change of a record: who, when, which field, before and after, and from where.
+
+    A conflict is a write that did not see the value it met (two people set the field concurrently):
+    `lost_value`/`lost_user_id` keep the write that is no longer visible, `winner_user_id` who wrote `after`.
+    """
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_record_id", "record_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    field: Mapped[str] = mapped_column(String(64))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    session_id: Mapped[str | None] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    lost_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    lost_user_id: Mapped[str | None] = mapped_column(String(32))
+    winner_user_id: Mapped[str | None] = mapped_column(String(32))

@@ -33,6 +33,10 @@ class BadRequest(Exception):
     """A body or parameter that cannot be read at all."""
 
 
+class ChangeNotFound(LookupError):
+    """No such entry in this record's history."""
+
+
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
@@ -43,6 +47,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (Forbidden, 403, "forbidden"),
     (RecordNotFound, 404, "not_found"),
     (CollectionNotFound, 404, "not_found"),
+    (ChangeNotFound, 404, "not_found"),
     (TenantNotFound, 404, "not_found"),
     (UserNotFound, 404, "not_found"),
     (SessionNotFound, 404, "not_found"),

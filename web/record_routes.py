@@ -50,7 +50,7 @@ async def _fields(found: Services, record_id: str) -> dict[str, Any]:
     return read_fields(doc)
 
 
-async def _record_json(found: Services, principal: Principal, record: Record, collection: Collection) -> Any:
+async def record_body(found: Services, principal: Principal, record: Record, collection: Collection) -> Any:
     fields = await _fields(found, record.id)
     async with found.database.session() as session:
         users = await records.user_refs(
@@ -87,7 +87,7 @@ async def create_record(request: Request) -> Response:
             session, principal, body.get("collection"), body.get("fields", {})
         )
         await session.commit()
-    return JSONResponse(await _record_json(found, principal, record, collection), status_code=201)
+    return JSONResponse(await record_body(found, principal, record, collection), status_code=201)
 
 
 async def get_record(request: Request) -> Response:
@@ -95,7 +95,7 @@ async def get_record(request: Request) -> Response:
     found = services(request)
     async with found.database.session() as session:
         record, collection = await records.find_record(session, principal, request.path_params["record_id"])
-    return JSONResponse(await _record_json(found, principal, record, collection))
+    return JSONResponse(await record_body(found, principal, record, collection))
 
 
 async def presence(request: Request) -> Response:

@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web import admin_routes, auth_routes, record_routes
+from web import admin_routes, auth_routes, history_routes, record_routes
 from web.openapi import openapi
 
 STATIC = Path(__file__).parent / "static"
@@ -44,5 +44,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/records", record_routes.create_record, methods=["POST"]),
     Route("/api/records/{record_id}", record_routes.get_record),
     Route("/api/records/{record_id}/presence", record_routes.presence),
+    Route("/api/records/{record_id}/history", history_routes.history),
+    Route("/api/records/{record_id}/history/{change_id}/restore", history_routes.put_back, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

@@ -30,6 +30,7 @@ def _body(schema: str) -> dict[str, Any]:
 
 
 _AUTH_ERRORS = {"401": _error("Not authenticated")}
+_USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _RECORD_ID = [{"name": "record_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 DOCUMENT: dict[str, Any] = {
@@ -62,6 +63,24 @@ DOCUMENT: dict[str, Any] = {
             "User": {
                 "type": "object",
                 "properties": {k: {"type": "string"} for k in ("id", "email", "name", "role", "tenant")},
+            },
+            "NewUser": {
+                "type": "object",
+                "required": ["email", "role"],
+                "properties": {
+                    "email": {"type": "string"},
+                    "role": {"type": "string", "enum": ["admin", "editor", "viewer"]},
+                    "name": {"type": "string"},
+                    "password": {"type": "string"},
+                },
+            },
+            "UserChange": {
+                "type": "object",
+                "properties": {
+                    "role": {"type": "string", "enum": ["admin", "editor", "viewer"]},
+                    "active": {"type": "boolean"},
+                    "name": {"type": "string"},
+                },
             },
             "LoginResult": {
                 "type": "object",
@@ -134,6 +153,8 @@ DOCUMENT: dict[str, Any] = {
                     "200": _json("Logged in; also sets the session cookie", "LoginResult"),
                     "400": _error("Unreadable body"),
                     "401": _error("Wrong tenant, email or password"),
+                    "403": _error("Foreign Origin"),
+                    "429": _error("Too many failed logins; see Retry-After"),
                 },
             }
         },
@@ -199,6 +220,137 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {
                     "200": {"description": "Who is connected"},
                     "404": _error("No such record"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/records/{record_id}/history": {
+            "get": {
+                "parameters": [
+                    *_RECORD_ID,
+                    {"name": "user", "in": "query", "schema": {"type": "string"}},
+                    {"name": "field", "in": "query", "schema": {"type": "string"}},
+                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                    {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Field changes, newest first; conflicts carry `winner` and `lost`"
+                    },
+                    "400": _error("Bad parameters"),
+                    "404": _error("No such record"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/records/{record_id}/history/{change_id}/restore": {
+            "post": {
+                "parameters": [
+                    *_RECORD_ID,
+                    {"name": "change_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json("The record with the value put back", "Record"),
+                    "403": _error("Viewers may not change records; foreign Origin"),
+                    "404": _error("No such record or change"),
+                    "422": _error("Nothing to put back"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/auth/sessions": {
+            "get": {"responses": {"200": {"description": "The caller's live sessions"}, **_AUTH_ERRORS}}
+        },
+        "/api/auth/sessions/revoke-others": {
+            "post": {
+                "responses": {
+                    "200": {"description": "How many sessions ended"},
+                    "403": _error("Foreign Origin"),
+                    **_AUTH_ERRORS,
+                }
+            }
+        },
+        "/api/auth/sessions/{session_id}": {
+            "delete": {
+                "parameters": [
+                    {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "204": {"description": "Revoked; its WebSockets are closed with 4401"},
+                    "403": _error("Foreign Origin"),
+                    "404": _error("Not one of the caller's sessions"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/admin/users": {
+            "get": {
+                "responses": {
+                    "200": {"description": "The tenant's users"},
+                    "403": _error("Admins only"),
+                    **_AUTH_ERRORS,
+                }
+            },
+            "post": {
+                "requestBody": _body("NewUser"),
+                "responses": {
+                    "201": {"description": "Created; `password` is returned once when none was given"},
+                    "400": _error("Unreadable body"),
+                    "403": _error("Admins only"),
+                    "409": _error("The email is taken in this tenant"),
+                    "422": _error("Invalid email, role or password"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
+        "/api/admin/users/{user_id}": {
+            "patch": {
+                "parameters": [_USER_ID],
+                "requestBody": _body("UserChange"),
+                "responses": {
+                    "200": {"description": "The user; deactivation closes their WebSockets with 4403"},
+                    "400": _error("Unreadable body"),
+                    "403": _error("Admins only"),
+                    "404": _error("No such user in this tenant"),
+                    "409": _error("The tenant would have no active admin"),
+                    "422": _error("Invalid role or name"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/admin/users/{user_id}/password": {
+            "post": {
+                "parameters": [_USER_ID],
+                "responses": {
+                    "200": {"description": "New password set (returned once if generated); sessions ended"},
+                    "400": _error("Unreadable body"),
+                    "403": _error("Admins only"),
+                    "404": _error("No such user in this tenant"),
+                    "422": _error("Password too short"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/admin/audit": {
+            "get": {
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                    {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                ],
+                "responses": {
+                    "200": {"description": "Account and security events, newest first"},
+                    "400": _error("Bad parameters"),
+                    "403": _error("Admins only"),
                     **_AUTH_ERRORS,
                 },
             }

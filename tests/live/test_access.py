@@ -9,6 +9,7 @@ from pathlib import Path
 import websockets
 
 from collab import close_codes, protocol
+from tests.interop.node_client import NodeClient
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from tests.support.yclient import YClient
 
@@ -222,3 +223,25 @@ async def test_foreign_origins_are_refused(live_server: LiveServer, admin_token:
             async for _ in socket:
                 pass
     assert socket.close_code == close_codes.FORBIDDEN
+
+
+async def test_presence_comes_from_the_servers_own_connections(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    record = await live_server.create_record(admin_token)
+    bob_token = await live_server.add_user("bob@example.com", "editor")
+    async with NodeClient(name="bob") as bob:
+        await bob.connect(live_server.ws_url, record, token=bob_token)
+        await bob.set_awareness({"user": {"name": "Someone Else"}, "field": "revenue"})
+        watcher = await YClient(f"{live_server.ws_url}/{record}", admin_token).connect()
+        await watcher.wait_until(
+            lambda: any(e.state and e.state.get("field") for e in watcher.awareness), "state"
+        )
+        async with live_server.client(admin_token) as http:
+            users = (await http.get(f"/api/records/{record}/presence")).json()["users"]
+        by_name = {user["name"]: user for user in users}
+        assert set(by_name) == {"bob", "Admin"}
+        assert by_name["bob"]["field"] == "revenue" and by_name["bob"]["since"]
+        await watcher.close()
+    async with live_server.client(admin_token) as http:
+        assert (await http.get(f"/api/records/{record}/presence")).json()["users"] == []

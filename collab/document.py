@@ -63,3 +63,19 @@ def write_fields(doc: Doc, specs: list[FieldSpec], values: dict[str, Any]) -> by
             else:
                 target[key] = value
     return doc.get_update(before)
+
+
+SUMMARY_TEXT_CHARS = 200
+SEARCH_TEXT_CHARS = 4000
+
+
+def summarize(fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The values a list shows (long texts shortened) and the lower-cased text search looks in."""
+    summary = {
+        key: value[:SUMMARY_TEXT_CHARS] + "…"
+        if isinstance(value, str) and len(value) > SUMMARY_TEXT_CHARS
+        else value
+        for key, value in fields.items()
+    }
+    words = " ".join(value for value in fields.values() if isinstance(value, str))
+    return summary, words.lower()[:SEARCH_TEXT_CHARS]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
-from collab.document import write_fields
+from collab.document import summarize, write_fields
 from collab.errors import RecordNotFound
 from collab.origin import OriginKind
 from collab.schema import FieldSpec, SchemaError, check_values, parse_collection, specs_from_json
@@ -119,11 +119,14 @@ async def create_record(
     collection = await find_collection(session, principal, collection_name)
     specs = specs_from_json(collection.fields)
     checked = check_values(specs, values if values is not None else {})
+    summary, search_text = summarize({key: value for key, value in checked.items() if value is not None})
     record = Record(
         tenant_id=principal.tenant_id,
         collection_id=collection.id,
         created_by=principal.user_id,
         updated_by=principal.user_id,
+        summary=summary,
+        search_text=search_text,
     )
     session.add(record)
     await session.flush()
@@ -162,18 +165,23 @@ def initial_update(specs: list[FieldSpec], values: dict[str, Any]) -> bytes:
 
 
 async def list_records(
-    session: AsyncSession, principal: Principal, collection: Collection, limit: int, offset: int
+    session: AsyncSession,
+    principal: Principal,
+    collection: Collection,
+    limit: int,
+    offset: int,
+    query: str | None = None,
 ) -> list[Record]:
+    """Newest first; `query` keeps the records whose text values contain it (case-insensitive)."""
+    statement = select(Record).where(
+        Record.tenant_id == principal.tenant_id,
+        Record.collection_id == collection.id,
+        Record.deleted_at.is_(None),
+    )
+    if query:
+        statement = statement.where(Record.search_text.contains(query.lower(), autoescape=True))
     rows = await session.scalars(
-        select(Record)
-        .where(
-            Record.tenant_id == principal.tenant_id,
-            Record.collection_id == collection.id,
-            Record.deleted_at.is_(None),
-        )
-        .order_by(Record.created_at.desc(), Record.id)
-        .limit(limit)
-        .offset(offset)
+        statement.order_by(Record.created_at.desc(), Record.id).limit(limit).offset(offset)
     )
     return list(rows)
 

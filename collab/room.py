@@ -16,7 +16,7 @@ from pycrdt import Doc, get_state
 
 from collab import protocol
 from collab.connection import Connection
-from collab.document import write_fields
+from collab.document import read_fields, write_fields
 from collab.errors import MalformedMessage
 from collab.field_changes import FieldChange, FieldIndex, changes_for
 from collab.origin import Origin, OriginKind
@@ -158,6 +158,7 @@ class Room:
                 state_vector_after=self.doc.get_state(),
                 on_durable=self._durable,
                 changes=changes,
+                read_fields=self.fields,
             )
         )
 
@@ -172,6 +173,9 @@ class Room:
             log.exception("field changes of an update to record %s could not be read", self.record_id)
             self._field_index = FieldIndex.from_state(self.doc.get_update(), self.doc)
             return ()
+
+    def fields(self) -> dict[str, Any]:
+        return read_fields(self.doc)
 
     def _durable(self, write: PendingWrite) -> None:
         self.stored_state_vector = write.state_vector_after

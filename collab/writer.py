@@ -12,14 +12,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
+from collab.document import summarize
 from collab.field_changes import FieldChange
 from collab.origin import Origin
 from persistence import update_log
 from persistence.changes import NewChange
 from persistence.database import Database
-from persistence.log_appender import LogAppender
+from persistence.log_appender import LogAppender, RecordTouch
 from persistence.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class PendingWrite:
     on_durable: Callable[[PendingWrite], None]
     # What the update did to each field, for the history; stored in the same transaction.
     changes: tuple[FieldChange, ...] = ()
+    # The record's field values now, read at commit time for its list summary and search text.
+    read_fields: Callable[[], dict[str, Any]] | None = None
 
 
 class UpdateWriter(Protocol):
@@ -133,7 +136,11 @@ class SqlUpdateWriter:
             for write in batch
         ]
         now = utcnow()
-        touched = {w.record_id: (w.origin.user_id, now) for w in batch if w.origin.user_id is not None}
+        touched = {}
+        for write in reversed(batch):  # the newest write of each record names its last author
+            if write.record_id not in touched and write.read_fields is not None:
+                summary, search_text = summarize(write.read_fields())
+                touched[write.record_id] = RecordTouch(write.origin.user_id, summary, search_text)
         changes = [
             NewChange(
                 record_id=write.record_id,

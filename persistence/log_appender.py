@@ -29,12 +29,18 @@ from persistence.update_log import NewUpdate
 _INSERT_SQLITE = (
     "INSERT INTO updates (record_id, user_id, session_id, origin, created_at, data) VALUES (?, ?, ?, ?, ?, ?)"
 )
-_TOUCH_SQLITE = "UPDATE records SET updated_at = ?, updated_by = ? WHERE id = ?"
+_TOUCH_SQLITE = (
+    "UPDATE records SET updated_at = ?, updated_by = COALESCE(?, updated_by), summary = ?, search_text = ?"
+    " WHERE id = ?"
+)
 _INSERT_POSTGRES = (
     "INSERT INTO updates (record_id, user_id, session_id, origin, created_at, data)"
     " VALUES ($1, $2, $3, $4, $5, $6)"
 )
-_TOUCH_POSTGRES = "UPDATE records SET updated_at = $1, updated_by = $2 WHERE id = $3"
+_TOUCH_POSTGRES = (
+    "UPDATE records SET updated_at = $1, updated_by = COALESCE($2, updated_by), summary = $3,"
+    " search_text = $4 WHERE id = $5"
+)
 _CHANGE_COLUMNS = (
     "record_id, field, before, after, user_id, session_id, origin, at, conflict, lost_value, lost_user_id,"
     " winner_user_id"
@@ -47,6 +53,15 @@ _INSERT_CHANGE_POSTGRES = (
 _EXTEND_CHANGE_SQLITE = "UPDATE changes SET after = ?, at = ? WHERE id = ?"
 _EXTEND_CHANGE_POSTGRES = "UPDATE changes SET after = $1, at = $2 WHERE id = $3"
 _MAX_OPEN_BURSTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTouch:
+    """A record's row after a batch: who changed it last (None keeps the previous), and its summary."""
+
+    user_id: str | None
+    summary: dict[str, Any]
+    search_text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +128,12 @@ class LogAppender:
     async def append(
         self,
         updates: Sequence[NewUpdate],
-        touched: Mapping[str, tuple[str, datetime]],
+        touched: Mapping[str, RecordTouch],
         at: datetime,
         changes: Sequence[NewChange] = (),
     ) -> None:
-        """Commit the updates (in order) and set `updated_at/by` of the records in `touched`
-        (id → user, time), in one transaction. On failure nothing is committed; the next call reconnects."""
+        """Commit the updates (in order), their field changes, and what `touched` says of each record, in
+        one transaction. On failure nothing is committed; the next call reconnects."""
         bursts: dict[tuple[str, str], _Burst] = {}  # merged into self._bursts only once committed
         try:
             driver = await self._driver_connection()
@@ -150,7 +165,7 @@ class LogAppender:
         self,
         driver: Any,
         updates: Sequence[NewUpdate],
-        touched: Mapping[str, tuple[str, datetime]],
+        touched: Mapping[str, RecordTouch],
         at: datetime,
         changes: Sequence[NewChange],
         bursts: dict[tuple[str, str], _Burst],
@@ -163,7 +178,10 @@ class LogAppender:
         if touched:
             await driver.executemany(
                 _TOUCH_SQLITE,
-                [(_sqlite_time(when), user, record) for record, (user, when) in touched.items()],
+                [
+                    (_sqlite_time(at), t.user_id, _json(t.summary), t.search_text, record)
+                    for record, t in touched.items()
+                ],
             )
         for change in changes:
             burst = self._plan(change, at, bursts)
@@ -179,7 +197,7 @@ class LogAppender:
         self,
         driver: Any,
         updates: Sequence[NewUpdate],
-        touched: Mapping[str, tuple[str, datetime]],
+        touched: Mapping[str, RecordTouch],
         at: datetime,
         changes: Sequence[NewChange],
         bursts: dict[tuple[str, str], _Burst],
@@ -191,7 +209,11 @@ class LogAppender:
             )
             if touched:
                 await driver.executemany(
-                    _TOUCH_POSTGRES, [(when, user, record) for record, (user, when) in touched.items()]
+                    _TOUCH_POSTGRES,
+                    [
+                        (at, t.user_id, _json(t.summary), t.search_text, record)
+                        for record, t in touched.items()
+                    ],
                 )
             for change in changes:
                 burst = self._plan(change, at, bursts)

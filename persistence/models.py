@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -125,6 +126,10 @@ class Record(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Kept up to date by the update writer, so lists and search never have to load documents:
+    # `summary` holds the field values (long texts shortened), `search_text` their lower-cased words.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
 
 class UpdateRow(Base):

@@ -13,6 +13,7 @@ from collab import records
 from collab.document import read_fields
 from collab.snapshotter import load_document
 from persistence.models import Collection, Record
+from web.edit_routes import current_document, record_response
 from web.errors import BadRequest
 from web.requests import int_param, json_body
 from web.security import principal_of
@@ -69,11 +70,18 @@ async def list_records(request: Request) -> Response:
     found = services(request)
     async with found.database.session() as session:
         collection = await records.find_collection(session, principal, name)
-        rows = await records.list_records(session, principal, collection, limit, offset)
+        query = request.query_params.get("q", "").strip()[:200] or None
+        rows = await records.list_records(session, principal, collection, limit, offset, query)
         users = await records.user_refs(
             session, principal.tenant_id, {u for r in rows for u in (r.created_by, r.updated_by) if u}
         )
-    items = [records.record_json(r, collection, await _fields(found, r.id), users) for r in rows]
+    # Lists show the stored summaries (long texts shortened), so they never load documents.
+    items = [
+        records.record_json(
+            r, collection, r.summary if r.summary is not None else await _fields(found, r.id), users
+        )
+        for r in rows
+    ]
     return JSONResponse({"records": items})
 
 
@@ -94,8 +102,8 @@ async def get_record(request: Request) -> Response:
     principal = await principal_of(request)
     found = services(request)
     async with found.database.session() as session:
-        record, collection = await records.find_record(session, principal, request.path_params["record_id"])
-    return JSONResponse(await record_body(found, principal, record, collection))
+        record, _ = await records.find_record(session, principal, request.path_params["record_id"])
+    return await record_response(found, principal, record.id, await current_document(found, record.id))
 
 
 async def presence(request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from tests.support.yclient import YClient
 
 
 async def test_login_me_logout(live_server: LiveServer) -> None:
@@ -117,3 +118,25 @@ async def test_viewers_read_but_do_not_write(live_server: LiveServer, admin_toke
     async with live_server.client(editor) as http:
         assert (await http.post("/api/records", json={"collection": "customers"})).status_code == 201
         assert (await http.post("/api/collections", json={"name": "x"})).status_code == 403
+
+
+async def test_search_and_list_summaries_follow_live_edits(live_server: LiveServer, admin_token: str) -> None:
+    panda = await live_server.create_record(admin_token, {"name": "Panda Ltd", "notes": "x" * 500})
+    await live_server.create_record(admin_token, {"name": "Koala 100%"})
+    async with live_server.client(admin_token) as http:
+
+        async def names(q: str) -> list[str]:
+            response = await http.get("/api/records", params={"collection": "customers", "q": q})
+            return sorted(r["fields"]["name"] for r in response.json()["records"])
+
+        assert await names("panda") == ["Panda Ltd"]
+        assert await names("100%") == ["Koala 100%"]  # % is a character here, not a wildcard
+        assert await names("%") == ["Koala 100%"]
+        listed = (await http.get("/api/records", params={"collection": "customers", "q": "panda"})).json()
+        assert len(listed["records"][0]["fields"]["notes"]) == 201  # long texts are shortened in lists
+        client = await YClient(f"{live_server.ws_url}/{panda}", admin_token).connect()
+        client.fields["name"] = "Grizzly GmbH"
+        await client.wait_saved()
+        await client.close()
+        assert await names("panda") == []
+        assert await names("GRIZZLY") == ["Grizzly GmbH"]

@@ -13,17 +13,22 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.datastructures import State
+from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
 from auth.sessions import SessionPolicy
 from auth.throttle import LoginThrottle
 from collab.bootstrap import prepare_database
+from collab.feed import Feed
 from collab.registry import RoomRegistry
+from collab.retention import Retention
 from collab.session_watch import SessionWatch
 from collab.settings import Settings
 from collab.writer import SqlUpdateWriter
 from persistence.database import Database
 from web.errors import EXCEPTION_HANDLERS
+from web.events_route import presence_of
+from web.input_guard import RejectNul
 from web.routes import ROUTES
 from web.services import Services
 from web.ws_route import websocket_app
@@ -48,15 +53,30 @@ def create_app(settings: Settings) -> CollabApp:
                 settings.login_window_seconds,
             )
             async with (
+                # Outermost: it publishes what the writer committed last, after the writer has flushed.
+                Feed(
+                    database, settings.feed_coalesce_seconds, timedelta(days=settings.event_retention_days)
+                ) as feed,
                 SqlUpdateWriter(database, settings.write_batch_max, settings.history_burst_seconds) as writer,
                 RoomRegistry(database, writer, settings) as registry,
+                Retention(database, settings.log_retention_days, settings.retention_check_seconds),
                 SessionWatch(database, registry, policy, settings.session_check_seconds),
             ):
-                app.state.services = Services(settings, database, registry, writer, throttle, policy)
+                writer.committed_listeners.append(feed.updates_committed)
+                registry.session_end_listeners.append(feed.end_sessions)
+                registry.presence_listeners.append(
+                    lambda room: feed.push_presence(room.tenant_id, room.collection_id, presence_of(room))
+                )
+                app.state.services = Services(settings, database, registry, writer, throttle, policy, feed)
                 yield
             log.info("all accepted updates are stored; shutting down")
 
-    http_app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    http_app = Starlette(
+        routes=ROUTES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(RejectNul)],
+        lifespan=lifespan,
+    )
     # An API answers the path it was asked; a redirect to another spelling only blurs what exists.
     http_app.router.redirect_slashes = False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from pycrdt import Doc, Map, Text
@@ -31,8 +32,15 @@ def _same(current: Any, value: Any) -> bool:
 
 
 def _tidy(value: Any) -> Any:
+    """JSON-ready: whole doubles as integers, and bytes (which a client may store) as base64 text."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {key: _tidy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tidy(item) for item in value]
     return value
 
 
@@ -78,4 +86,5 @@ def summarize(fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
         for key, value in fields.items()
     }
     words = " ".join(value for value in fields.values() if isinstance(value, str))
-    return summary, words.lower()[:SEARCH_TEXT_CHARS]
+    # PostgreSQL text cannot hold NUL, and a batch that cannot commit would hold back every update.
+    return summary, words.replace("\x00", "").lower()[:SEARCH_TEXT_CHARS]

@@ -132,7 +132,7 @@ async def create_record(
     await session.flush()
     update = initial_update(specs, checked)
     # The first values are history too: who put them there, and from where.
-    session.add_all(
+    first_changes = [
         ChangeRow(
             record_id=record.id,
             field=key,
@@ -144,7 +144,8 @@ async def create_record(
         )
         for key, value in checked.items()
         if value is not None
-    )
+    ]
+    session.add_all(first_changes)
     await update_log.append(
         session,
         [
@@ -157,6 +158,7 @@ async def create_record(
             )
         ],
     )
+    await session.flush()
     return record, collection
 
 

@@ -12,8 +12,10 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
+
+from sqlalchemy import select
 
 from auth.principal import Role
 from collab import close_codes
@@ -24,6 +26,7 @@ from collab.settings import Settings
 from collab.snapshotter import load_document, load_field_index, take_snapshot
 from collab.writer import UpdateWriter
 from persistence.database import Database
+from persistence.models import Record
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ class RoomRegistry:
         self._idle_since: dict[str, float] = {}
         self._housekeeping: asyncio.Task[None] | None = None
         self._per_user: Counter[str] = Counter()
+        # Told when a room's set of people changes, and when sessions end (other live streams close too).
+        self.presence_listeners: list[Callable[[Room], None]] = []
+        self.session_end_listeners: list[Callable[[set[str]], None]] = []
 
     async def __aenter__(self) -> RoomRegistry:
         self._housekeeping = asyncio.create_task(self._housekeep(), name="collab-housekeeping")
@@ -100,6 +106,7 @@ class RoomRegistry:
             doc, _ = await load_document(self._database, record_id)
             index = await load_field_index(self._database, record_id, doc)
             room = Room(record_id, doc, self._writer, on_stored=self._stored, field_index=index)
+            room.tenant_id, room.collection_id = await self._owner(record_id)
             self._rooms[record_id] = room
             return room
         except RoomLoadFailed:
@@ -107,6 +114,20 @@ class RoomRegistry:
             raise
         finally:
             del self._loading[record_id]
+
+    async def _owner(self, record_id: str) -> tuple[str, str]:
+        try:
+            async with self._database.session() as session:
+                row = (
+                    await session.execute(
+                        select(Record.tenant_id, Record.collection_id).where(Record.id == record_id)
+                    )
+                ).first()
+        except Exception as exc:
+            raise RoomLoadFailed(f"could not read record {record_id}") from exc
+        if row is None:
+            raise RoomLoadFailed(f"record {record_id} does not exist")
+        return row[0], row[1]
 
     def _stored(self, room: Room) -> None:
         if room.updates_since_snapshot >= self._settings.snapshot_every_updates:
@@ -169,6 +190,7 @@ class RoomRegistry:
     def join(self, room: Room, connection: Connection) -> None:
         room.join(connection)
         self._per_user[connection.principal.user_id] += 1
+        self._presence_changed(room)
 
     def leave(self, room: Room, connection: Connection) -> None:
         room.leave(connection)
@@ -176,11 +198,21 @@ class RoomRegistry:
         self._per_user[user_id] -= 1
         if self._per_user[user_id] <= 0:
             del self._per_user[user_id]
+        self._presence_changed(room)
+
+    def _presence_changed(self, room: Room) -> None:
+        for listener in self.presence_listeners:
+            try:
+                listener(room)
+            except Exception:
+                log.exception("a presence listener failed for record %s", room.record_id)
 
     def connections_of_user(self, user_id: str) -> int:
         return self._per_user.get(user_id, 0)
 
     def close_sessions(self, session_ids: set[str], code: int, reason: str) -> int:
+        for listener in self.session_end_listeners:
+            listener(session_ids)
         closing = [c for c in self.connections() if c.principal.session_id in session_ids]
         for connection in closing:
             connection.close(code, reason)
@@ -188,6 +220,8 @@ class RoomRegistry:
 
     def close_user(self, user_id: str, code: int, reason: str) -> int:
         closing = [c for c in self.connections() if c.principal.user_id == user_id]
+        for listener in self.session_end_listeners:
+            listener({c.principal.session_id for c in closing})
         for connection in closing:
             connection.close(code, reason)
         return len(closing)

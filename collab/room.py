@@ -53,6 +53,8 @@ class Room:
         field_index: FieldIndex | None = None,
     ) -> None:
         self.record_id = record_id
+        self.tenant_id = ""  # set by the registry when it loads the room
+        self.collection_id = ""
         self.doc = doc
         self._field_index = field_index
         self.connections: dict[int, Connection] = {}

@@ -36,10 +36,17 @@ class Settings:
     snapshot_every_updates: int = 500
     snapshot_quiet_seconds: float = 30.0
     room_idle_seconds: float = 60.0
+    # Update-log rows older than this are folded into a snapshot and deleted; 0 keeps them forever.
+    log_retention_days: float = 0.0
+    # How often retention looks for old rows; a snapshot must be this old before rows under it go.
+    retention_check_seconds: float = 3600.0
     # The group-commit writer takes at most this many updates in one transaction.
     write_batch_max: int = 500
     # Changes of one field by one user within this many seconds of each other make one history entry.
     history_burst_seconds: float = 3.0
+    # Live edits of one record within this many seconds make one `record.updated` event of the feed.
+    feed_coalesce_seconds: float = 1.0
+    event_retention_days: float = 30.0
     session_cookie_secure: bool = False
     trust_proxy_headers: bool = False
     bootstrap_admin_email: str = "admin@example.com"

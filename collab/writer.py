@@ -61,6 +61,8 @@ class SqlUpdateWriter:
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Told of every committed batch, with the newest change id per record (the change feed).
+        self.committed_listeners: list[Callable[[list[PendingWrite], dict[str, int]], None]] = []
 
     async def __aenter__(self) -> SqlUpdateWriter:
         self._task = asyncio.create_task(self._run(), name="collab-writer")
@@ -101,7 +103,7 @@ class SqlUpdateWriter:
                 await self._wakeup.wait()
                 continue
             batch = self._queue[: self._batch_max]
-            await self._commit_with_retry(batch)
+            newest_changes = await self._commit_with_retry(batch)
             del self._queue[: len(batch)]
             self._committed += len(batch)
             for write in batch:
@@ -109,22 +111,26 @@ class SqlUpdateWriter:
                     write.on_durable(write)
                 except Exception:
                     log.exception("durable callback failed for record %s", write.record_id)
+            for listener in self.committed_listeners:
+                try:
+                    listener(batch, newest_changes)
+                except Exception:
+                    log.exception("a listener of committed updates failed")
             async with self._progress:
                 self._progress.notify_all()
 
-    async def _commit_with_retry(self, batch: list[PendingWrite]) -> None:
+    async def _commit_with_retry(self, batch: list[PendingWrite]) -> dict[str, int]:
         attempt = 0
         while True:
             try:
-                await self._commit(batch)
-                return
+                return await self._commit(batch)
             except Exception:
                 delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
                 log.exception("commit of %d updates failed; retrying in %.2fs", len(batch), delay)
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def _commit(self, batch: list[PendingWrite]) -> None:
+    async def _commit(self, batch: list[PendingWrite]) -> dict[str, int]:
         rows = [
             update_log.NewUpdate(
                 record_id=write.record_id,
@@ -158,7 +164,7 @@ class SqlUpdateWriter:
             for write in batch
             for change in write.changes
         ]
-        await self._appender.append(rows, touched, now, changes)
+        return await self._appender.append(rows, touched, now, changes)
 
 
 class MemoryUpdateWriter:

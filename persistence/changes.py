@@ -58,6 +58,10 @@ async def find(session: AsyncSession, record_id: str, change_id: int) -> ChangeR
     )
 
 
+async def newest_id(session: AsyncSession, record_id: str) -> int:
+    return await session.scalar(select(func.max(ChangeRow.id)).where(ChangeRow.record_id == record_id)) or 0
+
+
 async def last_authors(session: AsyncSession, record_id: str) -> dict[str, str | None]:
     """Who wrote each field's current value, as far as the log knows (a room's index starts from this)."""
     newest = (

@@ -13,6 +13,7 @@ like a story.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -84,13 +85,26 @@ class _Burst:
 
 def _json(value: Any) -> str:
     # Both drivers take JSON columns as text here (SQLAlchemy's asyncpg codec encodes str for `json`).
-    return json.dumps(value, separators=(",", ":"))
+    # Values come from whatever clients put in a document: anything JSON cannot say is written as text,
+    # because a batch that can never commit would hold back every update behind it.
+    return json.dumps(value, separators=(",", ":"), default=_as_text)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    return str(value)
+
+
+def _field_name(name: str) -> str:
+    # Clients may write any key into a document; the column holds 64 characters and no NUL.
+    return name.replace("\x00", "")[:64]
 
 
 def _change_row(change: NewChange, at: Any) -> tuple[Any, ...]:
     return (
         change.record_id,
-        change.field,
+        _field_name(change.field),
         _json(change.before),
         _json(change.after),
         change.user_id,
@@ -131,9 +145,10 @@ class LogAppender:
         touched: Mapping[str, RecordTouch],
         at: datetime,
         changes: Sequence[NewChange] = (),
-    ) -> None:
+    ) -> dict[str, int]:
         """Commit the updates (in order), their field changes, and what `touched` says of each record, in
-        one transaction. On failure nothing is committed; the next call reconnects."""
+        one transaction; returns the id of the newest change row written per record. On failure nothing is
+        committed; the next call reconnects."""
         bursts: dict[tuple[str, str], _Burst] = {}  # merged into self._bursts only once committed
         try:
             driver = await self._driver_connection()
@@ -147,6 +162,10 @@ class LogAppender:
         self._bursts.update(bursts)
         if len(self._bursts) > _MAX_OPEN_BURSTS:
             self._bursts = {k: b for k, b in self._bursts.items() if at - b.at <= self._window}
+        newest: dict[str, int] = {}
+        for (record_id, _), burst in bursts.items():
+            newest[record_id] = max(newest.get(record_id, 0), burst.change_id)
+        return newest
 
     def _plan(self, change: NewChange, at: datetime, bursts: dict[tuple[str, str], _Burst]) -> _Burst | None:
         """The open burst this change extends, if any."""

@@ -207,3 +207,25 @@ class ChangeRow(Base):
     lost_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     lost_user_id: Mapped[str | None] = mapped_column(String(32))
     winner_user_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class EventRow(Base):
+    """One entry of a collection's change feed; ids grow in the order events are published."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_tenant_collection_id", "tenant_id", "collection_id", "id"),
+        Index("ix_events_record_id", "record_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    collection_id: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The newest change this event covers: after a crash, changes above it are published again.
+    upto_change_id: Mapped[int] = mapped_column(BigInteger, default=0)

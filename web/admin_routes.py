@@ -91,6 +91,7 @@ async def update_user(request: Request) -> Response:
         )
         await session.commit()
     if change.deactivated:
+        found.registry.close_sessions(set(change.ended_sessions), close_codes.FORBIDDEN, "user deactivated")
         found.registry.close_user(change.user.id, close_codes.FORBIDDEN, "user deactivated")
     elif change.role_changed:
         found.registry.change_role(change.user.id, Role(change.user.role))

@@ -7,6 +7,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from web.edit_routes import EDIT_PATHS
+from web.snapshot_routes import SNAPSHOT_PATHS
+
 
 def _error(description: str) -> dict[str, Any]:
     return {
@@ -264,6 +267,25 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/events": {
+            "get": {
+                "parameters": [
+                    {"name": "collection", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "last_event_id", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Server-Sent Events: record.created|updated|deleted|restored "
+                        "(with ids), presence, reset",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    "400": _error("Bad parameters"),
+                    "404": _error("No such collection"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
         "/api/auth/sessions": {
             "get": {"responses": {"200": {"description": "The caller's live sessions"}, **_AUTH_ERRORS}}
         },
@@ -357,6 +379,12 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+
+# PATCH/DELETE of a record and its snapshots are described beside their routes; merged per path, since a
+# path such as /api/records/{record_id} has operations in both places.
+for _path, _operations in (*EDIT_PATHS.items(), *SNAPSHOT_PATHS.items()):
+    DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 
 
 async def openapi(request: Request) -> Response:

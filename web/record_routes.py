@@ -12,6 +12,7 @@ from auth.principal import Principal
 from collab import records
 from collab.document import read_fields
 from collab.snapshotter import load_document
+from persistence import changes, events
 from persistence.models import Collection, Record
 from web.edit_routes import current_document, record_response
 from web.errors import BadRequest
@@ -94,8 +95,22 @@ async def create_record(request: Request) -> Response:
         record, collection = await records.create_record(
             session, principal, body.get("collection"), body.get("fields", {})
         )
+        upto_change_id = await changes.newest_id(session, record.id)
         await session.commit()
-    return JSONResponse(await record_body(found, principal, record, collection), status_code=201)
+    created = await record_body(found, principal, record, collection)
+    await found.feed.publish(
+        events.NewEvent(
+            tenant_id=record.tenant_id,
+            collection_id=collection.id,
+            record_id=record.id,
+            type="record.created",
+            at=record.created_at,
+            user_id=principal.user_id,
+            fields=created["fields"],
+            upto_change_id=upto_change_id,
+        )
+    )
+    return JSONResponse(created, status_code=201)
 
 
 async def get_record(request: Request) -> Response:

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 
 from web.errors import BadRequest
+from web.input_guard import holds_nul
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -22,6 +23,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise BadRequest("request body is not JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("expected a JSON object")
+    if holds_nul(data):
+        raise BadRequest("text may not contain NUL characters")
     return data
 
 

@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 
 from auth.sessions import SessionPolicy
 from auth.throttle import LoginThrottle
+from collab.feed import Feed
 from collab.registry import RoomRegistry
 from collab.settings import Settings
 from collab.writer import UpdateWriter
@@ -22,6 +23,7 @@ class Services:
     writer: UpdateWriter
     throttle: LoginThrottle
     session_policy: SessionPolicy
+    feed: Feed
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -143,3 +143,24 @@ async def test_a_viewer_receives_edits_but_its_updates_are_not_applied(
     assert fresh.fields.to_py() == {"name": "Read me", "stage": "lead"}
     for client in (viewer, editor, fresh):
         await client.close()
+
+
+async def test_odd_values_from_a_client_never_block_the_log(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    record = await live_server.create_record(admin_token, {"name": "Odd"})
+    client = await YClient(f"{live_server.ws_url}/{record}", admin_token).connect()
+    client.fields["name"] = "nul\x00inside"
+    client.fields["k" * 100] = "a key longer than the history column"
+    client.fields["blob"] = b"\x00\xff bytes"
+    await client.wait_saved()
+    client.fields["after"] = "still saved"
+    await client.wait_saved()
+    await client.close()
+    async with live_server.client(admin_token) as http:
+        assert (await http.get(f"/api/records/{record}")).json()["fields"]["after"] == "still saved"
+        history = (await http.get(f"/api/records/{record}/history")).json()["changes"]
+        assert {"name", "k" * 64, "blob", "after"} <= {change["field"] for change in history}
+        assert (await http.get("/api/records", params={"collection": "cust\x00omers"})).status_code == 400
+        bad = await http.post("/api/records", json={"collection": "customers", "fields": {"name": "a\x00b"}})
+        assert bad.status_code == 400

@@ -1,0 +1,132 @@
+"""`GET /api/events?collection=NAME`: the collection's change feed as Server-Sent Events.
+
+A client that reconnects with `Last-Event-ID` (or `?last_event_id=` from a shell) gets exactly what it
+missed, in order, once, then the live stream; an id the server no longer keeps gets a `reset` event
+(reload the list). `presence` events (not stored, no id) say who is on which record right now.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+
+from collab import records
+from collab.feed import FeedEvent, Subscriber, describe
+from collab.room import Room
+from persistence import events
+from web.errors import BadRequest
+from web.security import principal_of
+from web.services import Services, services
+
+HEARTBEAT_SECONDS = 15
+_BACKLOG_PAGE = 500
+
+
+def presence_of(room: Room) -> dict[str, Any]:
+    users = room.presence()
+    return {
+        "record": room.record_id,
+        "count": len(users),
+        "users": [{"id": u["id"], "name": u["name"]} for u in users],
+    }
+
+
+def _last_event_id(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest("Last-Event-ID must be an event id") from None
+    if value < 0:
+        raise BadRequest("Last-Event-ID must be an event id")
+    return value
+
+
+def _sse(event: FeedEvent) -> ServerSentEvent:
+    return ServerSentEvent(
+        data=json.dumps(event.data, separators=(",", ":")),
+        event=event.type,
+        id=None if event.id is None else str(event.id),
+    )
+
+
+async def event_stream(request: Request) -> Response:
+    principal = await principal_of(request)
+    name = request.query_params.get("collection")
+    if not name:
+        raise BadRequest("the collection parameter is required")
+    last_id = _last_event_id(request)
+    found = services(request)
+    async with found.database.session() as session:
+        collection = await records.find_collection(session, principal, name)
+    subscriber = Subscriber(principal.tenant_id, collection.id, principal.session_id)
+    # Subscribed before the backlog is read, so nothing published meanwhile falls between the two.
+    found.feed.subscribe(subscriber)
+    return EventSourceResponse(_stream(found, subscriber, last_id), ping=HEARTBEAT_SECONDS)
+
+
+async def _stream(
+    found: Services, subscriber: Subscriber, last_id: int | None
+) -> AsyncIterator[ServerSentEvent]:
+    try:
+        sent = await _newest(found) if last_id is None else last_id
+        if last_id is not None:
+            async for missed in _backlog(found, subscriber, last_id):
+                if missed.type == "reset":
+                    sent = missed.data["newest"]
+                yield _sse(missed)
+                if missed.id is not None:
+                    sent = missed.id
+        for room in list(found.registry.rooms.values()):
+            same_list = (room.tenant_id, room.collection_id) == (
+                subscriber.tenant_id,
+                subscriber.collection_id,
+            )
+            if same_list and room.connections:
+                yield _sse(FeedEvent(None, "presence", presence_of(room)))
+        while True:
+            event = await subscriber.queue.get()
+            if event is None:
+                return  # the session ended, or the client fell too far behind (it resumes by id)
+            if event.id is not None and event.id <= sent:
+                continue
+            yield _sse(event)
+            if event.id is not None:
+                sent = event.id
+    finally:
+        found.feed.unsubscribe(subscriber)
+
+
+async def _newest(found: Services) -> int:
+    async with found.database.session() as session:
+        return await events.newest_id(session)
+
+
+async def _backlog(found: Services, subscriber: Subscriber, last_id: int) -> AsyncIterator[FeedEvent]:
+    async with found.database.session() as session:
+        oldest = await events.oldest_id(session, subscriber.tenant_id)
+        newest = await events.newest_id(session)
+    if last_id > newest or (oldest is not None and last_id < oldest - 1):
+        # Older than what is kept (or from another database): the client must reload its list.
+        yield FeedEvent(
+            None, "reset", {"reason": "the events after this id are no longer kept", "newest": newest}
+        )
+        return
+    while True:
+        async with found.database.session() as session:
+            rows = await events.after(
+                session, subscriber.tenant_id, subscriber.collection_id, last_id, _BACKLOG_PAGE
+            )
+            payloads = await describe(session, rows)
+        for row, payload in zip(rows, payloads, strict=True):
+            yield FeedEvent(row.id, row.type, payload)
+            last_id = row.id
+        if len(rows) < _BACKLOG_PAGE:
+            return

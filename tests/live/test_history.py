@@ -52,6 +52,27 @@ async def test_live_edits_are_attributed_with_before_and_after(
     assert second_page[0]["id"] < first_page[0]["id"]
     future = await history(live_server, admin_token, record, since="2999-01-01T00:00:00+00:00")
     assert future == []
+    # A third person edits over HTTP: the history names them, with origin `api`, and updated_by follows.
+    async with live_server.client(admin_token) as http:
+        tag = (await http.get(f"/api/records/{record}")).headers["etag"]
+        patched = await http.patch(
+            f"/api/records/{record}", json={"fields": {"revenue": 5500}}, headers={"If-Match": tag}
+        )
+        assert patched.status_code == 200 and patched.json()["updated_by"]["email"] == "admin@example.com"
+    latest = (await history(live_server, admin_token, record))[0]
+    assert (
+        latest["field"],
+        latest["before"],
+        latest["after"],
+        latest["user"]["email"],
+        latest["origin"],
+    ) == (
+        "revenue",
+        5000,
+        5500,
+        "admin@example.com",
+        "api",
+    )
 
 
 async def test_an_offline_conflict_shows_both_values_and_the_loser_comes_back(

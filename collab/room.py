@@ -121,7 +121,9 @@ class Room:
 
     def _receive_update(self, connection: Connection, update: bytes) -> None:
         if not connection.principal.can_edit:
-            if not connection.denied_write_notified:
+            # Every client answers the server's sync step 1 with a step 2, usually with nothing new: only
+            # an update that would add something is a refused write worth telling the viewer about.
+            if not connection.denied_write_notified and self._would_add(update):
                 connection.denied_write_notified = True
                 connection.enqueue(protocol.permission_denied("read-only"))
             return
@@ -129,6 +131,18 @@ class Room:
             OriginKind.LIVE, connection.principal.user_id, connection.principal.session_id, connection.id
         )
         self.apply(update, origin)
+
+    def _would_add(self, update: bytes) -> bool:
+        if update == EMPTY_UPDATE:
+            return False
+        try:
+            incoming = protocol.decode_state_vector(get_state(update))
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException:
+            return True  # not an update this room could apply either way
+        known = protocol.decode_state_vector(self.doc.get_state())
+        return any(clock > known.get(client, 0) for client, clock in incoming.items())
 
     def apply(self, update: bytes, origin: Origin) -> None:
         """Apply an update from a client or another node: broadcast it at once, queue it for the log."""

@@ -29,6 +29,7 @@ def user_json(principal: Principal) -> dict[str, str]:
         "name": principal.name,
         "role": principal.role.value,
         "tenant": principal.tenant_slug,
+        "color": principal.color,
     }
 
 

@@ -99,6 +99,9 @@ async def test_step1_is_answered_with_step2_and_saved(room: Room) -> None:
 async def test_a_viewer_is_told_once_and_nothing_is_applied(room: Room, writer: MemoryUpdateWriter) -> None:
     viewer = Peer(room, principal("vic", Role.VIEWER)).join()
     await viewer.messages(1)
+    room.receive(viewer.connection, protocol.sync_step2(b"\x00\x00"))  # every client's answer to step 1
+    await asyncio.sleep(0)
+    assert viewer.channel.to_client.empty(), "nothing was refused, so nothing is said"
     for n in range(20):
         viewer.edit("n", n)
     (denied,) = await viewer.messages(1)

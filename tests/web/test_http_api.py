@@ -30,7 +30,9 @@ async def test_login_me_logout(live_server: LiveServer) -> None:
             "name": "Admin",
             "role": "admin",
             "tenant": "default",
+            "color": body["user"]["color"],
         }
+        assert body["user"]["color"].startswith("#")
         cookie = ok.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
         # The cookie alone authenticates (httpx keeps it).

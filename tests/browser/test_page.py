@@ -7,44 +7,16 @@ other's edits live, and the indicator says "Saved" only once the server has stor
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import PageErrors
+from tests.browser.helpers import DEADLINE_MS, PHONE, SAVED, horizontal_overflow, open_record, sign_in
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 BOB_EMAIL = "bob@example.com"
 BOB_PASSWORD = "bob-password-1"
-DEADLINE_MS = 10_000
-SAVED = re.compile(r"^Saved ✓ · \d\d:\d\d$")
-PHONE = {"width": 375, "height": 812}
-
-
-async def sign_in(context: BrowserContext, server: LiveServer, email: str, password: str) -> Page:
-    page = await context.new_page()
-    await page.goto(server.base_url + "/")
-    form = page.get_by_test_id("login-form")
-    await form.get_by_label("Email").fill(email)
-    await form.get_by_label("Password").fill(password)
-    await form.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_test_id("record-list")).to_be_visible(timeout=DEADLINE_MS)
-    return page
-
-
-async def open_record(page: Page, title: str) -> None:
-    await page.get_by_test_id("record-list").get_by_role("link", name=title).click()
-    # The server confirms what is stored right after the initial sync, so "Saved" also means "synced".
-    await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
-    await expect(page.get_by_test_id("field-name")).to_be_editable(timeout=DEADLINE_MS)
-
-
-async def horizontal_overflow(page: Page) -> int:
-    overflow: int = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    return overflow
 
 
 async def record_save_states(page: Page) -> None:
@@ -128,11 +100,11 @@ async def test_saved_edits_survive_a_crash_and_offline_edits_are_sent_later(
     await page.get_by_test_id("field-revenue").fill("6000")
     await expect(indicator).to_have_text(SAVED, timeout=DEADLINE_MS)
     await live_server.kill()  # SIGKILL: only what was committed survives
-    await expect(indicator).to_have_text("Offline", timeout=DEADLINE_MS)
+    await expect(indicator).to_have_text("Offline — no unsaved changes", timeout=DEADLINE_MS)
 
     # Edits made while offline are kept by the page and sent when the server is back.
     await page.get_by_test_id("field-email").fill("panda@example.com")
-    await expect(indicator).to_have_text("Offline")
+    await expect(indicator).to_have_text("Offline — 1 change kept on this device")
     await live_server.start()
     await expect(indicator).to_have_text(SAVED, timeout=DEADLINE_MS)
 

@@ -1,27 +1,51 @@
-// The record view: one control per field of the record's collection, all bound to one Y.Doc that a
-// y-websocket provider keeps in sync with the server's room for this record.
+// The record view: one control per field of the record's collection, all bound to one Y.Doc that is
+// kept on this device (IndexedDB) and synced with the server's room for this record (y-websocket).
+//
+// Online, the record's metadata and its collection's fields come from the server and are kept with the
+// document; offline, a record opened here before is shown from that copy and accepts edits, which the
+// provider sends when the connection returns.
 import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
 import * as api from './api.js'
+import { connectRecord } from './connection.js'
 import { h, mount } from './dom.js'
 import { bindField, titleField } from './fields.js'
+import { historyDrawer } from './history.js'
+import { keepLocally } from './local-store.js'
+import { showPresence } from './presence.js'
+import { whoAndWhen } from './record-meta.js'
 import { describeSaveState, watchSaveState } from './save-state.js'
-import { canEdit, currentToken } from './session.js'
+import { canEdit, currentUser } from './session.js'
 
 // The server closes with 44xx when reconnecting cannot help; y-websocket then stops retrying.
 const CLOSE_REASONS = {
-  4400: 'The server refused a malformed message. Reload the page.',
-  4401: 'Your session has ended. Sign in again.',
+  4400: 'The server refused a malformed message.',
   4403: 'You no longer have access to this record.',
   4404: 'This record does not exist (any more).',
-  4413: 'That change was too large to send. Reload the page.',
-  4429: 'Too many changes at once. Reload the page.'
+  4413: 'That change was too large to send.',
+  4429: 'Too many changes at once.'
+}
+const SESSION_ENDED = 4401
+
+/** The record's title, from the collection's first text field; `valueOf(key)` reads a field. */
+function titleOf (collection, valueOf) {
+  const key = titleField(collection)
+  const title = key ? valueOf(key) : null
+  return typeof title === 'string' && title.trim() ? title : 'Untitled'
 }
 
-/** `ws(s)://<this host>/ws`: the provider appends `/<record id>`. */
-function socketBase () {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  return `${scheme}//${location.host}/ws`
+/** The record and its collection: from the server, or from this device's copy when offline. */
+async function load (recordId, local) {
+  try {
+    const [record, collections] = await Promise.all([api.getRecord(recordId), api.listCollections()])
+    const collection = collections.find((c) => c.name === record.collection)
+    if (!collection) throw new Error(`unknown collection ${record.collection}`)
+    return { record, collection }
+  } catch (error) {
+    // Offline, a copy is only good to edit if it ever held the server's state: an empty document would
+    // race the stored values (two first writes of a rich-text field: one is lost).
+    if (!error.offline || !local.saved || !local.synced) throw error
+    return local.saved
+  }
 }
 
 /**
@@ -29,67 +53,131 @@ function socketBase () {
  * @param {HTMLElement} root
  * @param {string} recordId
  * @param {AbortSignal} signal
+ * @param {{onSessionEnded: () => void}} app what to do when the server ends the session (4401)
  */
-export async function showEditor (root, recordId, signal) {
-  const [record, collections] = await Promise.all([api.getRecord(recordId), api.listCollections()])
-  if (signal.aborted) return
-  const collection = collections.find((c) => c.name === record.collection)
-  if (!collection) throw new Error(`unknown collection ${record.collection}`)
-
+export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   const doc = new Y.Doc()
+  const local = await keepLocally(currentUser(), recordId, doc)
+  let loaded
+  try {
+    loaded = await load(recordId, local)
+  } catch (error) {
+    await local.close()
+    doc.destroy()
+    if (error.offline) error.message = 'You are offline, and this record is not kept on this device yet.'
+    throw error
+  }
+  if (signal.aborted) {
+    await local.close()
+    doc.destroy()
+    return
+  }
+  const { record, collection } = loaded
   const fields = doc.getMap('fields')
-  const token = currentToken()
-  // Without a token (a tab opened after sign-in elsewhere) the handshake's session cookie is used.
-  // disableBc: tabs of one browser must sync through the server, which checks each one's role.
-  const provider = new WebsocketProvider(socketBase(), recordId, doc, {
-    params: token ? { token } : {},
-    disableBc: true
-  })
+  let editable = canEdit()
+  // What opening the record offline needs; the title names it in the list of records kept here.
+  const remember = (fresh) => {
+    const { fields: values, ...meta } = fresh
+    local.rememberRecord({ record: meta, collection, title: titleOf(collection, (key) => values[key]) })
+  }
+  if (record.fields) remember(record)
+
+  const { provider, retry, destroy: disconnect } = connectRecord(recordId, doc)
 
   const heading = h('h2', { class: 'record-title' })
   const indicator = h('p', { class: 'save-state', role: 'status', 'data-testid': 'save-state' })
+  const retryButton = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: retry }, 'Retry')
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
-  // Disabled until the first sync: typing into a still empty control would race the stored value.
+  // Disabled until the document holds the server's state (from the server now, or kept here from an
+  // earlier visit): typing into a still empty control would race the stored value. Viewers: always.
   const form = h('fieldset', { class: 'fields', disabled: true, 'data-testid': 'record-fields' },
     h('legend', { class: 'visually-hidden' }, 'Fields'))
-  const bindings = collection.fields.map((spec) => bindField(spec, fields, { readOnly: !canEdit() }))
+  const bindings = collection.fields.map((spec) => bindField(spec, fields))
   form.append(...bindings.map((binding) => binding.element))
+  const enable = () => { if (editable) form.disabled = false }
+  const readOnly = h('p', { class: 'banner', role: 'note', hidden: editable, 'data-testid': 'read-only' },
+    'You can view but not edit')
+  if (local.synced) enable()
 
-  const saveState = watchSaveState(provider, (state) => {
-    indicator.textContent = describeSaveState(state)
-    indicator.dataset.state = state.state
+  const saveState = watchSaveState(provider, { pending: local.pending, onPending: local.rememberPending },
+    (state) => {
+      indicator.textContent = describeSaveState(state)
+      indicator.dataset.state = state.state
+      retryButton.hidden = state.state !== 'error'
+      if (state.state !== 'error') problem.hidden = true
+    })
+
+  const me = currentUser()
+  const avatars = h('ul', { class: 'avatars', 'aria-label': 'On this record now', 'data-testid': 'avatars' })
+  const notices = h('div', { class: 'notices', role: 'status', 'aria-live': 'polite' })
+  const presence = showPresence(provider, me, {
+    avatars,
+    notices,
+    markers: Object.fromEntries(collection.fields.map((spec, i) => [spec.key, bindings[i].marker]))
   })
+  // Which field we are in, for the others' markers. Leaving one field for the next fires focusout
+  // before focusin, so the marker moves without lingering.
+  form.addEventListener('focusin', (event) => presence.editing(event.target.name || null))
+  form.addEventListener('focusout', () => presence.editing(null))
 
-  const titleKey = titleField(collection)
-  const showTitle = () => {
-    const title = titleKey ? fields.get(titleKey) : null
-    heading.textContent = typeof title === 'string' && title.trim() ? title : 'Untitled'
+  const meta = whoAndWhen(record, { doc, online: () => provider.wsconnected, onRecord: remember })
+  const history = historyDrawer(recordId, collection, { canEdit: editable })
+
+  const showTitle = () => { heading.textContent = titleOf(collection, (key) => fields.get(key)) }
+  const onSync = (synced) => {
+    if (!synced) return
+    local.rememberSynced()
+    enable()
   }
-  const onSync = (synced) => { if (synced) form.disabled = false }
   const onClosed = ({ code, reason }) => {
+    if (code === SESSION_ENDED) {
+      onSessionEnded()
+      return
+    }
     problem.textContent = CLOSE_REASONS[code] ?? `Disconnected: ${reason || code}`
     problem.hidden = false
   }
-  // Closing the tab drops edits the server has not stored yet: ask first.
-  const onBeforeUnload = (event) => { if (saveState.unsaved()) event.preventDefault() }
+  // The server refuses a viewer's sync (harmless: nothing of theirs is applied), and an editor's
+  // changes once an admin made them a viewer: from then on this page is read-only too.
+  const onPermissionDenied = () => {
+    if (!editable) return
+    editable = false
+    form.disabled = true
+    readOnly.hidden = false
+    readOnly.textContent = saveState.unsaved() > 0
+      ? 'Your role has changed: you can view but not edit, and your latest changes were not saved.'
+      : 'Your role has changed: you can view but not edit.'
+  }
+  // Closing the tab keeps unsaved edits on this device, but only this device: say so before leaving.
+  const onBeforeUnload = (event) => { if (saveState.unsaved() > 0) event.preventDefault() }
 
   fields.observe(showTitle)
   provider.on('sync', onSync)
   provider.on('closed', onClosed)
+  provider.on('permission-denied', onPermissionDenied)
   window.addEventListener('beforeunload', onBeforeUnload)
   showTitle()
 
   mount(root,
     h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, `← ${collection.label}`)),
-    h('div', { class: 'record-head' }, heading, indicator),
+    h('div', { class: 'record-head' }, heading, h('div', { class: 'save' }, indicator, retryButton)),
+    meta.element,
+    h('div', { class: 'record-bar' }, avatars, history.button),
+    notices,
+    readOnly,
     problem,
-    h('form', { class: 'record', onsubmit: (event) => event.preventDefault() }, form))
+    h('form', { class: 'record', onsubmit: (event) => event.preventDefault() }, form),
+    history.dialog)
 
   signal.addEventListener('abort', () => {
     window.removeEventListener('beforeunload', onBeforeUnload)
+    fields.unobserve(showTitle)
     for (const binding of bindings) binding.destroy()
+    meta.stop()
+    presence.stop()
     saveState.stop()
-    provider.destroy()
+    disconnect()
+    local.close()
     doc.destroy()
   }, { once: true })
 }

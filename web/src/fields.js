@@ -63,13 +63,13 @@ export function titleField (collection) {
 }
 
 /**
- * Build the control for `spec` and bind it to `fields`.
+ * Build the control for `spec` and bind it to `fields`. `marker` is where presence shows who else is
+ * editing this field.
  * @param {{key: string, label: string, type: string, options?: string[]}} spec
  * @param {Y.Map<any>} fields
- * @param {{readOnly: boolean}} options
- * @returns {{element: HTMLElement, destroy: () => void}}
+ * @returns {{element: HTMLElement, marker: HTMLElement, destroy: () => void}}
  */
-export function bindField (spec, fields, { readOnly }) {
+export function bindField (spec, fields) {
   const id = `field-${spec.key}`
   const binding = spec.type === 'richtext'
     ? bindRichText(spec, fields)
@@ -78,16 +78,13 @@ export function bindField (spec, fields, { readOnly }) {
   input.id = id
   input.name = spec.key
   input.dataset.testid = id
-  if (readOnly) {
-    // readOnly keeps text selectable and focusable; selects and checkboxes only know `disabled`.
-    if ('readOnly' in input && input.type !== 'checkbox') input.readOnly = true
-    else input.disabled = true
-  }
+  // Read-only comes from the surrounding <fieldset disabled>: one switch for every kind of control.
   const label = h('label', { for: id }, spec.label)
+  const marker = h('span', { class: 'editing', 'data-testid': `editing-${spec.key}` })
   const element = spec.type === 'boolean'
-    ? h('div', { class: 'field field-check' }, input, label)
-    : h('div', { class: 'field' }, label, input)
-  return { element, destroy: binding.destroy }
+    ? h('div', { class: 'field field-check' }, input, label, marker)
+    : h('div', { class: 'field' }, h('div', { class: 'field-label' }, label, marker), input)
+  return { element, marker, destroy: binding.destroy }
 }
 
 function bindScalar (kind, spec, fields) {

@@ -7,8 +7,9 @@ import { signedIn } from './session.js'
  * Show the sign-in form in `root`; `onSignedIn()` runs once the server accepted the credentials.
  * @param {HTMLElement} root
  * @param {() => void} onSignedIn
+ * @param {string | null} [notice] why the user is asked to sign in (again), if there is more to say
  */
-export function showLogin (root, onSignedIn) {
+export function showLogin (root, onSignedIn, notice = null) {
   const field = (id, label, props) =>
     h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name: id, required: true, ...props }))
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
@@ -37,6 +38,7 @@ export function showLogin (root, onSignedIn) {
 
   mount(root,
     h('h2', {}, 'Sign in'),
+    notice ? h('p', { class: 'banner', role: 'status', 'data-testid': 'login-notice' }, notice) : null,
     h('form', { class: 'login', 'data-testid': 'login-form', onsubmit: onSubmit },
       field('tenant', 'Organisation', { value: 'default', autocomplete: 'organization' }),
       field('email', 'Email', { type: 'email', autocomplete: 'username', autofocus: true }),

@@ -1,28 +1,50 @@
-// collab's browser app: a hash router over three views (sign in, record list, record editor).
+// collab's browser app: a hash router over its views (sign in, records, a record, your sessions, and
+// for admins users and the audit log).
 //
 // Each navigation gets an AbortController; the view it starts registers its teardown (closing the
-// WebSocket, removing listeners) on that signal, and the next navigation aborts it. A view that is
-// still loading when the user moves on sees the aborted signal and renders nothing.
+// WebSocket and the record's IndexedDB, removing listeners) on that signal, and the next navigation
+// aborts it. A view that is still loading when the user moves on sees the aborted signal and renders
+// nothing.
 import * as api from './api.js'
+import { showAudit } from './audit-page.js'
 import { h, mount } from './dom.js'
 import { showEditor } from './editor.js'
+import { forget, unsavedEdits } from './local-store.js'
 import { showLogin } from './login.js'
 import { showRecords } from './records.js'
-import { currentUser, signedIn, signedOut } from './session.js'
+import { currentUser, isAdmin, signedIn, signedOut } from './session.js'
+import { showSessions } from './sessions-page.js'
+import { clearToasts, toast } from './toast.js'
+import { showUsers } from './users-page.js'
 
-// The one collection this first version lists; the full app will let the user pick.
+// The one collection this version lists; the full app will let the user pick.
 const HOME = { collection: 'customers', newRecord: { name: 'New customer' } }
 
 const main = document.getElementById('app')
 const account = document.getElementById('account')
 let navigation = new AbortController()
+let notice = null // said on the sign-in form, e.g. why the user is there again
+let sessionGone = false // we know the cookie holds no live session: don't ask the server
+
+const ROUTES = [
+  [/^#\/records\/([^/]+)$/, (signal, id) => showEditor(main, decodeURIComponent(id), signal, { onSessionEnded: sessionEnded })],
+  [/^#\/sessions$/, (signal) => showSessions(main, signal)],
+  [/^#\/admin\/users$/, (signal) => isAdmin() ? showUsers(main, signal) : notFound()],
+  [/^#\/admin\/audit$/, (signal) => isAdmin() ? showAudit(main, signal) : notFound()],
+  [/^(#\/?)?$/, (signal) => showRecords(main, HOME, signal)]
+]
+
+function notFound () {
+  mount(main, h('p', { class: 'problem', role: 'alert' }, 'Not found.'),
+    h('p', {}, h('a', { href: '#/' }, 'Back to the list')))
+}
 
 async function route () {
   navigation.abort()
   navigation = new AbortController()
   const { signal } = navigation
   try {
-    if (!currentUser()) {
+    if (!currentUser() && !sessionGone) {
       // The cookie may still hold a session (a reload, another tab): ask the server before asking the user.
       try {
         signedIn(await api.me())
@@ -34,23 +56,60 @@ async function route () {
     if (signal.aborted) return
     showAccount()
     if (!currentUser()) {
-      showLogin(main, route)
+      showLogin(main, route, notice)
+      notice = null
       return
     }
-    const record = location.hash.match(/^#\/records\/([^/]+)$/)
-    if (record) await showEditor(main, decodeURIComponent(record[1]), signal)
-    else await showRecords(main, HOME, signal)
+    for (const [pattern, show] of ROUTES) {
+      const match = location.hash.match(pattern)
+      if (match) return await show(signal, ...match.slice(1))
+    }
+    notFound()
   } catch (error) {
-    if (signal.aborted) return
-    if (error.status === 401) {
-      signedOut() // the session was revoked or expired meanwhile
-      route()
-      return
-    }
+    if (signal.aborted || error.status === 401) return // a 401 has sent the user to sign in already
     mount(main, h('p', { class: 'problem', role: 'alert' },
       error.status === 404 ? 'Not found.' : `Something went wrong: ${error.message}`),
     h('p', {}, h('a', { href: '#/' }, 'Back to the list')))
   }
+}
+
+/** The server ended this session (revoked on another device, expired): back to the sign-in form. */
+function sessionEnded () {
+  if (!currentUser()) return
+  // What this device keeps for the user stays: if they sign in again, unsaved edits are still sent.
+  signedOut()
+  clearToasts()
+  sessionGone = true
+  notice = 'Your session has ended. Sign in again.'
+  route()
+}
+
+/** Sign out: end the session on the server, then forget the user on this device. */
+async function signOut () {
+  const user = currentUser()
+  const unsaved = await unsavedEdits(user)
+  if (unsaved > 0 && !window.confirm(
+    `${unsaved} of your changes have not reached the server yet. Signing out deletes them from this ` +
+    'device. Sign out anyway?')) return
+  navigation.abort() // closes the open record and its IndexedDB before they are deleted
+  try {
+    await api.logout()
+  } catch (error) {
+    // Offline, the session would live on in the cookie: signing out needs the server.
+    if (error.status !== 401) {
+      route()
+      toast(error.offline ? 'You are offline: signing out needs the server. Try again when connected.'
+        : `Could not sign out: ${error.message}`)
+      return
+    }
+  }
+  await forget(user)
+  signedOut()
+  clearToasts()
+  sessionGone = true
+  // The address may name one of their records: the next person starts from the list.
+  history.replaceState(null, '', location.pathname)
+  route()
 }
 
 function showAccount () {
@@ -59,18 +118,19 @@ function showAccount () {
     account.replaceChildren()
     return
   }
-  const signOut = async () => {
-    try {
-      await api.logout()
-    } finally {
-      signedOut()
-      route()
-    }
-  }
+  const link = (href, text) => h('a', { href, 'aria-current': location.hash === href ? 'page' : null }, text)
   account.replaceChildren(
+    h('nav', { class: 'nav', 'aria-label': 'Main' },
+      link('#/', 'Records'),
+      isAdmin() ? link('#/admin/users', 'Users') : null,
+      isAdmin() ? link('#/admin/audit', 'Audit log') : null,
+      link('#/sessions', 'Sessions')),
     h('span', { class: 'who', 'data-testid': 'current-user' }, user.name || user.email),
     h('button', { type: 'button', class: 'secondary', onclick: signOut }, 'Sign out'))
 }
 
+api.setUnauthorizedHandler(sessionEnded)
 window.addEventListener('hashchange', route)
+// Offline, the list shows only what this device keeps: show the server's again once it is reachable.
+window.addEventListener('online', () => { if (!location.hash.startsWith('#/records/')) route() })
 route()

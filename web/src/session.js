@@ -8,12 +8,13 @@
 const TOKEN_KEY = 'collab.token'
 
 let token = sessionStorage.getItem(TOKEN_KEY)
-/** @type {{id: string, email: string, name: string, role: string, tenant: string} | null} */
+/** @type {{id: string, email: string, name: string, role: string, tenant: string, color?: string} | null} */
 let user = null
 
 export const currentUser = () => user
 export const currentToken = () => token
 export const canEdit = () => user !== null && user.role !== 'viewer'
+export const isAdmin = () => user !== null && user.role === 'admin'
 
 export function signedIn (newUser, newToken = token) {
   user = newUser
@@ -21,8 +22,9 @@ export function signedIn (newUser, newToken = token) {
   if (token) sessionStorage.setItem(TOKEN_KEY, token)
 }
 
+/** Forget the user in this tab, and everything this tab kept in sessionStorage. */
 export function signedOut () {
   user = null
   token = null
-  sessionStorage.removeItem(TOKEN_KEY)
+  sessionStorage.clear()
 }

@@ -1,0 +1,58 @@
+// The live connection of one record's document to the server's room: a y-websocket provider that also
+// follows the browser's own idea of being online, so going offline shows at once instead of after the
+// provider's 30 s silence timeout, and coming back reconnects without waiting for its back-off.
+import { WebsocketProvider } from 'y-websocket'
+import { readAuthMessage } from 'y-protocols/auth'
+import { currentToken } from './session.js'
+
+/** `ws(s)://<this host>/ws`: the provider appends `/<record id>`. */
+function socketBase () {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${scheme}//${location.host}/ws`
+}
+
+const MESSAGE_AUTH = 2
+
+/**
+ * The provider also emits `permission-denied` (with the server's reason) when the server refuses our
+ * changes: our role does not allow editing, or no longer does.
+ * @param {string} recordId
+ * @param {import('yjs').Doc} doc
+ * @returns {{provider: WebsocketProvider, retry: () => void, destroy: () => void}}
+ */
+export function connectRecord (recordId, doc) {
+  const token = currentToken()
+  // Without a token (a tab opened after sign-in elsewhere) the handshake's session cookie is used.
+  // disableBc: tabs of one browser must sync through the server, which checks each one's role and
+  // confirms what it stored; a BroadcastChannel would bypass both.
+  const provider = new WebsocketProvider(socketBase(), recordId, doc, {
+    params: token ? { token } : {},
+    disableBc: true,
+    connect: navigator.onLine
+  })
+  // y-websocket's own handler only logs a warning, with the socket's URL and so the token in it.
+  provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) =>
+    readAuthMessage(decoder, doc, (_doc, reason) => provider.emit('permission-denied', [reason]))
+  // After a 44xx close the server has said that retrying cannot help: only the user's Retry does.
+  let refused = false
+  const onClosed = () => { refused = true }
+  const onOffline = () => provider.disconnect()
+  const onOnline = () => { if (!refused) provider.connect() }
+
+  provider.on('closed', onClosed)
+  window.addEventListener('offline', onOffline)
+  window.addEventListener('online', onOnline)
+  return {
+    provider,
+    retry () {
+      refused = false
+      provider.connect()
+    },
+    destroy () {
+      window.removeEventListener('offline', onOffline)
+      window.removeEventListener('online', onOnline)
+      provider.off('closed', onClosed)
+      provider.destroy()
+    }
+  }
+}

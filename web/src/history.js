@@ -1,0 +1,97 @@
+// The history drawer: every change of a record, newest first, with conflicts marked and their lost
+// value one click from being put back. A modal <dialog> gives focus handling and Escape for free.
+import * as api from './api.js'
+import { h } from './dom.js'
+import { ago, timeProps } from './time.js'
+
+const MAX_VALUE_CHARS = 120
+const ORIGINS = { api: 'through the API', restore: 'put back' }
+
+function shown (value) {
+  if (value === null || value === undefined || value === '') return '(empty)'
+  if (typeof value === 'boolean') return value ? 'yes' : 'no'
+  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text
+}
+
+const nameOf = (user) => user?.name || user?.email || 'Someone'
+
+/**
+ * A "History" button and the drawer it opens.
+ * @param {string} recordId
+ * @param {{fields: Array<{key: string, label: string}>}} collection
+ * @param {{canEdit: boolean}} options
+ */
+export function historyDrawer (recordId, collection, { canEdit }) {
+  const labels = Object.fromEntries(collection.fields.map((spec) => [spec.key, spec.label]))
+  const list = h('ol', { class: 'changes', 'data-testid': 'history-list' })
+  const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Show older changes')
+  const close = h('button', { type: 'button', class: 'secondary' }, 'Close')
+  const dialog = h('dialog', { class: 'drawer', 'aria-labelledby': 'history-title', 'data-testid': 'history' },
+    h('div', { class: 'drawer-head' }, h('h2', { id: 'history-title' }, 'History'), close),
+    problem, list, more)
+  let before = null
+
+  const fail = (error) => {
+    problem.textContent = error.offline ? 'The history needs a connection to the server.' : error.message
+    problem.hidden = false
+  }
+
+  const entry = (change) => {
+    const field = labels[change.field] ?? change.field
+    const item = h('li', { class: change.conflict ? 'change conflict' : 'change', 'data-testid': 'change' },
+      h('p', { class: 'change-what' },
+        h('strong', {}, nameOf(change.user)), ` changed ${field}`,
+        ORIGINS[change.origin] ? ` (${ORIGINS[change.origin]})` : '',
+        ' · ', h('time', timeProps(change.at), ago(change.at))),
+      h('p', { class: 'change-values' }, `${shown(change.before)} → ${shown(change.after)}`))
+    if (change.conflict) {
+      item.append(h('p', { class: 'change-conflict' },
+        `Conflict: ${nameOf(change.lost?.user)} set ${shown(change.lost?.value)} at the same time; ` +
+        `${nameOf(change.winner?.user)}'s ${shown(change.winner?.value)} was kept.`))
+      if (canEdit) {
+        const putBack = h('button', { type: 'button', class: 'secondary' }, 'Put this value back')
+        putBack.addEventListener('click', async () => {
+          putBack.disabled = true
+          try {
+            await api.putBack(recordId, change.id)
+            await reload() // the put-back is itself a change: show it on top
+          } catch (error) {
+            putBack.disabled = false
+            fail(error)
+          }
+        })
+        item.append(putBack)
+      }
+    }
+    return item
+  }
+
+  const load = async () => {
+    problem.hidden = true
+    try {
+      const page = await api.history(recordId, before)
+      list.append(...page.changes.map(entry))
+      if (list.childElementCount === 0) list.append(h('li', { class: 'empty' }, 'No changes yet.'))
+      before = page.next_before ?? null
+      more.hidden = before === null
+    } catch (error) {
+      fail(error)
+    }
+  }
+  const reload = async () => {
+    before = null
+    list.replaceChildren()
+    await load()
+  }
+
+  const button = h('button', { type: 'button', class: 'secondary', 'data-testid': 'open-history' }, 'History')
+  button.addEventListener('click', () => {
+    dialog.showModal()
+    reload()
+  })
+  close.addEventListener('click', () => dialog.close())
+  more.addEventListener('click', load)
+  return { button, dialog }
+}

@@ -1,0 +1,100 @@
+// Users of the tenant (admins): add one, change a role, deactivate or reactivate. A generated password
+// is shown once, right after the user was added; the server keeps only its hash.
+import * as api from './api.js'
+import { h, mount } from './dom.js'
+import { currentUser } from './session.js'
+
+const ROLES = ['viewer', 'editor', 'admin']
+
+const field = (id, label, control) =>
+  h('div', { class: 'field' }, h('label', { for: id }, label), control)
+const roleSelect = (props, value) =>
+  h('select', props, ...ROLES.map((role) => h('option', { value: role, selected: role === value }, role)))
+
+/**
+ * @param {HTMLElement} root
+ * @param {AbortSignal} signal
+ */
+export async function showUsers (root, signal) {
+  const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
+  const created = h('div', { class: 'banner', role: 'status', hidden: true, 'data-testid': 'created-user' })
+  const list = h('ul', { class: 'rows', 'data-testid': 'users' })
+  const fail = (error) => {
+    problem.textContent = error.message
+    problem.hidden = false
+  }
+
+  /** PATCH one user; on refusal (e.g. the last admin) show why and put the control back. */
+  const change = async (user, changes, undo) => {
+    problem.hidden = true
+    try {
+      Object.assign(user, await api.updateUser(user.id, changes))
+    } catch (error) {
+      undo()
+      fail(error)
+    }
+  }
+
+  const row = (user) => {
+    const who = user.name || user.email
+    const role = roleSelect({ 'aria-label': `Role of ${who}` }, user.role)
+    role.addEventListener('change', () => change(user, { role: role.value }, () => { role.value = user.role }))
+    const active = h('input', {
+      type: 'checkbox', id: `active-${user.id}`, checked: user.active, 'aria-label': `${who} is active`
+    })
+    active.addEventListener('change', () =>
+      change(user, { active: active.checked }, () => { active.checked = user.active }))
+    const self = user.id === currentUser()?.id
+    return h('li', { class: 'row', 'data-testid': 'user' },
+      h('div', { class: 'row-main' },
+        h('strong', {}, who), self ? h('span', { class: 'badge' }, 'You') : null,
+        h('div', { class: 'muted' }, user.email)),
+      h('div', { class: 'row-controls' }, role,
+        h('span', { class: 'check' }, active, h('label', { for: `active-${user.id}` }, 'Active'))))
+  }
+
+  const refresh = async () => {
+    const users = await api.listUsers()
+    if (!signal.aborted) list.replaceChildren(...users.map(row))
+  }
+
+  const onSubmit = async (event) => {
+    event.preventDefault()
+    const form = event.currentTarget
+    const data = Object.fromEntries(new FormData(form))
+    const body = { email: data.email, role: data.role }
+    if (data.name.trim()) body.name = data.name.trim()
+    if (data.password) body.password = data.password
+    problem.hidden = true
+    created.hidden = true
+    try {
+      const user = await api.createUser(body)
+      created.replaceChildren(`Added ${user.email}.`)
+      if (user.password) {
+        created.append(' Their password, shown only now: ', h('code', { 'data-testid': 'new-password' }, user.password),
+          '. Pass it on safely.')
+      }
+      created.hidden = false
+      form.reset()
+      await refresh()
+    } catch (error) {
+      fail(error)
+    }
+  }
+
+  await refresh()
+  if (signal.aborted) return
+  mount(root,
+    h('h2', {}, 'Users'),
+    problem,
+    list,
+    h('h3', {}, 'Add a user'),
+    h('form', { class: 'stack', onsubmit: onSubmit, 'data-testid': 'add-user' },
+      field('new-email', 'Email', h('input', { id: 'new-email', name: 'email', type: 'email', required: true, autocomplete: 'off' })),
+      field('new-name', 'Name', h('input', { id: 'new-name', name: 'name', autocomplete: 'off' })),
+      field('new-role', 'Role', roleSelect({ id: 'new-role', name: 'role' }, 'editor')),
+      field('new-password', 'Password (leave empty to generate one)',
+        h('input', { id: 'new-password', name: 'password', type: 'password', autocomplete: 'new-password', minLength: 8 })),
+      h('button', { type: 'submit' }, 'Add user')),
+    created)
+}

@@ -7,6 +7,7 @@ other's edits live, and the indicator says "Saved" only once the server has stor
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
@@ -82,8 +83,10 @@ async def test_two_people_edit_one_record_live(
 
     for page in (alice, bob):
         await page.evaluate("document.activeElement.blur()")
-    await alice.screenshot(path=tmp_path / "editor.png", full_page=True)
-    await bob.screenshot(path=tmp_path / "editor-phone.png", full_page=True)
+    # COLLAB_SCREENSHOTS=docs/images refreshes the pictures the README shows.
+    shots = Path(os.environ.get("COLLAB_SCREENSHOTS") or tmp_path)
+    await alice.screenshot(path=shots / "editor.png", full_page=True)
+    await bob.screenshot(path=shots / "editor-phone.png", full_page=True)
     assert page_errors.messages == []
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from collab.periodic import Periodic
 from collab.writer import PendingWrite
 from persistence import events
 from persistence.database import Database
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _TICK_SECONDS = 0.1
 _SUBSCRIBER_QUEUE = 1000
+_PRUNE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,21 +82,19 @@ class Feed:
         self._retention = retention
         self._pending: dict[str, _Pending] = {}
         self._subscribers: dict[tuple[str, str], set[Subscriber]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("collab-feed", _TICK_SECONDS, self._tick, "publishing the change feed failed")
+        self._last_prune = 0.0
         self._lock = asyncio.Lock()  # one publishing transaction at a time: ids in commit order
 
     async def __aenter__(self) -> Feed:
         await self.recover()
-        self._task = asyncio.create_task(self._run(), name="collab-feed")
+        self._loop.start()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
         await self._publish_due(everything=True)
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
@@ -135,19 +135,13 @@ class Feed:
             log.info("publishing %d changes a previous run committed but did not publish", len(missed))
         await self._publish_due(everything=True)
 
-    async def _run(self) -> None:
-        last_prune = 0.0
-        while True:
-            await asyncio.sleep(_TICK_SECONDS)
-            try:
-                await self._publish_due(everything=False)
-                if time.monotonic() - last_prune > 3600:
-                    last_prune = time.monotonic()
-                    async with self._database.session() as session:
-                        await events.prune(session, utcnow() - self._retention)
-                        await session.commit()
-            except Exception:
-                log.exception("publishing the change feed failed; retrying")
+    async def _tick(self) -> None:
+        await self._publish_due(everything=False)
+        if time.monotonic() - self._last_prune > _PRUNE_SECONDS:
+            self._last_prune = time.monotonic()
+            async with self._database.session() as session:
+                await events.prune(session, utcnow() - self._retention)
+                await session.commit()
 
     async def _publish_due(self, everything: bool) -> None:
         now = time.monotonic()

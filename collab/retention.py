@@ -15,8 +15,6 @@ long to read them. Snapshots are kept. History older than the retention goes wit
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -24,6 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select
 
+from collab.periodic import Periodic
 from collab.snapshotter import take_snapshot
 from persistence import snapshots
 from persistence.database import Database
@@ -42,28 +41,22 @@ class Retention:
         self._database = database
         self._retention = timedelta(days=retention_days) if retention_days > 0 else None
         self._every = check_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            "collab-retention",
+            check_seconds,
+            self.check_once,
+            "update-log retention failed; rows stay for now",
+        )
 
     async def __aenter__(self) -> Retention:
         if self._retention is not None:
-            self._task = asyncio.create_task(self._run(), name="collab-retention")
+            self._loop.start()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every)
-            try:
-                await self.check_once()
-            except Exception:
-                log.exception("update-log retention failed; the rows stay until the next check")
+        await self._loop.stop()
 
     async def check_once(self) -> int:
         """Fold and delete what is due now; returns the number of log rows deleted."""

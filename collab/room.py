@@ -22,6 +22,8 @@ from collab.field_changes import FieldChange, FieldIndex, changes_for
 from collab.origin import Origin, OriginKind
 from collab.schema import FieldSpec
 from collab.writer import PendingWrite, UpdateWriter
+from collab.ystructs import Skip
+from collab.yupdate import UpdateDecodeError, decode_update
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +135,18 @@ class Room:
         self.apply(update, origin)
 
     def _would_add(self, update: bytes) -> bool:
+        """Does the update hold content this document lacks? (Deletions alone are not counted.)"""
         if update == EMPTY_UPDATE:
             return False
         try:
-            incoming = protocol.decode_state_vector(get_state(update))
-        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
-            raise
-        except BaseException:
+            structs = decode_update(update).structs
+        except UpdateDecodeError:
             return True  # not an update this room could apply either way
         known = protocol.decode_state_vector(self.doc.get_state())
-        return any(clock > known.get(client, 0) for client, clock in incoming.items())
+        return any(
+            not isinstance(struct, Skip) and struct.id.clock + struct.length > known.get(struct.id.client, 0)
+            for struct in structs
+        )
 
     def apply(self, update: bytes, origin: Origin) -> None:
         """Apply an update from a client or another node: broadcast it at once, queue it for the log."""

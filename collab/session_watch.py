@@ -7,13 +7,12 @@ under them, every `session_check_seconds`.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from types import TracebackType
 
 from auth.sessions import SessionPolicy, session_states
 from collab import close_codes
+from collab.periodic import Periodic
 from collab.registry import RoomRegistry
 from persistence.database import Database
 
@@ -27,28 +26,18 @@ class SessionWatch:
         self._database = database
         self._registry = registry
         self._policy = policy
-        self._every = every_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            "collab-session-watch", every_seconds, self.check_once, "checking live sessions failed"
+        )
 
     async def __aenter__(self) -> SessionWatch:
-        self._task = asyncio.create_task(self._run(), name="collab-session-watch")
+        self._loop.start()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every)
-            try:
-                await self.check_once()
-            except Exception:
-                log.exception("checking live sessions failed")
+        await self._loop.stop()
 
     async def check_once(self) -> None:
         connections = self._registry.connections()

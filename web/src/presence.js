@@ -14,7 +14,27 @@ export function initials (name) {
   return (words.length > 1 ? words[0][0] + words[1][0] : (words[0] ?? '?').slice(0, 2)).toUpperCase()
 }
 
-function avatar ({ name, color }, { you = false } = {}) {
+// The server's palette (auth/principal.py): a person's colour is the first byte of the SHA-256 of their id
+// picking from it, so the list's avatars match the ones the server stamps in a record's awareness.
+const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42a4b4', '#f032e6', '#808000',
+  '#008080', '#9a6324', '#800000', '#000075']
+const colors = new Map()
+
+/** The colour the server gives the user with this id, for presence reported without one. */
+export function colorOf (userId) {
+  if (!colors.has(userId)) {
+    colors.set(userId, (async () => {
+      // crypto.subtle exists only in secure contexts (HTTPS, localhost): elsewhere, the neutral colour.
+      if (!globalThis.crypto?.subtle) return NEUTRAL
+      const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(userId))
+      return PALETTE[new Uint8Array(digest)[0] % PALETTE.length]
+    })())
+  }
+  return colors.get(userId)
+}
+
+/** One person's round avatar: initials to see, the name for hover and screen readers. */
+export function avatar ({ name, color }, { you = false } = {}) {
   const label = you ? `${name} (you)` : name
   return h('li', { class: 'avatar', title: label, style: `--who: ${color || NEUTRAL}`, 'data-testid': 'avatar' },
     h('span', { 'aria-hidden': 'true' }, initials(name)),

@@ -1,15 +1,34 @@
 // The list of a collection's records: search as you type (on the server), create, delete with Undo.
+//
+// While it is shown the list is live, from the collection's change feed (feed.js): records others create
+// appear, deleted ones go, restored ones come back, edited rows show their new values and who changed them,
+// and each row shows who has that record open. Rows that come or go are announced politely to screen
+// readers; focus is never moved, except off a row that is being removed.
+//
 // Offline, it lists the records kept on this device instead, which can be opened and edited.
 import * as api from './api.js'
 import { h, mount } from './dom.js'
+import { followCollection } from './feed.js'
 import { titleField } from './fields.js'
 import { keptRecords } from './local-store.js'
+import { avatar, colorOf } from './presence.js'
 import { canEdit, currentUser } from './session.js'
+import { ago, timeProps } from './time.js'
 import { toast } from './toast.js'
 
 const SEARCH_DELAY_MS = 200
+const FEED_SEARCH_DELAY_MS = 300 // a burst of changes while a search is on runs the search once
+const REWORD_EVERY_MS = 60_000 // "just now" becomes "2 minutes ago"
+const ANNOUNCED_MS = 10_000 // how long a said line stays in the live region
+const SUMMARY_TEXT_CHARS = 200 // as the server shortens list values (collab/document.py)
 
 export const recordHash = (id) => `#/records/${encodeURIComponent(id)}`
+
+const nameOf = (user) => user?.name || user?.email || 'someone'
+
+/** Field values as lists show them: the feed sends whole values, the list API shortened ones. */
+const summarize = (fields) => Object.fromEntries(Object.entries(fields ?? {}).map(([key, value]) =>
+  [key, typeof value === 'string' && value.length > SUMMARY_TEXT_CHARS ? value.slice(0, SUMMARY_TEXT_CHARS) + '…' : value]))
 
 /**
  * @param {HTMLElement} root
@@ -29,6 +48,7 @@ export async function showRecords (root, { collection: name, newRecord }, signal
   if (signal.aborted) return
   const collection = collections.find((c) => c.name === name)
   if (!collection) throw new Error(`There is no collection "${name}".`)
+  const me = currentUser()
   const titleKey = titleField(collection)
   const titleOf = (record) => {
     const title = titleKey ? record.fields[titleKey] : null
@@ -40,66 +60,278 @@ export async function showRecords (root, { collection: name, newRecord }, signal
     problem.hidden = false
   }
   const list = h('ul', { class: 'records', 'data-testid': 'record-list' })
+  const empty = h('li', { class: 'empty' })
+  // Polite, and outside the list: screen readers hear what came and went without losing their place.
+  const announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'list-announcer' })
   const search = h('input', {
     type: 'search', id: 'search', name: 'q', autocomplete: 'off', placeholder: 'Name, email, notes…'
   })
+  const searching = () => search.value.trim() !== ''
+
+  // -- the model: what the list shows, newest first as the server lists them; draw() makes the DOM match
+
+  let shown = first
+  /** Row elements by record id, reused from draw to draw so focus and hover stay where they are. */
+  const rows = new Map()
+  /** Who else has each record open, by record id (from the feed's presence events). */
+  const present = new Map()
+  /** What to say when a draw adds (`add`) or removes (`remove`) a record, by record id. `asked`: the
+   * newest search asked when the event came; a search asked after it has the final word. */
+  const pending = new Map()
+
+  /**
+   * Apply one feed event to `records` (changed in place). Returns true when only the server can tell
+   * what the list should show: a search is on, or a restored record goes back among older ones.
+   */
+  const applyEvent = (records, type, data) => {
+    const at = records.findIndex((record) => record.id === data.record)
+    switch (type) {
+      case 'record.created':
+        if (searching()) return true
+        // Never twice: the user's own new record, or one a list reload already brought.
+        if (at < 0) {
+          records.unshift({
+            id: data.record,
+            fields: summarize(data.fields),
+            created_at: data.at,
+            created_by: data.by,
+            updated_at: data.at,
+            updated_by: data.by
+          })
+        }
+        return false
+      case 'record.updated':
+        if (at >= 0) {
+          const old = records[at]
+          records[at] = { ...old, fields: { ...old.fields, ...summarize(data.fields) }, updated_at: data.at, updated_by: data.by }
+        }
+        return searching() // the edit may make the record match the search, or stop matching
+      case 'record.deleted':
+        if (at >= 0) records.splice(at, 1)
+        return false
+      case 'record.restored':
+        return true
+      default:
+        return false
+    }
+  }
+
+  /** Remember what to announce if the event adds or removes a row. */
+  const noteEvent = (type, data) => {
+    // The user's own doing (here or in another tab) is no news: the toast or the page they were on said it.
+    if (data.by?.id === me.id) return
+    const who = data.by ? nameOf(data.by) : 'Someone'
+    const known = shown.find((record) => record.id === data.record)
+    const title = known ? titleOf(known) : titleOf({ fields: data.fields ?? {} })
+    const say = {
+      'record.created': ['add', `${who} added “${title}”.`],
+      'record.restored': ['add', `${who} restored “${title}”.`],
+      'record.deleted': ['remove', `${who} deleted “${title}”.`]
+    }[type]
+    if (say) pending.set(data.record, { kind: say[0], text: say[1], asked })
+  }
+
+  /** Say the pending line for `id` if this draw did what it announces; true if something was said. */
+  const announce = (id, kind) => {
+    const entry = pending.get(id)
+    if (entry?.kind !== kind) return false
+    pending.delete(id)
+    // A new node each time, so a repeated sentence is announced again.
+    const line = h('p', {}, entry.text)
+    announcer.append(line)
+    setTimeout(() => line.remove(), ANNOUNCED_MS)
+    return true
+  }
+
+  // -- rows
+
+  const reword = (row) => {
+    const { updated_at: at, updated_by: by } = row.record
+    if (!at) return row.meta.replaceChildren()
+    row.meta.replaceChildren(by ? `updated by ${nameOf(by)} · ` : 'updated · ', h('time', timeProps(at), ago(at)))
+  }
+
+  const drawPresence = (row) => {
+    row.here.replaceChildren(...(present.get(row.record.id) ?? []).map((user) => avatar(user)))
+  }
+
+  const update = (row, record) => {
+    if (row.record === record) return
+    row.record = record
+    const title = titleOf(record)
+    if (row.link.textContent !== title) row.link.textContent = title
+    row.remove?.setAttribute('aria-label', `Delete ${title}`)
+    reword(row)
+  }
+
+  const makeRow = (record) => {
+    const row = {
+      record: null,
+      link: h('a', { href: recordHash(record.id) }),
+      meta: h('p', { class: 'record-meta', 'data-testid': 'record-meta' }),
+      here: h('ul', { class: 'avatars here', 'aria-label': 'Open now by', 'data-testid': 'record-presence' }),
+      remove: canEdit()
+        ? h('button', { type: 'button', class: 'secondary', onclick: () => remove(record.id) }, 'Delete')
+        : null
+    }
+    row.item = h('li', { 'data-testid': 'record', 'data-id': record.id },
+      h('div', { class: 'record-main' }, row.link, row.meta), row.here, row.remove)
+    update(row, record)
+    drawPresence(row)
+    return row
+  }
+
+  /** The row holding focus is going: put focus on a neighbour that stays, not on the page's body. */
+  const keepFocus = (item, staying) => {
+    if (!item.contains(document.activeElement)) return
+    const stays = (node) => node && staying.has(node.dataset.id)
+    let next = item.nextElementSibling
+    while (next && !stays(next)) next = next.nextElementSibling
+    let previous = item.previousElementSibling
+    while (previous && !stays(previous)) previous = previous.previousElementSibling
+    const target = (next ?? previous)?.querySelector('a') ?? search
+    target.focus()
+  }
+
+  /** Make the DOM match `shown`. `answered`: the search whose answer this is, if any. */
+  const draw = (answered = 0) => {
+    const staying = new Set(shown.map((record) => record.id))
+    for (const [id, row] of rows) {
+      if (staying.has(id)) continue
+      keepFocus(row.item, staying)
+      row.item.remove()
+      rows.delete(id)
+      announce(id, 'remove')
+    }
+    if (shown.length) empty.remove()
+    let previous = null
+    for (const record of shown) {
+      let row = rows.get(record.id)
+      if (row) {
+        update(row, record)
+      } else {
+        row = makeRow(record)
+        rows.set(record.id, row)
+        // Highlighted only when it arrived live, not when a search brought it.
+        if (announce(record.id, 'add')) row.item.classList.add('arrived')
+      }
+      // Move only rows that are out of place: moving the one holding focus would drop the focus.
+      const place = previous ? previous.nextSibling : list.firstChild
+      if (place !== row.item) list.insertBefore(row.item, place)
+      previous = row.item
+    }
+    if (!shown.length) {
+      empty.textContent = searching() ? 'No records match.' : 'No records yet.'
+      list.append(empty)
+    }
+    // Lines for records the newest answer does not show are not going to be said.
+    for (const [id, entry] of pending) if (entry.asked < answered) pending.delete(id)
+  }
+
+  // -- reading the list from the server
 
   // Answers may arrive out of order: only the newest search's answer is shown.
   let asked = 0
+  /** Feed events that came while the newest answer was on its way: it may predate them. */
+  let arrivedMeanwhile = null
   const refresh = async () => {
+    clearTimeout(timer)
     const mine = ++asked
+    const arrived = []
+    arrivedMeanwhile = arrived
     try {
       const records = await api.listRecords(name, search.value)
-      if (mine === asked && !signal.aborted) render(records)
+      if (mine !== asked || signal.aborted) return
+      arrivedMeanwhile = null
+      // Those that need the server again have asked for another search already (onRecord).
+      for (const [type, data] of arrived) applyEvent(records, type, data)
+      shown = records
+      problem.hidden = true
+      draw(mine)
     } catch (error) {
-      if (mine === asked && !signal.aborted) fail('Could not search', error)
+      if (mine !== asked || signal.aborted) return
+      arrivedMeanwhile = null
+      fail(searching() ? 'Could not search' : 'Could not load the list', error)
     }
   }
   let timer = null
-  search.addEventListener('input', () => {
+  const refreshSoon = (delay) => {
     clearTimeout(timer)
-    timer = setTimeout(refresh, SEARCH_DELAY_MS)
-  })
-  signal.addEventListener('abort', () => clearTimeout(timer), { once: true })
+    timer = setTimeout(refresh, delay)
+  }
+  search.addEventListener('input', () => refreshSoon(SEARCH_DELAY_MS))
 
-  const remove = async (record, item) => {
+  // -- the change feed
+
+  const onRecord = (type, data) => {
+    arrivedMeanwhile?.push([type, data])
+    noteEvent(type, data)
+    if (applyEvent(shown, type, data)) refreshSoon(FEED_SEARCH_DELAY_MS)
+    draw()
+  }
+
+  // Colours are worked out asynchronously: only the newest presence event of a record is drawn.
+  let presenceCount = 0
+  const newestPresence = new Map()
+  const onPresence = async ({ record, users }) => {
+    const mine = ++presenceCount
+    newestPresence.set(record, mine)
+    // Others only: the user's own tabs are no news to them. The server lists each person once.
+    const others = await Promise.all((users ?? []).filter((user) => user.id !== me.id)
+      .map(async (user) => ({ id: user.id, name: user.name || 'Someone', color: await colorOf(user.id) })))
+    if (signal.aborted || newestPresence.get(record) !== mine) return
+    if (others.length) present.set(record, others)
+    else present.delete(record)
+    const row = rows.get(record)
+    if (row) drawPresence(row)
+  }
+
+  followCollection(name, signal, {
+    open ({ resumed }) {
+      // The server sends presence afresh on every connection: what we had may be out of date.
+      present.clear()
+      newestPresence.clear()
+      for (const row of rows.values()) drawPresence(row)
+      // Without a replay (the first connection, or no event seen yet), changes made since the list was
+      // read are unknown: read it again. With one, the server sends exactly what was missed.
+      if (!resumed) refresh()
+    },
+    record: onRecord,
+    presence: onPresence,
+    reset: refresh
+  })
+  const rewording = setInterval(() => rows.forEach(reword), REWORD_EVERY_MS)
+  signal.addEventListener('abort', () => {
+    clearTimeout(timer)
+    clearInterval(rewording)
+  }, { once: true })
+
+  // -- deleting and creating
+
+  const remove = async (id) => {
+    const record = rows.get(id)?.record
+    if (!record) return
     try {
-      await api.deleteRecord(record.id)
+      await api.deleteRecord(id)
     } catch (error) {
       fail('Could not delete', error)
       return
     }
-    item.remove()
+    if (signal.aborted) return
+    // The feed's record.deleted will find it gone already; the toast says it, with Undo.
+    shown = shown.filter((entry) => entry.id !== id)
+    draw()
     toast(`Deleted “${titleOf(record)}”.`, {
       label: 'Undo',
       run: async () => {
         try {
-          await api.undeleteRecord(record.id)
+          await api.undeleteRecord(id)
           if (!signal.aborted) await refresh()
         } catch (error) {
           toast(`Could not undo: ${error.message}`)
         }
       }
     })
-  }
-
-  const row = (record) => {
-    const item = h('li', { 'data-testid': 'record' }, h('a', { href: recordHash(record.id) }, titleOf(record)))
-    if (canEdit()) {
-      item.append(h('button', {
-        type: 'button',
-        class: 'secondary',
-        'aria-label': `Delete ${titleOf(record)}`,
-        onclick: () => remove(record, item)
-      }, 'Delete'))
-    }
-    return item
-  }
-  const render = (records) => {
-    problem.hidden = true
-    list.replaceChildren(...(records.length
-      ? records.map(row)
-      : [h('li', { class: 'empty' }, search.value.trim() ? 'No records match.' : 'No records yet.')]))
   }
 
   const newButton = canEdit() ? h('button', { type: 'button', 'data-testid': 'new-record' }, 'New record') : null
@@ -114,11 +346,12 @@ export async function showRecords (root, { collection: name, newRecord }, signal
     }
   })
 
-  render(first)
+  draw()
   mount(root,
     h('div', { class: 'list-head' }, h('h2', {}, collection.label), newButton),
     h('div', { class: 'field search', role: 'search' }, h('label', { for: 'search' }, `Search ${collection.label.toLowerCase()}`), search),
     problem,
+    announcer,
     list)
 }
 

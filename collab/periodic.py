@@ -1,0 +1,43 @@
+"""A background loop: call `tick` every so many seconds in a task of its own until stopped.
+
+A failing tick is logged with what failed and the next one runs anyway: the housekeeping of a server must
+outlive one bad round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    def __init__(
+        self, name: str, every_seconds: float, tick: Callable[[], Awaitable[object]], failure: str
+    ) -> None:
+        self._name = name
+        self._every = every_seconds
+        self._tick = tick
+        self._failure = failure
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self._tick()
+            except Exception:
+                log.exception(self._failure)

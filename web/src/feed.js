@@ -1,0 +1,114 @@
+// A collection's change feed (`GET /api/events`, Server-Sent Events) for as long as a view follows it.
+//
+// The browser's EventSource does most of the work: the HttpOnly session cookie authenticates it, and when
+// the stream drops it reconnects by itself and sends `Last-Event-ID`, so the server replays exactly what
+// was missed. This module adds what it does not do:
+// - no stream while the browser is offline, and a resumed one when it is back;
+// - a new EventSource, with backoff, when the browser gives up (the server answered with an error, e.g.
+//   a proxy's 502 during a deploy). A new EventSource starts without a last id, so ours goes in the query
+//   string (`last_event_id`), which the server reads like the header;
+// - a 401 there means the session ended: one ordinary API call lets the app's handler sign the user out.
+import * as api from './api.js'
+
+const RECORD_EVENTS = ['record.created', 'record.updated', 'record.deleted', 'record.restored']
+const RETRY_FIRST_MS = 1000
+const RETRY_MAX_MS = 30_000
+
+/**
+ * Follow `collection` until `signal` aborts.
+ * @param {string} collection
+ * @param {AbortSignal} signal
+ * @param {{
+ *   open: (state: {resumed: boolean}) => void,
+ *   record: (type: string, data: object) => void,
+ *   presence: (data: {record: string, count: number, users: {id: string, name: string}[]}) => void,
+ *   reset: () => void
+ * }} on
+ *   `open` on every (re)connection: `resumed` when the server replays what we missed since the last event
+ *   we saw; otherwise anything may have happened meanwhile, and only reloading the list can tell. Presence
+ *   is sent afresh on each connection. `reset`: the server no longer keeps what we missed: reload the list.
+ */
+export function followCollection (collection, signal, on) {
+  let source = null
+  let lastId = '' // the newest stored event handled, for a new EventSource to resume from
+  let retryTimer = null
+  let retryDelay = RETRY_FIRST_MS
+
+  const parse = (event) => {
+    try {
+      return JSON.parse(event.data)
+    } catch {
+      return null // not the server's JSON (a proxy's page?): ignore it rather than break the stream
+    }
+  }
+
+  const close = () => {
+    clearTimeout(retryTimer)
+    retryTimer = null
+    source?.close()
+    source = null
+  }
+
+  const connect = () => {
+    close()
+    if (signal.aborted || !navigator.onLine) return
+    const params = new URLSearchParams({ collection })
+    if (lastId) params.set('last_event_id', lastId)
+    const opened = new EventSource(`/api/events?${params}`)
+    source = opened
+    opened.addEventListener('open', () => {
+      retryDelay = RETRY_FIRST_MS
+      on.open({ resumed: lastId !== '' })
+    })
+    for (const type of RECORD_EVENTS) {
+      opened.addEventListener(type, (event) => {
+        // lastEventId is the browser's "last event ID buffer": this event's id.
+        if (event.lastEventId) lastId = event.lastEventId
+        const data = parse(event)
+        if (data) on.record(type, data)
+      })
+    }
+    opened.addEventListener('presence', (event) => {
+      const data = parse(event)
+      if (data) on.presence(data)
+    })
+    opened.addEventListener('reset', (event) => {
+      // The server carries on from its newest event; a stream of ours opened later must not ask for
+      // the forgotten ones again (the browser's own reconnection still might: that only reloads again).
+      const newest = parse(event)?.newest
+      if (Number.isInteger(newest)) lastId = String(newest)
+      on.reset()
+    })
+    opened.addEventListener('error', () => {
+      // CONNECTING: the browser is reconnecting by itself, with Last-Event-ID. CLOSED: it gave up.
+      if (opened !== source || opened.readyState !== EventSource.CLOSED) return
+      source = null
+      retryLater()
+    })
+  }
+
+  const retryLater = async () => {
+    try {
+      await api.me()
+    } catch (error) {
+      // 401: the app's unauthorized handler has ended the session, and with it this view.
+      if (error.status === 401) return
+      // Offline or unreachable: try again all the same; `online` below also reconnects at once.
+    }
+    if (signal.aborted || source || retryTimer) return
+    retryTimer = setTimeout(connect, retryDelay)
+    retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS)
+  }
+
+  // Offline there is nothing to receive: close rather than let the browser retry into the void.
+  const onOffline = () => close()
+  const onOnline = () => connect()
+  window.addEventListener('offline', onOffline)
+  window.addEventListener('online', onOnline)
+  signal.addEventListener('abort', () => {
+    window.removeEventListener('offline', onOffline)
+    window.removeEventListener('online', onOnline)
+    close()
+  }, { once: true })
+  connect()
+}

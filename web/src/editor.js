@@ -14,7 +14,8 @@ import { keepLocally } from './local-store.js'
 import { showPresence } from './presence.js'
 import { whoAndWhen } from './record-meta.js'
 import { describeSaveState, watchSaveState } from './save-state.js'
-import { canEdit, currentUser } from './session.js'
+import { canEdit, currentUser, isAdmin } from './session.js'
+import { snapshotsDrawer } from './snapshots.js'
 
 // The server closes with 44xx when reconnecting cannot help; y-websocket then stops retrying.
 const CLOSE_REASONS = {
@@ -122,6 +123,8 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
 
   const meta = whoAndWhen(record, { doc, online: () => provider.wsconnected, onRecord: remember })
   const history = historyDrawer(recordId, collection, { canEdit: editable })
+  // Editors may take and compare snapshots; only admins restore one.
+  const snapshots = editable ? snapshotsDrawer(recordId, collection, { canTake: true, canRestore: isAdmin() }) : null
 
   const showTitle = () => { heading.textContent = titleOf(collection, (key) => fields.get(key)) }
   const onSync = (synced) => {
@@ -162,12 +165,14 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, `← ${collection.label}`)),
     h('div', { class: 'record-head' }, heading, h('div', { class: 'save' }, indicator, retryButton)),
     meta.element,
-    h('div', { class: 'record-bar' }, avatars, history.button),
+    h('div', { class: 'record-bar' }, avatars,
+      h('div', { class: 'record-actions' }, history.button, snapshots?.button)),
     notices,
     readOnly,
     problem,
     h('form', { class: 'record', onsubmit: (event) => event.preventDefault() }, form),
-    history.dialog)
+    history.dialog,
+    snapshots?.dialog)
 
   signal.addEventListener('abort', () => {
     window.removeEventListener('beforeunload', onBeforeUnload)

@@ -1,0 +1,217 @@
+// The snapshots drawer: a record's stored versions, newest first, each one click from a field-by-field
+// comparison with the record as it is now, and (admins) from being restored. Editors may take and look;
+// only admins restore, behind a confirmation. Modal <dialog>s give focus handling and Escape for free.
+import { ApiError } from './api.js'
+import { h } from './dom.js'
+import { ago, at, timeProps } from './time.js'
+
+const MAX_VALUE_CHARS = 200
+const REASONS = {
+  manual: 'Taken by hand',
+  auto: 'Automatic',
+  evict: 'When the record was idle',
+  shutdown: 'When the server stopped',
+  retention: 'When old changes were folded'
+}
+
+// The snapshot calls, on the same terms as api.js: the session cookie, JSON both ways, ApiError on failure.
+async function call (method, path) {
+  let response
+  try {
+    response = await fetch(path, { method, credentials: 'same-origin' })
+  } catch {
+    throw new ApiError(0, null, 'You are offline or the server cannot be reached.')
+  }
+  const data = await response.json().catch(() => null)
+  if (!response.ok) throw new ApiError(response.status, data)
+  return data
+}
+const base = (recordId) => `/api/records/${encodeURIComponent(recordId)}/snapshots`
+const one = (recordId, id) => `${base(recordId)}/${encodeURIComponent(id)}`
+const snapshotsApi = {
+  /** → {snapshots: [{id, at, reason, created_by}], next_before} */
+  list: (recordId, before) => call('GET', before == null ? base(recordId) : `${base(recordId)}?before=${before}`),
+  take: (recordId) => call('POST', base(recordId)),
+  /** → {snapshot: {id, at}, other: {id, at}, fields: [{field, snapshot, other, changed}]} */
+  compare: (recordId, id) => call('GET', `${one(recordId, id)}/compare?with=now`),
+  restore: (recordId, id) => call('POST', `${one(recordId, id)}/restore`)
+}
+
+function shown (value) {
+  if (value === null || value === undefined || value === '') return '(empty)'
+  if (typeof value === 'boolean') return value ? 'yes' : 'no'
+  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text
+}
+
+const nameOf = (user) => user?.name || user?.email || 'the server'
+const reasonOf = (reason) => REASONS[reason] ?? reason
+
+/**
+ * A "Snapshots" button and the drawer it opens.
+ * @param {string} recordId
+ * @param {{fields: Array<{key: string, label: string}>}} collection
+ * @param {{canTake: boolean, canRestore: boolean}} options
+ */
+export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) {
+  const labels = Object.fromEntries(collection.fields.map((spec) => [spec.key, spec.label]))
+  const list = h('ol', { class: 'snapshots', 'aria-label': 'Snapshots, newest first', 'data-testid': 'snapshot-list' })
+  const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
+  const status = h('p', { class: 'snapshot-status', role: 'status', 'data-testid': 'snapshot-status' })
+  const take = h('button', { type: 'button', hidden: !canTake, 'data-testid': 'take-snapshot' }, 'Take snapshot')
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Show older snapshots')
+  const close = h('button', { type: 'button', class: 'secondary' }, 'Close')
+  const detail = h('section', { class: 'snapshot-detail', 'aria-labelledby': 'snapshot-detail-title', hidden: true,
+    'data-testid': 'snapshot-compare' })
+  const dialog = h('dialog', { class: 'drawer', 'aria-labelledby': 'snapshots-title', 'data-testid': 'snapshots' },
+    h('div', { class: 'drawer-head' }, h('h2', { id: 'snapshots-title' }, 'Snapshots'), close),
+    problem, status, take, detail, list, more)
+
+  // The confirmation: its own modal dialog, Cancel focused first so Enter does not restore by accident.
+  const confirmText = h('p', { id: 'restore-confirm-text' })
+  const confirmRestore = h('button', { type: 'button', class: 'danger' }, 'Restore')
+  const cancelRestore = h('button', { type: 'button', class: 'secondary', autofocus: true }, 'Cancel')
+  const confirm = h('dialog', { class: 'confirm', role: 'alertdialog', 'aria-labelledby': 'restore-confirm-title',
+    'aria-describedby': 'restore-confirm-text', 'data-testid': 'restore-confirm' },
+  h('h2', { id: 'restore-confirm-title' }, 'Restore this version?'), confirmText,
+  h('div', { class: 'confirm-buttons' }, cancelRestore, confirmRestore))
+  dialog.append(confirm)
+
+  let before = null
+  let selected = null // the id of the snapshot whose comparison is shown
+  let selectedSnapshot = null // …and that snapshot, once its comparison is on screen
+
+  const fail = (error) => {
+    problem.textContent = error.offline ? 'Snapshots need a connection to the server.' : error.message
+    problem.hidden = false
+  }
+
+  const entry = (snapshot) => {
+    const when = h('time', timeProps(snapshot.at), at(snapshot.at))
+    const view = h('button', { type: 'button', class: 'secondary', 'aria-pressed': String(selected === snapshot.id),
+      'data-snapshot': String(snapshot.id) }, 'Compare with now')
+    view.addEventListener('click', () => select(snapshot))
+    return h('li', { class: 'snapshot', 'data-testid': 'snapshot', 'data-reason': snapshot.reason },
+      h('p', { class: 'snapshot-when' }, when, ` · ${ago(snapshot.at)}`),
+      h('p', { class: 'snapshot-what' }, reasonOf(snapshot.reason),
+        snapshot.created_by ? ` · by ${nameOf(snapshot.created_by)}` : ''),
+      view)
+  }
+
+  const markSelected = () => {
+    for (const button of list.querySelectorAll('button[data-snapshot]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.snapshot === String(selected)))
+    }
+  }
+
+  const showComparison = (snapshot, comparison) => {
+    const rows = comparison.fields.map((row) => h('tr', {
+      class: row.changed ? 'changed' : null, 'data-testid': `compare-${row.field}`, 'data-changed': String(row.changed)
+    },
+    h('th', { scope: 'row' }, labels[row.field] ?? row.field,
+      row.changed ? h('span', { class: 'changed-mark' }, ' Changed') : null),
+    h('td', {}, shown(row.snapshot)),
+    h('td', {}, shown(row.other))))
+    const count = comparison.fields.filter((row) => row.changed).length
+    const children = [
+      h('h3', { id: 'snapshot-detail-title' }, `Snapshot of ${at(snapshot.at)}`),
+      h('p', { class: 'snapshot-summary' }, count === 0
+        ? 'Identical to the record now.'
+        : `${count} field${count === 1 ? '' : 's'} changed since.`),
+      h('table', { class: 'compare' },
+        h('caption', { class: 'visually-hidden' }, 'Each field in the snapshot and now'),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Snapshot'),
+          h('th', { scope: 'col' }, 'Now'))),
+        h('tbody', {}, ...rows))
+    ]
+    if (canRestore) {
+      const restore = h('button', { type: 'button', class: 'danger', 'data-testid': 'restore-snapshot' },
+        'Restore this version')
+      restore.addEventListener('click', () => {
+        confirmText.textContent = `Every field goes back to its value of ${at(snapshot.at)}. ` +
+          'This is a new change that everyone sees; the history keeps what is replaced.'
+        confirm.showModal()
+      })
+      children.push(restore)
+    }
+    detail.replaceChildren(...children)
+    detail.hidden = false
+  }
+
+  const select = async (snapshot) => {
+    problem.hidden = true
+    selected = snapshot.id
+    markSelected()
+    try {
+      const comparison = await snapshotsApi.compare(recordId, snapshot.id)
+      if (selected === snapshot.id) showComparison(snapshot, comparison)
+      selectedSnapshot = snapshot
+    } catch (error) {
+      fail(error)
+    }
+  }
+
+  const load = async () => {
+    problem.hidden = true
+    try {
+      const page = await snapshotsApi.list(recordId, before)
+      list.append(...page.snapshots.map(entry))
+      if (list.childElementCount === 0) list.append(h('li', { class: 'empty' }, 'No snapshots yet.'))
+      before = page.next_before ?? null
+      more.hidden = before === null
+    } catch (error) {
+      fail(error)
+    }
+  }
+  const reload = async () => {
+    before = null
+    list.replaceChildren()
+    await load()
+    markSelected()
+  }
+
+  take.addEventListener('click', async () => {
+    take.disabled = true
+    problem.hidden = true
+    try {
+      const snapshot = await snapshotsApi.take(recordId)
+      status.textContent = `Snapshot taken at ${at(snapshot.at)}.`
+      await reload()
+    } catch (error) {
+      fail(error)
+    } finally {
+      take.disabled = false
+    }
+  })
+
+  confirmRestore.addEventListener('click', async () => {
+    const snapshot = selectedSnapshot
+    confirmRestore.disabled = true
+    try {
+      await snapshotsApi.restore(recordId, snapshot.id)
+      confirm.close()
+      status.textContent = `Restored the version of ${at(snapshot.at)}.`
+      await select(snapshot) // now identical: the comparison says so
+    } catch (error) {
+      confirm.close()
+      fail(error)
+    } finally {
+      confirmRestore.disabled = false
+    }
+  })
+  cancelRestore.addEventListener('click', () => confirm.close())
+
+  const button = h('button', { type: 'button', class: 'secondary', 'data-testid': 'open-snapshots' }, 'Snapshots')
+  button.addEventListener('click', () => {
+    status.textContent = ''
+    selected = null
+    selectedSnapshot = null
+    detail.hidden = true
+    detail.replaceChildren()
+    dialog.showModal()
+    reload()
+  })
+  close.addEventListener('click', () => dialog.close())
+  more.addEventListener('click', load)
+  return { button, dialog }
+}

@@ -63,6 +63,8 @@ export const revokeOtherSessions = () => request('POST', '/api/auth/sessions/rev
 
 // -- collections and records --------------------------------------------------------------------------
 export const listCollections = async () => (await request('GET', '/api/collections')).collections
+/** Admins: `{name, label, fields: [{key, label, type, options?}]}` → the collection; 409 if the name is taken. */
+export const createCollection = (collection) => request('POST', '/api/collections', collection)
 /** `q` searches the records' text on the server; an empty `q` lists them all. */
 export const listRecords = async (collection, q = '') =>
   (await request('GET', `/api/records?${query({ collection, q: q.trim() })}`)).records

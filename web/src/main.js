@@ -7,6 +7,7 @@
 // nothing.
 import * as api from './api.js'
 import { showAudit } from './audit-page.js'
+import { showCollections } from './collections-page.js'
 import { h, mount } from './dom.js'
 import { showEditor } from './editor.js'
 import { forget, unsavedEdits } from './local-store.js'
@@ -30,6 +31,7 @@ const ROUTES = [
   [/^#\/records\/([^/]+)$/, (signal, id) => showEditor(main, decodeURIComponent(id), signal, { onSessionEnded: sessionEnded })],
   [/^#\/sessions$/, (signal) => showSessions(main, signal)],
   [/^#\/admin\/users$/, (signal) => isAdmin() ? showUsers(main, signal) : notFound()],
+  [/^#\/admin\/collections$/, (signal) => isAdmin() ? showCollections(main, signal) : notFound()],
   [/^#\/admin\/audit$/, (signal) => isAdmin() ? showAudit(main, signal) : notFound()],
   [/^(#\/?)?$/, (signal) => showRecords(main, HOME, signal)]
 ]
@@ -123,6 +125,7 @@ function showAccount () {
     h('nav', { class: 'nav', 'aria-label': 'Main' },
       link('#/', 'Records'),
       isAdmin() ? link('#/admin/users', 'Users') : null,
+      isAdmin() ? link('#/admin/collections', 'Collections') : null,
       isAdmin() ? link('#/admin/audit', 'Audit log') : null,
       link('#/sessions', 'Sessions')),
     h('span', { class: 'who', 'data-testid': 'current-user' }, user.name || user.email),

@@ -90,21 +90,19 @@ async def find_collection(session: AsyncSession, principal: Principal, name: str
 
 
 async def find_record(
-    session: AsyncSession, principal: Principal, record_id: str
+    session: AsyncSession, principal: Principal, record_id: str, *, include_deleted: bool = False
 ) -> tuple[Record, Collection]:
+    """The caller's record; deleted ones only with `include_deleted` (to undelete them)."""
     if not is_id(record_id):
         raise RecordNotFound(record_id)
-    row = (
-        await session.execute(
-            select(Record, Collection)
-            .join(Collection, Collection.id == Record.collection_id)
-            .where(
-                Record.id == record_id,
-                Record.tenant_id == principal.tenant_id,
-                Record.deleted_at.is_(None),
-            )
-        )
-    ).first()
+    query = (
+        select(Record, Collection)
+        .join(Collection, Collection.id == Record.collection_id)
+        .where(Record.id == record_id, Record.tenant_id == principal.tenant_id)
+    )
+    if not include_deleted:
+        query = query.where(Record.deleted_at.is_(None))
+    row = (await session.execute(query)).first()
     if row is None:
         raise RecordNotFound(record_id)
     return row[0], row[1]

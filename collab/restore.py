@@ -21,13 +21,12 @@ from pycrdt import Doc, Text
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.principal import Principal
 from collab.document import fields_map, read_fields
 from collab.errors import MalformedMessage, RecordNotFound, RoomLoadFailed
 from collab.origin import Origin
 from collab.room import Room, apply_update_safely
 from collab.schema import FieldSpec
-from persistence.models import Collection, Record, SnapshotRow, is_id, utcnow
+from persistence.models import Record, SnapshotRow, utcnow
 from persistence.snapshots import StoredSnapshot
 
 # Snapshot ids are BIGINT on PostgreSQL: a larger number would be a database error, not "no such snapshot".
@@ -149,24 +148,6 @@ def restore_into(room: Room, specs: list[FieldSpec], snapshot: Doc, origin: Orig
 
 
 # -- deleting and undeleting ---------------------------------------------------------------------------
-
-
-async def find_record_including_deleted(
-    session: AsyncSession, principal: Principal, record_id: str
-) -> tuple[Record, Collection]:
-    """Like `records.find_record`, deleted records included (to undelete them)."""
-    if not is_id(record_id):
-        raise RecordNotFound(record_id)
-    row = (
-        await session.execute(
-            select(Record, Collection)
-            .join(Collection, Collection.id == Record.collection_id)
-            .where(Record.id == record_id, Record.tenant_id == principal.tenant_id)
-        )
-    ).first()
-    if row is None:
-        raise RecordNotFound(record_id)
-    return row[0], row[1]
 
 
 def mark_deleted(record: Record, deleted: bool) -> None:

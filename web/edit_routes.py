@@ -131,8 +131,8 @@ async def undelete_record(request: Request) -> Response:
     require_editor(principal)
     found = services(request)
     async with found.database.session() as session:
-        record, _ = await restore.find_record_including_deleted(
-            session, principal, request.path_params["record_id"]
+        record, _ = await records.find_record(
+            session, principal, request.path_params["record_id"], include_deleted=True
         )
         restore.mark_deleted(record, deleted=False)
         await session.commit()

@@ -2,6 +2,7 @@
 // value one click from being put back. A modal <dialog> gives focus handling and Escape for free.
 import * as api from './api.js'
 import { h } from './dom.js'
+import { pagedList } from './paged-list.js'
 import { ago, timeProps } from './time.js'
 
 const MAX_VALUE_CHARS = 120
@@ -31,7 +32,6 @@ export function historyDrawer (recordId, collection, { canEdit }) {
   const dialog = h('dialog', { class: 'drawer', 'aria-labelledby': 'history-title', 'data-testid': 'history' },
     h('div', { class: 'drawer-head' }, h('h2', { id: 'history-title' }, 'History'), close),
     problem, list, more)
-  let before = null
 
   const fail = (error) => {
     problem.textContent = error.offline ? 'The history needs a connection to the server.' : error.message
@@ -68,23 +68,18 @@ export function historyDrawer (recordId, collection, { canEdit }) {
     return item
   }
 
-  const load = async () => {
-    problem.hidden = true
-    try {
+  const { reload } = pagedList({
+    list,
+    more,
+    problem,
+    fetchPage: async (before) => {
       const page = await api.history(recordId, before)
-      list.append(...page.changes.map(entry))
-      if (list.childElementCount === 0) list.append(h('li', { class: 'empty' }, 'No changes yet.'))
-      before = page.next_before ?? null
-      more.hidden = before === null
-    } catch (error) {
-      fail(error)
-    }
-  }
-  const reload = async () => {
-    before = null
-    list.replaceChildren()
-    await load()
-  }
+      return { items: page.changes, next_before: page.next_before }
+    },
+    render: entry,
+    emptyText: 'No changes yet.',
+    fail
+  })
 
   const button = h('button', { type: 'button', class: 'secondary', 'data-testid': 'open-history' }, 'History')
   button.addEventListener('click', () => {
@@ -92,6 +87,5 @@ export function historyDrawer (recordId, collection, { canEdit }) {
     reload()
   })
   close.addEventListener('click', () => dialog.close())
-  more.addEventListener('click', load)
   return { button, dialog }
 }

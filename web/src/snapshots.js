@@ -3,6 +3,7 @@
 // only admins restore, behind a confirmation. Modal <dialog>s give focus handling and Escape for free.
 import { ApiError } from './api.js'
 import { h } from './dom.js'
+import { pagedList } from './paged-list.js'
 import { ago, at, timeProps } from './time.js'
 
 const MAX_VALUE_CHARS = 200
@@ -77,7 +78,6 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
   h('div', { class: 'confirm-buttons' }, cancelRestore, confirmRestore))
   dialog.append(confirm)
 
-  let before = null
   let selected = null // the id of the snapshot whose comparison is shown
   let selectedSnapshot = null // …and that snapshot, once its comparison is on screen
 
@@ -151,22 +151,20 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
     }
   }
 
-  const load = async () => {
-    problem.hidden = true
-    try {
+  const pages = pagedList({
+    list,
+    more,
+    problem,
+    fetchPage: async (before) => {
       const page = await snapshotsApi.list(recordId, before)
-      list.append(...page.snapshots.map(entry))
-      if (list.childElementCount === 0) list.append(h('li', { class: 'empty' }, 'No snapshots yet.'))
-      before = page.next_before ?? null
-      more.hidden = before === null
-    } catch (error) {
-      fail(error)
-    }
-  }
+      return { items: page.snapshots, next_before: page.next_before }
+    },
+    render: entry,
+    emptyText: 'No snapshots yet.',
+    fail
+  })
   const reload = async () => {
-    before = null
-    list.replaceChildren()
-    await load()
+    await pages.reload()
     markSelected()
   }
 
@@ -212,6 +210,5 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
     reload()
   })
   close.addEventListener('click', () => dialog.close())
-  more.addEventListener('click', load)
   return { button, dialog }
 }

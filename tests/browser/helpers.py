@@ -38,6 +38,23 @@ async def open_record(page: Page, title: str) -> None:
     await expect(page.get_by_test_id("field-name")).to_be_editable(timeout=DEADLINE_MS)
 
 
+async def expect_rich_text(page: Page, key: str, text: str, within_ms: float = DEADLINE_MS) -> None:
+    """Wait until the rich-text field `key` shows `text`. Its innerText, not its textContent: the others'
+    carets are widgets inside the editor whose names and zero-width characters are hidden, as they are
+    not part of the text (screen readers skip them too). Only for short texts: CodeMirror draws only the
+    lines in view."""
+    editor = page.get_by_test_id(f"field-{key}")
+    await expect(editor).to_have_text(text, use_inner_text=True, timeout=within_ms)
+
+
+async def type_at(page: Page, test_id: str, where: str, text: str) -> None:
+    """Click into a control, move with the key `where` (e.g. End, Control+Home), then type `text`."""
+    field = page.get_by_test_id(test_id)
+    await field.click()
+    await field.press(where)
+    await field.press_sequentially(text)
+
+
 async def horizontal_overflow(page: Page) -> int:
     overflow: int = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"

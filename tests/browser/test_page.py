@@ -13,7 +13,16 @@ from pathlib import Path
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import PageErrors
-from tests.browser.helpers import DEADLINE_MS, PHONE, SAVED, horizontal_overflow, open_record, sign_in
+from tests.browser.helpers import (
+    DEADLINE_MS,
+    PHONE,
+    SAVED,
+    expect_rich_text,
+    horizontal_overflow,
+    open_record,
+    sign_in,
+    type_at,
+)
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 BOB_EMAIL = "bob@example.com"
@@ -28,13 +37,6 @@ async def record_save_states(page: Page) -> None:
         new MutationObserver(() => window.saveStates.push(indicator.dataset.state))
             .observe(indicator, { attributes: true, attributeFilter: ['data-state'] })
     }""")
-
-
-async def type_at(page: Page, test_id: str, where: str, text: str) -> None:
-    field = page.get_by_test_id(test_id)
-    await field.click()
-    await field.press(where)
-    await field.press_sequentially(text)
 
 
 async def test_two_people_edit_one_record_live(
@@ -65,7 +67,7 @@ async def test_two_people_edit_one_record_live(
     )
     merged = "★ First met in Lyon. Called on Monday."
     for page in (alice, bob):
-        await expect(page.get_by_test_id("field-notes")).to_have_value(merged, timeout=DEADLINE_MS)
+        await expect_rich_text(page, "notes", merged)
         await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
 
     # Every other kind of control carries its value across too.
@@ -81,12 +83,20 @@ async def test_two_people_edit_one_record_live(
         await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
     assert await horizontal_overflow(bob) <= 0
 
-    for page in (alice, bob):
-        await page.evaluate("document.activeElement.blur()")
+    # Bob goes back to the end of the notes: Alice sees his caret there, his name on it when hovered.
+    await bob.get_by_test_id("field-notes").click()
+    await bob.get_by_test_id("field-notes").press("Control+End")
+    await alice.evaluate("document.activeElement.blur()")
+    caret = alice.get_by_test_id("field-notes").locator(".cm-ySelectionCaret")
+    await expect(caret.locator(".cm-ySelectionInfo")).to_have_text("bob", timeout=DEADLINE_MS)
+    box = await caret.bounding_box()
+    assert box is not None
+    await alice.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     # COLLAB_SCREENSHOTS=docs/images refreshes the pictures the README shows.
     shots = Path(os.environ.get("COLLAB_SCREENSHOTS") or tmp_path)
-    await alice.screenshot(path=shots / "editor.png", full_page=True)
-    await bob.screenshot(path=shots / "editor-phone.png", full_page=True)
+    await alice.screenshot(path=shots / "editor.png", full_page=True, animations="disabled")
+    await bob.evaluate("document.activeElement.blur()")
+    await bob.screenshot(path=shots / "editor-phone.png", full_page=True, animations="disabled")
     assert page_errors.messages == []
 
 

@@ -6,10 +6,18 @@ from __future__ import annotations
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import PageErrors
-from tests.browser.helpers import DEADLINE_MS, PHONE, SAVED, horizontal_overflow, open_record, sign_in
+from tests.browser.helpers import (
+    DEADLINE_MS,
+    PHONE,
+    SAVED,
+    expect_rich_text,
+    horizontal_overflow,
+    open_record,
+    sign_in,
+)
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
-FIELDS = ["name", "email", "revenue", "stage", "active", "next_call", "notes"]
+FIELDS = ["name", "email", "revenue", "stage", "active", "next_call"]  # native controls
 
 
 async def test_a_viewer_sees_live_edits_and_cannot_change_anything(
@@ -31,6 +39,13 @@ async def test_a_viewer_sees_live_edits_and_cannot_change_anything(
     await expect(viewer.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
     for key in FIELDS:
         await expect(viewer.get_by_test_id(f"field-{key}")).to_be_disabled()
+    # The rich text is a CodeMirror editor, not a native control: read-only, and typing changes nothing.
+    notes = viewer.get_by_test_id("field-notes")
+    await expect(notes).not_to_be_editable()
+    await expect(notes).to_have_attribute("contenteditable", "false")
+    await notes.click()
+    await viewer.keyboard.type("Hacked ")
+    await expect_rich_text(viewer, "notes", "Met in Lyon.")
     assert await horizontal_overflow(viewer) <= 0
 
     # Others' edits still arrive.
@@ -40,6 +55,7 @@ async def test_a_viewer_sees_live_edits_and_cannot_change_anything(
     await expect(viewer.get_by_role("heading", name="Panda Express")).to_be_visible()
     for key in FIELDS:
         await expect(viewer.get_by_test_id(f"field-{key}")).to_be_disabled()
+    await expect(viewer.get_by_test_id("field-notes")).not_to_be_editable()
     # The history opens, with nothing to put back.
     await viewer.get_by_test_id("open-history").click()
     newest = viewer.get_by_test_id("change").first

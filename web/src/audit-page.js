@@ -1,6 +1,6 @@
 // The audit log (admins): sign-ins, failed sign-ins and every admin action, newest first.
 import * as api from './api.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 import { at } from './time.js'
 
 const PAGE = 100 // the server's page size: a shorter page is the last one
@@ -49,5 +49,5 @@ export async function showAudit (root, signal) {
 
   await load()
   if (signal.aborted) return
-  mount(root, h('h2', {}, 'Audit log'), problem, list, more)
+  mount(root, pageHeading('Audit log'), problem, list, more)
 }

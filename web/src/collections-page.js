@@ -2,7 +2,7 @@
 // checks the definition and answers 422 with a message per problem (`name`, `label`, `fields[i]`), shown
 // next to the control it is about.
 import * as api from './api.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 
 const TYPES = ['text', 'richtext', 'number', 'boolean', 'date', 'select']
 
@@ -135,7 +135,7 @@ export async function showCollections (root, signal) {
   if (signal.aborted) return
   addRow()
   mount(root,
-    h('h2', {}, 'Collections'),
+    pageHeading('Collections'),
     list,
     h('h3', {}, 'New collection'),
     h('form', { class: 'stack', onsubmit: onSubmit, 'data-testid': 'add-collection', novalidate: true },

@@ -34,3 +34,11 @@ export function h (tag, props = {}, ...children) {
 export function mount (root, ...nodes) {
   root.replaceChildren(...nodes)
 }
+
+/**
+ * A page's main heading: where focus lands after moving to another page (main.js), so keyboard and
+ * screen-reader users start at the new content. tabindex -1: focusable by script, not a Tab stop.
+ */
+export function pageHeading (text, props = {}) {
+  return h('h1', { tabindex: '-1', ...props }, text)
+}

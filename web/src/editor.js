@@ -7,7 +7,7 @@
 import * as Y from 'yjs'
 import * as api from './api.js'
 import { connectRecord } from './connection.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 import { bindField, titleField } from './fields.js'
 import { historyDrawer } from './history.js'
 import { keepLocally } from './local-store.js'
@@ -85,7 +85,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
 
   const { provider, retry, destroy: disconnect } = connectRecord(recordId, doc)
 
-  const heading = h('h2', { class: 'record-title' })
+  const heading = pageHeading('', { class: 'record-title' })
   const indicator = h('p', { class: 'save-state', role: 'status', 'data-testid': 'save-state' })
   const retryButton = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: retry }, 'Retry')
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
@@ -93,9 +93,14 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   // earlier visit): typing into a still empty control would race the stored value. Viewers: always.
   const form = h('fieldset', { class: 'fields', disabled: true, 'data-testid': 'record-fields' },
     h('legend', { class: 'visually-hidden' }, 'Fields'))
-  const bindings = collection.fields.map((spec) => bindField(spec, fields))
+  const bindings = collection.fields.map((spec) => bindField(spec, fields, { awareness: provider.awareness }))
   form.append(...bindings.map((binding) => binding.element))
-  const enable = () => { if (editable) form.disabled = false }
+  // The fieldset switches the native controls; rich-text editors are switched one by one.
+  const setDisabled = (disabled) => {
+    form.disabled = disabled
+    for (const binding of bindings) binding.setReadOnly(disabled)
+  }
+  const enable = () => { if (editable) setDisabled(false) }
   const readOnly = h('p', { class: 'banner', role: 'note', hidden: editable, 'data-testid': 'read-only' },
     'You can view but not edit')
   if (local.synced) enable()
@@ -118,7 +123,8 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   })
   // Which field we are in, for the others' markers. Leaving one field for the next fires focusout
   // before focusin, so the marker moves without lingering.
-  form.addEventListener('focusin', (event) => presence.editing(event.target.name || null))
+  const fieldOf = (element) => element.closest('[data-field]')?.dataset.field ?? null
+  form.addEventListener('focusin', (event) => presence.editing(fieldOf(event.target)))
   form.addEventListener('focusout', () => presence.editing(null))
 
   const meta = whoAndWhen(record, { doc, online: () => provider.wsconnected, onRecord: remember })
@@ -145,7 +151,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   const onPermissionDenied = () => {
     if (!editable) return
     editable = false
-    form.disabled = true
+    setDisabled(true)
     readOnly.hidden = false
     readOnly.textContent = saveState.unsaved() > 0
       ? 'Your role has changed: you can view but not edit, and your latest changes were not saved.'

@@ -1,6 +1,6 @@
 // The sign-in form.
 import * as api from './api.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 import { signedIn } from './session.js'
 
 /**
@@ -36,13 +36,17 @@ export function showLogin (root, onSignedIn, notice = null) {
     }
   }
 
+  const email = field('email', 'Email', { type: 'email', autocomplete: 'username' })
   mount(root,
-    h('h2', {}, 'Sign in'),
+    pageHeading('Sign in'),
     notice ? h('p', { class: 'banner', role: 'status', 'data-testid': 'login-notice' }, notice) : null,
     h('form', { class: 'login', 'data-testid': 'login-form', onsubmit: onSubmit },
       field('tenant', 'Organisation', { value: 'default', autocomplete: 'organization' }),
-      field('email', 'Email', { type: 'email', autocomplete: 'username', autofocus: true }),
+      email,
       field('password', 'Password', { type: 'password', autocomplete: 'current-password' }),
       problem,
       submit))
+  // The one page that takes focus even on the first load: there is nothing to do here but type.
+  // (`autofocus` would only work once per document, and this form comes back after signing out.)
+  email.querySelector('input').focus()
 }

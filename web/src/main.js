@@ -5,6 +5,10 @@
 // WebSocket and the record's IndexedDB, removing listeners) on that signal, and the next navigation
 // aborts it. A view that is still loading when the user moves on sees the aborted signal and renders
 // nothing.
+//
+// Once a page is shown, focus moves to its main heading (an h1 with tabindex -1), so keyboard and
+// screen-reader users start at the new content rather than on a link of the page that went away. The
+// first page of a load leaves focus to the browser; the sign-in form focuses its own first field.
 import * as api from './api.js'
 import { showAudit } from './audit-page.js'
 import { showCollections } from './collections-page.js'
@@ -26,6 +30,7 @@ const account = document.getElementById('account')
 let navigation = new AbortController()
 let notice = null // said on the sign-in form, e.g. why the user is there again
 let sessionGone = false // we know the cookie holds no live session: don't ask the server
+let firstPage = true
 
 const ROUTES = [
   [/^#\/records\/([^/]+)$/, (signal, id) => showEditor(main, decodeURIComponent(id), signal, { onSessionEnded: sessionEnded })],
@@ -41,10 +46,17 @@ function notFound () {
     h('p', {}, h('a', { href: '#/' }, 'Back to the list')))
 }
 
-async function route () {
+/**
+ * Show the page the address names.
+ * @param {{refresh?: boolean}} [options] `refresh`: the same page drawn again, not a navigation; focus
+ *   moves only if it was lost with the old content
+ */
+async function route ({ refresh = false } = {}) {
   navigation.abort()
   navigation = new AbortController()
   const { signal } = navigation
+  const first = firstPage
+  firstPage = false
   try {
     if (!currentUser() && !sessionGone) {
       // The cookie may still hold a session (a reload, another tab): ask the server before asking the user.
@@ -62,17 +74,18 @@ async function route () {
       notice = null
       return
     }
-    for (const [pattern, show] of ROUTES) {
-      const match = location.hash.match(pattern)
-      if (match) return await show(signal, ...match.slice(1))
-    }
-    notFound()
+    const found = ROUTES.find(([pattern]) => pattern.test(location.hash))
+    if (found) await found[1](signal, ...location.hash.match(found[0]).slice(1))
+    else notFound()
   } catch (error) {
     if (signal.aborted || error.status === 401) return // a 401 has sent the user to sign in already
     mount(main, h('p', { class: 'problem', role: 'alert' },
       error.status === 404 ? 'Not found.' : `Something went wrong: ${error.message}`),
     h('p', {}, h('a', { href: '#/' }, 'Back to the list')))
   }
+  if (signal.aborted || first) return
+  const lost = !document.activeElement || document.activeElement === document.body
+  if (!refresh || lost) main.querySelector('h1')?.focus()
 }
 
 /** The server ended this session (revoked on another device, expired): back to the sign-in form. */
@@ -133,7 +146,7 @@ function showAccount () {
 }
 
 api.setUnauthorizedHandler(sessionEnded)
-window.addEventListener('hashchange', route)
+window.addEventListener('hashchange', () => route())
 // Offline, the list shows only what this device keeps: show the server's again once it is reachable.
-window.addEventListener('online', () => { if (!location.hash.startsWith('#/records/')) route() })
+window.addEventListener('online', () => { if (!location.hash.startsWith('#/records/')) route({ refresh: true }) })
 route()

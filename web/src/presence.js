@@ -3,7 +3,9 @@
 //
 // The server overwrites `user` in every awareness state with the sender's authenticated
 // `{id, name, color}`, so names and colours read from remote states can be trusted. Our own state's
-// `field` says which field we are in; the server lists it in the record's presence too.
+// `field` says which field we are in; the server lists it in the record's presence too. A rich-text
+// editor adds `cursor` (y-codemirror.next: anchor and head as Y.Text relative positions), from which
+// the others draw our caret in that field, labelled and coloured from the same stamped `user`.
 import { h } from './dom.js'
 
 const NOTICE_MS = 8000
@@ -50,8 +52,13 @@ export function avatar ({ name, color }, { you = false } = {}) {
  */
 export function showPresence (provider, me, { avatars, notices, markers }) {
   const awareness = provider.awareness
-  // Our own `user` is stamped by the server for others; locally we fill it in ourselves.
-  awareness.setLocalState({ user: { id: me.id, name: me.name, color: me.color }, field: null })
+  // Our own `user` is stamped by the server for others; locally we fill it in ourselves. The rest of
+  // our state (a rich-text field's `cursor`, set by its editor) is kept.
+  awareness.setLocalState({
+    ...awareness.getLocalState(),
+    user: { id: me.id, name: me.name, color: me.color },
+    field: null
+  })
 
   /** Who was here at the last render since the last sync: the next render announces the difference. */
   let baseline = null

@@ -7,7 +7,7 @@
 //
 // Offline, it lists the records kept on this device instead, which can be opened and edited.
 import * as api from './api.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 import { followCollection } from './feed.js'
 import { titleField } from './fields.js'
 import { keptRecords } from './local-store.js'
@@ -348,7 +348,7 @@ export async function showRecords (root, { collection: name, newRecord }, signal
 
   draw()
   mount(root,
-    h('div', { class: 'list-head' }, h('h2', {}, collection.label), newButton),
+    h('div', { class: 'list-head' }, pageHeading(collection.label), newButton),
     h('div', { class: 'field search', role: 'search' }, h('label', { for: 'search' }, `Search ${collection.label.toLowerCase()}`), search),
     problem,
     announcer,
@@ -363,7 +363,7 @@ async function showKept (root, signal) {
     h('a', { href: recordHash(record.id) }, record.title),
     record.unsaved ? h('span', { class: 'unsaved' }, ` · ${record.unsaved} unsaved`) : null))
   mount(root,
-    h('div', { class: 'list-head' }, h('h2', {}, 'On this device')),
+    h('div', { class: 'list-head' }, pageHeading('On this device')),
     h('p', { class: 'banner', role: 'note' },
       'You are offline. These records are kept on this device: you can open and edit them, and your ' +
       'changes are sent when the connection is back.'),

@@ -1,7 +1,7 @@
 // "Your sessions": every device signed in as you, each one revocable. A revoked device's open records
 // close at once (the server ends their sockets with 4401) and it is back at the sign-in form.
 import * as api from './api.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 import { ago, timeProps } from './time.js'
 
 /**
@@ -55,7 +55,7 @@ export async function showSessions (root, signal) {
   await refresh()
   if (signal.aborted) return
   mount(root,
-    h('div', { class: 'list-head' }, h('h2', {}, 'Your sessions'), others),
+    h('div', { class: 'list-head' }, pageHeading('Your sessions'), others),
     h('p', { class: 'muted' }, 'Every device signed in as you. Signing one out closes what it has open at once.'),
     problem,
     list)

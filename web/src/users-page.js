@@ -1,7 +1,7 @@
 // Users of the tenant (admins): add one, change a role, deactivate or reactivate. A generated password
 // is shown once, right after the user was added; the server keeps only its hash.
 import * as api from './api.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 import { currentUser } from './session.js'
 
 const ROLES = ['viewer', 'editor', 'admin']
@@ -85,7 +85,7 @@ export async function showUsers (root, signal) {
   await refresh()
   if (signal.aborted) return
   mount(root,
-    h('h2', {}, 'Users'),
+    pageHeading('Users'),
     problem,
     list,
     h('h3', {}, 'Add a user'),

@@ -27,7 +27,7 @@ from collab.settings import Settings
 from collab.writer import SqlUpdateWriter
 from persistence.database import Database
 from web.errors import EXCEPTION_HANDLERS
-from web.events_route import presence_of
+from web.events_route import FEED_PATH, feed_app, presence_of
 from web.input_guard import RejectNul
 from web.routes import ROUTES
 from web.services import Services
@@ -55,7 +55,10 @@ def create_app(settings: Settings) -> CollabApp:
             async with (
                 # Outermost: it publishes what the writer committed last, after the writer has flushed.
                 Feed(
-                    database, settings.feed_coalesce_seconds, timedelta(days=settings.event_retention_days)
+                    database,
+                    settings.feed_coalesce_seconds,
+                    timedelta(days=settings.event_retention_days),
+                    settings.feed_heartbeat_seconds,
                 ) as feed,
                 SqlUpdateWriter(database, settings.write_batch_max, settings.history_burst_seconds) as writer,
                 RoomRegistry(database, writer, settings) as registry,
@@ -84,10 +87,11 @@ def create_app(settings: Settings) -> CollabApp:
 
 
 class CollabApp:
-    """HTTP (and the lifespan) through Starlette; WebSockets straight to the live endpoint."""
+    """HTTP (and the lifespan) through Starlette; WebSockets and feed streams straight to their endpoints."""
 
     def __init__(self, http_app: Starlette) -> None:
         self.http_app = http_app
+        self.feed_app = RejectNul(feed_app)
 
     @property
     def state(self) -> State:
@@ -96,5 +100,7 @@ class CollabApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await websocket_app({**scope, "app": self.http_app}, receive, send)
+        elif scope["type"] == "http" and scope["path"] == FEED_PATH:
+            await self.feed_app({**scope, "app": self.http_app}, receive, send)
         else:
             await self.http_app(scope, receive, send)

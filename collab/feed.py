@@ -10,7 +10,6 @@ the next start (`recover`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from collab.periodic import Periodic
+from collab.sse import HEARTBEAT, Chunk, FeedEvent, chunk_of, feed_event
 from collab.writer import PendingWrite
 from persistence import events
 from persistence.database import Database
@@ -28,16 +28,9 @@ from persistence.models import Collection, EventRow, Record, User, utcnow
 
 log = logging.getLogger(__name__)
 
-_TICK_SECONDS = 0.1
-_SUBSCRIBER_QUEUE = 1000
+_TICK_SECONDS = 0.25
+_MAX_QUEUED_EVENTS = 1000
 _PRUNE_SECONDS = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    id: int | None  # None: not stored (presence), so no `id:` line
-    type: str
-    data: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -49,42 +42,79 @@ class _Pending:
 
 
 class Subscriber:
-    """One open stream: a bounded queue; overflowing it ends the stream (the client resumes by id)."""
+    """One open stream: the chunks published since it last wrote, and a wake-up for its writer.
+
+    It holds at most `_MAX_QUEUED_EVENTS` events; a stream that falls further behind is ended (the client
+    resumes by id) rather than buffering without bound or skipping events silently. Slots, a list and a
+    future made only while waiting: a thousand idle subscribers are part of the feed's memory target.
+    """
+
+    __slots__ = ("_chunks", "_queued_events", "_waiter", "collection_id", "ended", "session_id", "tenant_id")
 
     def __init__(self, tenant_id: str, collection_id: str, session_id: str) -> None:
         self.tenant_id = tenant_id
         self.collection_id = collection_id
         self.session_id = session_id
-        self.queue: asyncio.Queue[FeedEvent | None] = asyncio.Queue(maxsize=_SUBSCRIBER_QUEUE)
         self.ended = False
+        self._chunks: list[Chunk] = []
+        self._queued_events = 0
+        self._waiter: asyncio.Future[None] | None = None
 
-    def push(self, event: FeedEvent) -> None:
+    def push(self, chunk: Chunk) -> None:
         if self.ended:
             return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.end()
+        self._chunks.append(chunk)
+        self._queued_events += len(chunk.events)
+        if self._queued_events > _MAX_QUEUED_EVENTS:
+            self.end(drop_queued=True)
+        else:
+            self._wake()
 
-    def end(self) -> None:
-        if not self.ended:
-            self.ended = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.put_nowait(None)
+    def end(self, drop_queued: bool = False) -> None:
+        """End the stream: after what is queued, or at once (`drop_queued`) when it must not be sent."""
+        if drop_queued:
+            self._chunks = []
+            self._queued_events = 0
+        self.ended = True
+        self._wake()
+
+    async def next_chunks(self) -> list[Chunk] | None:
+        """Everything queued since the last call, waiting for some; None once the stream has ended."""
+        while not self._chunks:
+            if self.ended:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        chunks, self._chunks, self._queued_events = self._chunks, [], 0
+        return chunks
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class Feed:
     def __init__(
-        self, database: Database, coalesce_seconds: float = 1.0, retention: timedelta = timedelta(days=30)
+        self,
+        database: Database,
+        coalesce_seconds: float = 1.0,
+        retention: timedelta = timedelta(days=30),
+        heartbeat_seconds: float = 15.0,
     ) -> None:
         self._database = database
         self._coalesce = coalesce_seconds
         self._retention = retention
+        self._heartbeat = heartbeat_seconds
+        self._last_heartbeat = time.monotonic()
         self._pending: dict[str, _Pending] = {}
         self._subscribers: dict[tuple[str, str], set[Subscriber]] = {}
         self._loop = Periodic("collab-feed", _TICK_SECONDS, self._tick, "publishing the change feed failed")
         self._last_prune = 0.0
         self._lock = asyncio.Lock()  # one publishing transaction at a time: ids in commit order
+        self._closing = False
 
     async def __aenter__(self) -> Feed:
         await self.recover()
@@ -96,9 +126,7 @@ class Feed:
     ) -> None:
         await self._loop.stop()
         await self._publish_due(everything=True)
-        for subscribers in self._subscribers.values():
-            for subscriber in subscribers:
-                subscriber.end()
+        self.end_streams()
 
     # -- publishing --------------------------------------------------------------------------------------
 
@@ -126,7 +154,7 @@ class Feed:
         async with self._database.session() as session:
             missed = await events.unpublished_changes(session, timedelta(minutes=10))
         now = time.monotonic() - self._coalesce
-        for change, _record in missed:
+        for change in missed:
             pending = self._pending.setdefault(change.record_id, _Pending(now, change.user_id, 0))
             pending.user_id = change.user_id
             pending.upto_change_id = max(pending.upto_change_id, change.id)
@@ -137,6 +165,11 @@ class Feed:
 
     async def _tick(self) -> None:
         await self._publish_due(everything=False)
+        if time.monotonic() - self._last_heartbeat >= self._heartbeat:
+            self._last_heartbeat = time.monotonic()
+            for subscribers in self._subscribers.values():
+                for subscriber in subscribers:
+                    subscriber.push(HEARTBEAT)
         if time.monotonic() - self._last_prune > _PRUNE_SECONDS:
             self._last_prune = time.monotonic()
             async with self._database.session() as session:
@@ -182,14 +215,34 @@ class Feed:
         self._push(rows, payloads)
 
     def _push(self, rows: list[EventRow], payloads: list[dict[str, Any]]) -> None:
+        # Framed once and joined per collection: each subscriber gets one chunk per publish, not one
+        # event per changed record, so a publish costs a write per stream however many records it holds.
+        per_list: dict[tuple[str, str], list[FeedEvent]] = {}
         for row, payload in zip(rows, payloads, strict=True):
-            for subscriber in list(self._subscribers.get((row.tenant_id, row.collection_id), ())):
-                subscriber.push(FeedEvent(row.id, row.type, payload))
+            per_list.setdefault((row.tenant_id, row.collection_id), []).append(
+                feed_event(row.id, row.type, payload)
+            )
+        for key, published in per_list.items():
+            chunk = chunk_of(published)
+            for subscriber in list(self._subscribers.get(key, ())):
+                subscriber.push(chunk)
 
     # -- subscribers -------------------------------------------------------------------------------------
 
     def subscribe(self, subscriber: Subscriber) -> None:
+        if self._closing:
+            subscriber.end()
         self._subscribers.setdefault((subscriber.tenant_id, subscriber.collection_id), set()).add(subscriber)
+
+    def end_streams(self) -> None:
+        """The server is stopping: streams end after what is queued (clients resume by id elsewhere).
+
+        Called before the HTTP server waits for its connections to finish, since a stream never would.
+        """
+        self._closing = True
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                subscriber.end()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         key = (subscriber.tenant_id, subscriber.collection_id)
@@ -202,11 +255,14 @@ class Feed:
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
                 if subscriber.session_id in session_ids:
-                    subscriber.end()
+                    subscriber.end(drop_queued=True)
 
     def push_presence(self, tenant_id: str, collection_id: str, data: dict[str, Any]) -> None:
-        for subscriber in list(self._subscribers.get((tenant_id, collection_id), ())):
-            subscriber.push(FeedEvent(None, "presence", data))
+        subscribers = list(self._subscribers.get((tenant_id, collection_id), ()))
+        if subscribers:
+            chunk = chunk_of([feed_event(None, "presence", data)])
+            for subscriber in subscribers:
+                subscriber.push(chunk)
 
 
 async def describe(session: Any, rows: list[EventRow]) -> list[dict[str, Any]]:

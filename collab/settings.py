@@ -46,6 +46,8 @@ class Settings:
     history_burst_seconds: float = 3.0
     # Live edits of one record within this many seconds make one `record.updated` event of the feed.
     feed_coalesce_seconds: float = 1.0
+    # A comment on every idle feed stream this often keeps it open through proxies.
+    feed_heartbeat_seconds: float = 15.0
     event_retention_days: float = 30.0
     session_cookie_secure: bool = False
     trust_proxy_headers: bool = False

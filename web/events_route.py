@@ -1,5 +1,8 @@
 """`GET /api/events?collection=NAME`: the collection's change feed as Server-Sent Events.
 
+`feed_app` serves it straight from the app factory, past Starlette's router and middleware (as WebSockets
+are): their frames would stay on the stack of every open stream, a quarter of an idle stream's memory.
+
 A client that reconnects with `Last-Event-ID` (or `?last_event_id=` from a shell) gets exactly what it
 missed, in order, once, then the live stream; an id the server no longer keeps gets a `reset` event
 (reload the list). `presence` events (not stored, no id) say who is on which record right now.
@@ -7,23 +10,25 @@ missed, in order, once, then the live stream; an id the server no longer keeps g
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from collab import records
-from collab.feed import FeedEvent, Subscriber, describe
+from collab.feed import Subscriber, describe
 from collab.room import Room
+from collab.sse import FeedEvent, feed_event
 from persistence import events
-from web.errors import BadRequest
+from web.errors import BadRequest, handle_error
 from web.security import principal_of
 from web.services import Services, services
+from web.sse_stream import SseStream
 
-HEARTBEAT_SECONDS = 15
+FEED_PATH = "/api/events"
 _BACKLOG_PAGE = 500
 
 
@@ -49,12 +54,16 @@ def _last_event_id(request: Request) -> int | None:
     return value
 
 
-def _sse(event: FeedEvent) -> ServerSentEvent:
-    return ServerSentEvent(
-        data=json.dumps(event.data, separators=(",", ":")),
-        event=event.type,
-        id=None if event.id is None else str(event.id),
-    )
+async def feed_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI app for `/api/events`; `scope["app"]` must be the Starlette app (for its services)."""
+    request = Request(scope, receive)
+    try:
+        if request.method != "GET":
+            raise HTTPException(405)
+        response = await event_stream(request)
+    except Exception as exc:
+        response = await handle_error(request, exc)  # the same answers as every other route
+    await response(scope, receive, send)
 
 
 async def event_stream(request: Request) -> Response:
@@ -69,39 +78,25 @@ async def event_stream(request: Request) -> Response:
     subscriber = Subscriber(principal.tenant_id, collection.id, principal.session_id)
     # Subscribed before the backlog is read, so nothing published meanwhile falls between the two.
     found.feed.subscribe(subscriber)
-    return EventSourceResponse(_stream(found, subscriber, last_id), ping=HEARTBEAT_SECONDS)
-
-
-async def _stream(
-    found: Services, subscriber: Subscriber, last_id: int | None
-) -> AsyncIterator[ServerSentEvent]:
     try:
         sent = await _newest(found) if last_id is None else last_id
-        if last_id is not None:
-            async for missed in _backlog(found, subscriber, last_id):
-                if missed.type == "reset":
-                    sent = missed.data["newest"]
-                yield _sse(missed)
-                if missed.id is not None:
-                    sent = missed.id
-        for room in list(found.registry.rooms.values()):
-            same_list = (room.tenant_id, room.collection_id) == (
-                subscriber.tenant_id,
-                subscriber.collection_id,
-            )
-            if same_list and room.connections:
-                yield _sse(FeedEvent(None, "presence", presence_of(room)))
-        while True:
-            event = await subscriber.queue.get()
-            if event is None:
-                return  # the session ended, or the client fell too far behind (it resumes by id)
-            if event.id is not None and event.id <= sent:
-                continue
-            yield _sse(event)
-            if event.id is not None:
-                sent = event.id
-    finally:
+    except BaseException:
         found.feed.unsubscribe(subscriber)
+        raise
+    return SseStream(
+        subscriber, sent, _opening(found, subscriber, last_id), lambda: found.feed.unsubscribe(subscriber)
+    )
+
+
+async def _opening(found: Services, subscriber: Subscriber, last_id: int | None) -> AsyncIterator[FeedEvent]:
+    """What a stream starts with: the events a resuming client missed, then who is on which record."""
+    if last_id is not None:
+        async for missed in _backlog(found, subscriber, last_id):
+            yield missed
+    for room in list(found.registry.rooms.values()):
+        same_list = (room.tenant_id, room.collection_id) == (subscriber.tenant_id, subscriber.collection_id)
+        if same_list and room.connections:
+            yield feed_event(None, "presence", presence_of(room))
 
 
 async def _newest(found: Services) -> int:
@@ -115,7 +110,7 @@ async def _backlog(found: Services, subscriber: Subscriber, last_id: int) -> Asy
         newest = await events.newest_id(session)
     if last_id > newest or (oldest is not None and last_id < oldest - 1):
         # Older than what is kept (or from another database): the client must reload its list.
-        yield FeedEvent(
+        yield feed_event(
             None, "reset", {"reason": "the events after this id are no longer kept", "newest": newest}
         )
         return
@@ -126,7 +121,7 @@ async def _backlog(found: Services, subscriber: Subscriber, last_id: int) -> Asy
             )
             payloads = await describe(session, rows)
         for row, payload in zip(rows, payloads, strict=True):
-            yield FeedEvent(row.id, row.type, payload)
+            yield feed_event(row.id, row.type, payload)
             last_id = row.id
         if len(rows) < _BACKLOG_PAGE:
             return

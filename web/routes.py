@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from web import admin_routes, auth_routes, edit_routes, history_routes, record_routes, snapshot_routes
-from web.events_route import event_stream
+from web.events_route import FEED_PATH, event_stream
 from web.openapi import openapi
 
 STATIC = Path(__file__).parent / "static"
@@ -47,7 +47,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/records/{record_id}/presence", record_routes.presence),
     *edit_routes.EDIT_ROUTES,
     *snapshot_routes.SNAPSHOT_ROUTES,
-    Route("/api/events", event_stream),
+    Route(FEED_PATH, event_stream),  # served by feed_app, past this router (collab/app.py)
     Route("/api/records/{record_id}/history", history_routes.history),
     Route("/api/records/{record_id}/history/{change_id}/restore", history_routes.put_back, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),

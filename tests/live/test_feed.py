@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from pathlib import Path
 
 from tests.interop.node_client import NodeClient
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, running_server
 from tests.support.sse import FeedClient
 from tests.support.yclient import YClient
 
@@ -151,3 +152,25 @@ async def test_revoking_a_session_ends_its_stream(live_server: LiveServer, admin
         with contextlib.suppress(EOFError):
             await feed.next(within=1)
         assert feed.ended and asyncio.get_running_loop().time() - started < 1
+
+
+async def test_an_idle_stream_gets_heartbeats_and_ends_with_the_server(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"COLLAB_FEED_HEARTBEAT_SECONDS": "0.2"}
+    async with running_server(database_url, tmp_path / "server.log", env=env) as server:
+        token = await server.login()
+        async with (
+            server.client(token) as http,
+            http.stream("GET", "/api/events", params={"collection": "customers"}) as response,
+        ):
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert response.headers["cache-control"] == "no-store"
+            lines = response.aiter_lines()
+            async with asyncio.timeout(5):
+                assert [await anext(lines), await anext(lines)] == [": heartbeat", ""]
+                assert [await anext(lines), await anext(lines)] == [": heartbeat", ""]
+            assert await server.terminate() in (0, -15)  # uvicorn re-raises the SIGTERM once it is done
+            async with asyncio.timeout(5):  # the stream ends with the server instead of holding it up
+                assert [line async for line in lines if line.startswith("data:")] == []

@@ -351,6 +351,7 @@ def summarize(m: FeedMeasurement, scenario: FeedScenario, writers: report.Summar
         "delivery_p99_ms": ms(ordered, 0.99),
         "delivery_max_ms": 1000.0 * ordered[-1] if ordered else None,
         "first_subscriber_p50_ms": ms(sorted(first.values()), 0.50),
+        "first_subscriber_p99_ms": ms(sorted(first.values()), 0.99),
         "last_subscriber_p50_ms": ms(sorted(last.values()), 0.50),
         "delivered_percent": 100.0 * (expected_deliveries - missing) / expected_deliveries
         if expected
@@ -394,6 +395,7 @@ ROWS = [
     _row("delivery p99 (ms)", "delivery_p99_ms", ".1f"),
     _row("delivery max (ms)", "delivery_max_ms", ".1f"),
     _row("per event: first subscriber p50 (ms)", "first_subscriber_p50_ms", ".1f"),
+    _row("per event: first subscriber p99 (ms)", "first_subscriber_p99_ms", ".1f"),
     _row("per event: last subscriber p50 (ms)", "last_subscriber_p50_ms", ".1f"),
     _row("delivered (%)", "delivered_percent", ".3f"),
     report.Row("subscribers with every event", "complete_subscribers", _complete),

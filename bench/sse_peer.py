@@ -2,14 +2,22 @@
 
 The request is a hand-written HTTP/1.1 GET; the response body (chunked, as uvicorn streams it) is read in
 large pieces, de-chunked and split into events in place. A subscriber keeps only what the benchmark needs:
-each event's id with its receipt time (``time.time()``, the clock the server stamps ``at`` with). The JSON
-data of an id is parsed once for all subscribers, by the shared ``EventBook``.
+each event's id with its receipt time. The JSON data of an id is parsed once for all subscribers, by the
+shared ``EventBook``.
+
+The receipt time is the kernel's: when the bytes reached this socket (``SO_TIMESTAMPNS``, on the
+``CLOCK_REALTIME`` the server stamps ``at`` with), not when this process got round to reading them. A
+thousand streams share one generator process, which reads them one after another; its own delay would
+otherwise be counted as the server's, while real subscribers each have their own machine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import struct
 import time
 from array import array
 from dataclasses import dataclass
@@ -17,6 +25,9 @@ from datetime import datetime
 
 READ_BYTES = 1 << 16
 HEADER_TIMEOUT_SECONDS = 30.0
+_TIMESPEC = struct.Struct("@qq")
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's number; Python does not name it
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size)
 
 
 class SseError(RuntimeError):
@@ -66,8 +77,8 @@ class SseSubscriber:
         self.comments = 0
         self.ended_by_server = False
         self.last_read = 0.0
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._socket: socket.socket | None = None
+        self._ended: asyncio.Future[None] | None = None
         self._raw = bytearray()
         self._body = bytearray()
         self._chunked = True
@@ -77,9 +88,15 @@ class SseSubscriber:
 
     async def connect(self) -> None:
         """Open the stream; returns once the response headers say 200 ``text/event-stream``."""
+        loop = asyncio.get_running_loop()
+        sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):  # without it, receipt falls back to the time of reading
+            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         try:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            await loop.sock_connect(sock, (self.host, self.port))
         except OSError as error:
+            self.close()
             raise SseError(f"connect to {self.host}:{self.port}: {error}") from error
         headers = [
             f"GET {self.path} HTTP/1.1",
@@ -90,12 +107,19 @@ class SseSubscriber:
         ]
         if self.last_event_id is not None:
             headers.append(f"Last-Event-ID: {self.last_event_id}")
-        self._writer.write(("\r\n".join(headers) + "\r\n\r\n").encode())
         try:
-            head = await asyncio.wait_for(self._reader.readuntil(b"\r\n\r\n"), HEADER_TIMEOUT_SECONDS)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError) as error:
+            await loop.sock_sendall(sock, ("\r\n".join(headers) + "\r\n\r\n").encode())
+            async with asyncio.timeout(HEADER_TIMEOUT_SECONDS):
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    piece = await loop.sock_recv(sock, READ_BYTES)
+                    if not piece:
+                        raise SseError("the server closed the connection before its headers")
+                    received += piece
+        except (TimeoutError, OSError) as error:
             self.close()
             raise SseError(f"no response headers: {error!r}") from error
+        head, _, body = received.partition(b"\r\n\r\n")
         status, *lines = head.decode("latin-1").split("\r\n")
         fields = dict(line.lower().split(": ", 1) for line in lines if ": " in line)
         if status.split(" ")[1:2] != ["200"] or not fields.get("content-type", "").startswith(
@@ -104,28 +128,56 @@ class SseSubscriber:
             self.close()
             raise SseError(f"{status!r}, content-type {fields.get('content-type')!r}")
         self._chunked = "chunked" in fields.get("transfer-encoding", "")
+        if body:
+            self._take(body, time.time())
 
     async def run(self) -> None:
-        reader = self._reader
-        assert reader is not None
+        sock = self._socket
+        assert sock is not None
+        loop = asyncio.get_running_loop()
+        self._ended = loop.create_future()
+        loop.add_reader(sock.fileno(), self._readable)
         try:
-            while data := await reader.read(READ_BYTES):
-                self.last_read = now = time.time()
-                if self._chunked:
-                    self._raw += data
-                    if not self._dechunk():
-                        break
-                else:
-                    self._body += data
-                self._split_events(now)
-        except OSError:
-            pass
+            await self._ended
+        finally:
+            loop.remove_reader(sock.fileno())
+            sock.close()
         self.ended_by_server = not self._closed
 
     def close(self) -> None:
         self._closed = True
-        if self._writer is not None:
-            self._writer.transport.abort()
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+        elif self._ended is None and self._socket is not None:
+            self._socket.close()
+
+    def _readable(self) -> None:
+        sock = self._socket
+        assert sock is not None and self._ended is not None
+        while not self._ended.done():
+            try:
+                data, ancillary, _flags, _address = sock.recvmsg(READ_BYTES, _ANCILLARY_BYTES)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._ended.set_result(None)
+                return
+            if not self._take(data, _arrival(ancillary)):
+                self._ended.set_result(None)
+
+    def _take(self, data: bytes, now: float) -> bool:
+        """Account for bytes that arrived at `now`; False once the server ended the response."""
+        self.last_read = now
+        alive = True
+        if self._chunked:
+            self._raw += data
+            alive = self._dechunk()
+        else:
+            self._body += data
+        self._split_events(now)
+        return alive
 
     def _dechunk(self) -> bool:
         """Move the chunk payloads of ``_raw`` into ``_body``; False at the last (empty) chunk."""
@@ -193,3 +245,12 @@ class SseSubscriber:
         self.book.note(event_id, kind.decode(), b"\n".join(data))
         self.ids.append(event_id)
         self.received_at.append(now)
+
+
+def _arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
+    """The kernel's receive time of the newest bytes read, or now when it gave none."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return seconds + nanoseconds / 1e9
+    return time.time()

@@ -40,6 +40,20 @@ async def open_by_address(page: Page, server: LiveServer, record_id: str) -> Non
     await expect(page.get_by_test_id("field-notes")).to_be_editable(timeout=DEADLINE_MS)
 
 
+async def alice_and_bob_on(
+    record_id: str, server: LiveServer, browser: Browser, page_errors: PageErrors
+) -> tuple[Page, Page]:
+    """The admin (Alice) and a new editor (Bob), each in their own browser context, on the record."""
+    await server.add_user(BOB_EMAIL, "editor", password=BOB_PASSWORD)
+    alice = await sign_in(await browser.new_context(), server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    bob = await sign_in(await browser.new_context(), server, BOB_EMAIL, BOB_PASSWORD)
+    page_errors.watch(alice, "alice")
+    page_errors.watch(bob, "bob")
+    await open_by_address(alice, server, record_id)
+    await open_by_address(bob, server, record_id)
+    return alice, bob
+
+
 async def test_two_people_type_into_one_rich_text_field_and_see_each_others_caret_there_only(
     live_server: LiveServer, admin_token: str, browser: Browser, page_errors: PageErrors
 ) -> None:
@@ -47,13 +61,7 @@ async def test_two_people_type_into_one_rich_text_field_and_see_each_others_care
     record = await live_server.create_record(
         admin_token, {"title": "Panda deal", "notes": "Met in Lyon.", "summary": "Big."}, collection="deals"
     )
-    await live_server.add_user(BOB_EMAIL, "editor", password=BOB_PASSWORD)
-    alice = await sign_in(await browser.new_context(), live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
-    bob = await sign_in(await browser.new_context(), live_server, BOB_EMAIL, BOB_PASSWORD)
-    page_errors.watch(alice, "alice")
-    page_errors.watch(bob, "bob")
-    await open_by_address(alice, live_server, record)
-    await open_by_address(bob, live_server, record)
+    alice, bob = await alice_and_bob_on(record, live_server, browser, page_errors)
 
     # The editor is named by its label, and clicking the label puts the caret in it.
     await expect(alice.get_by_label("Summary", exact=True)).to_have_attribute("data-testid", "field-summary")
@@ -123,13 +131,7 @@ async def test_the_editor_follows_the_y_text_the_record_holds(
     """A record made without notes has no Y.Text: the first keystroke creates one. An HTTP PATCH that
     clears the notes and then sets them puts a new Y.Text in the record: the open editor binds to it."""
     record = await live_server.create_record(admin_token, {"name": "Panda"})
-    await live_server.add_user(BOB_EMAIL, "editor", password=BOB_PASSWORD)
-    alice = await sign_in(await browser.new_context(), live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
-    bob = await sign_in(await browser.new_context(), live_server, BOB_EMAIL, BOB_PASSWORD)
-    page_errors.watch(alice, "alice")
-    page_errors.watch(bob, "bob")
-    await open_by_address(alice, live_server, record)
-    await open_by_address(bob, live_server, record)
+    alice, bob = await alice_and_bob_on(record, live_server, browser, page_errors)
 
     await type_at(alice, "field-notes", "End", "First.")
     await expect_rich_text(bob, "notes", "First.", within_ms=MERGED_WITHIN_MS)

@@ -185,11 +185,15 @@ class Feed:
         taken = {rid: self._pending.pop(rid) for rid in due}
         try:
             async with self._lock, self._database.session() as session:
-                records = {r.id: r for r in await session.scalars(select(Record).where(Record.id.in_(due)))}
+                found = await session.execute(
+                    select(Record.id, Record.tenant_id, Record.collection_id).where(Record.id.in_(due))
+                )
+                # Only the columns an event needs: a busy record's summary can hold thousands of fields.
+                records = {record_id: (tenant, collection) for record_id, tenant, collection in found}
                 new = [
                     events.NewEvent(
-                        tenant_id=records[rid].tenant_id,
-                        collection_id=records[rid].collection_id,
+                        tenant_id=records[rid][0],
+                        collection_id=records[rid][1],
                         record_id=rid,
                         type="record.updated",
                         at=utcnow(),

@@ -23,6 +23,7 @@ class YClient:
         self.doc: Doc = Doc()
         self.fields: Map = self.doc.get("fields", type=Map)
         self.saved_vectors: list[dict[int, int]] = []
+        self.saved_own = 0  # the most of this client's own clock any "saved" covered (kept up as they come)
         self.denied = 0
         self.synced = asyncio.Event()
         self.changed = asyncio.Event()
@@ -81,7 +82,9 @@ class YClient:
         message_type = frame[0]
         if message_type == protocol.SAVED:
             reader = protocol.Reader(frame[1:])
-            self.saved_vectors.append(protocol.decode_state_vector(reader.var_bytes()))
+            vector = protocol.decode_state_vector(reader.var_bytes())
+            self.saved_vectors.append(vector)
+            self.saved_own = max(self.saved_own, vector.get(self.doc.client_id, 0))
             self.changed.set()
             return
         if message_type == protocol.AUTH:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable
 
 from starlette.responses import Response
@@ -18,8 +17,6 @@ from starlette.types import Receive, Scope, Send
 
 from collab.feed import Subscriber
 from collab.sse import FeedEvent
-
-log = logging.getLogger(__name__)
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -46,7 +43,6 @@ class SseStream(Response):
         self.sent = sent
         self.opening = opening
         self.finished = finished
-        self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         watcher = asyncio.get_running_loop().create_task(self._until_disconnect(receive))

@@ -77,7 +77,7 @@ async def add_user(
         email=email,
         name=name or email.split("@")[0],
         role=checked_role.value,
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password),
     )
     session.add(user)
     await session.flush()

@@ -131,7 +131,7 @@ async def reset_password(
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
     generated = None if password else secrets.token_urlsafe(12)
-    user.password_hash = hash_password(password or generated or "")
+    user.password_hash = await hash_password(password or generated or "")
     ended = await sessions.revoke(session, user.id)
     await audit.record(
         session, action="user.password_reset", tenant_id=admin.tenant_id, actor_id=admin.user_id,

@@ -71,7 +71,7 @@ async def login(
         )
     ).first()
     user, tenant = (row[0], row[1]) if row else (None, None)
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or tenant is None or not user.active:
         raise InvalidCredentials("wrong tenant, email or password")
     token = new_token()
@@ -159,7 +159,7 @@ async def session_states(
     )
     now = utcnow()
     states: dict[str, Role | None] = dict.fromkeys(session_ids)
-    for login_session, user in rows.tuples():
+    for login_session, user in rows:
         usable = login_session.revoked_at is None and user.active and not policy.expired(login_session, now)
         states[login_session.id] = Role(user.role) if usable else None
     return states

@@ -74,6 +74,8 @@ class SseSubscriber:
         self.last_event_id = last_event_id
         self.ids = array("q")
         self.received_at = array("d")
+        self.read_lag = array("d")
+        """Per read: how long its newest bytes waited in the socket for this process to read them."""
         self.comments = 0
         self.ended_by_server = False
         self.last_read = 0.0
@@ -164,7 +166,9 @@ class SseSubscriber:
             if not data:
                 self._ended.set_result(None)
                 return
-            if not self._take(data, _arrival(ancillary)):
+            arrival = _arrival(ancillary)
+            self.read_lag.append(time.time() - arrival)
+            if not self._take(data, arrival):
                 self._ended.set_result(None)
 
     def _take(self, data: bytes, now: float) -> bool:
@@ -221,6 +225,16 @@ class SseSubscriber:
             self._on_block(block, now)
 
     def _on_block(self, block: bytes, now: float) -> None:
+        if block.startswith(b"id: "):  # the server's frames start with the id: known ones need no parsing
+            end = block.find(b"\n")
+            known = block[4:end]
+            if known.isdigit() and (event_id := int(known)) in self.book.events:
+                self.ids.append(event_id)
+                self.received_at.append(now)
+                return
+        self._parse_block(block, now)
+
+    def _parse_block(self, block: bytes, now: float) -> None:
         event_id: int | None = None
         kind = b"message"
         data: list[bytes] = []

@@ -53,14 +53,15 @@ def create_app(settings: Settings) -> CollabApp:
                 settings.login_window_seconds,
             )
             async with (
-                # Outermost: it publishes what the writer committed last, after the writer has flushed.
+                SqlUpdateWriter(database, settings.write_batch_max, settings.history_burst_seconds) as writer,
+                # Between the two: it publishes the rooms' last updates, and its events go through the writer.
                 Feed(
                     database,
+                    writer,
                     settings.feed_coalesce_seconds,
                     timedelta(days=settings.event_retention_days),
                     settings.feed_heartbeat_seconds,
                 ) as feed,
-                SqlUpdateWriter(database, settings.write_batch_max, settings.history_burst_seconds) as writer,
                 RoomRegistry(database, writer, settings) as registry,
                 Retention(database, settings.log_retention_days, settings.retention_check_seconds),
                 SessionWatch(database, registry, policy, settings.session_check_seconds),

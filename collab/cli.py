@@ -25,6 +25,13 @@ from persistence.errors import PersistenceError
 # above ours so that the client gets 4413 instead.
 _UVICORN_CAP_FACTOR = 4
 
+# The collector's thresholds once serving (Python's defaults: 700, 10, 10). A thousand feed streams are
+# ~85,000 objects that live as long as their connections, and each publish makes a few per stream that live
+# until the next one: with the defaults those filled the old generation, whose full passes (65-75 ms here)
+# came every 6-10 s and stalled fan-outs. Fewer young passes promote less, and a full pass waits for 100
+# middle ones (none came in 100 s of bench.feed).
+GC_THRESHOLDS = (5000, 10, 100)
+
 
 def _say(text: str) -> None:
     print(text, flush=True)
@@ -54,6 +61,7 @@ class _Server(uvicorn.Server):
         # process: keep it out of the collector's full passes, which otherwise stall every room and feed
         # stream for tens of milliseconds each time (measured by bench.feed).
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
 
     async def shutdown(self, sockets: Any = None) -> None:
         services = getattr(self._app.state, "services", None)

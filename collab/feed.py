@@ -1,10 +1,10 @@
 """The change feed of collections: events published in id order, kept in SQL, pushed to live subscribers.
 
-Every event row is written by this one publisher, one transaction at a time, so ids grow in commit order
-and "everything after id N" is exactly what a client that saw N missed. Live edits are coalesced per
-record over `coalesce_seconds` before they become one `record.updated` event; they are derived from the
-change rows committed with their updates, so events a crash kept from being published are published at
-the next start (`recover`).
+Every event row is written through the update writer, one transaction at a time, and pushed as soon as its
+transaction commits, in commit order: ids grow in commit order and "everything after id N" is exactly what
+a client that saw N missed. Live edits are coalesced per record over `coalesce_seconds` before they become
+one `record.updated` event; they are derived from the change rows committed with their updates, so events
+a crash kept from being published are published at the next start (`recover`).
 """
 
 from __future__ import annotations
@@ -12,25 +12,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from collab.periodic import Periodic
 from collab.sse import HEARTBEAT, Chunk, FeedEvent, chunk_of, feed_event
-from collab.writer import PendingWrite
+from collab.writer import PendingWrite, SqlUpdateWriter
 from persistence import events
 from persistence.database import Database
-from persistence.models import Collection, EventRow, Record, User, utcnow
+from persistence.models import Collection, Record, User, utcnow
 
 log = logging.getLogger(__name__)
 
 _TICK_SECONDS = 0.25
 _MAX_QUEUED_EVENTS = 1000
 _PRUNE_SECONDS = 3600.0
+_RECOVERY_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(slots=True)
@@ -100,11 +102,13 @@ class Feed:
     def __init__(
         self,
         database: Database,
+        writer: SqlUpdateWriter,
         coalesce_seconds: float = 1.0,
         retention: timedelta = timedelta(days=30),
         heartbeat_seconds: float = 15.0,
     ) -> None:
         self._database = database
+        self._writer = writer
         self._coalesce = coalesce_seconds
         self._retention = retention
         self._heartbeat = heartbeat_seconds
@@ -113,7 +117,6 @@ class Feed:
         self._subscribers: dict[tuple[str, str], set[Subscriber]] = {}
         self._loop = Periodic("collab-feed", _TICK_SECONDS, self._tick, "publishing the change feed failed")
         self._last_prune = 0.0
-        self._lock = asyncio.Lock()  # one publishing transaction at a time: ids in commit order
         self._closing = False
 
     async def __aenter__(self) -> Feed:
@@ -125,6 +128,7 @@ class Feed:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._loop.stop()
+        await self._writer.flush()  # the rooms' last updates reach `updates_committed` first
         await self._publish_due(everything=True)
         self.end_streams()
 
@@ -143,25 +147,42 @@ class Feed:
                 pending.fields[change.field] = change.after
 
     async def publish(self, event: events.NewEvent) -> None:
-        """Publish one event now (created, deleted, restored)."""
-        async with self._lock, self._database.session() as session:
-            rows = await events.append(session, [event])
-            await session.commit()
-            payloads = await describe(session, rows)
-        self._push(rows, payloads)
+        """Publish one event now (created, deleted, restored); returns once it is stored and pushed."""
+        await self._publish_now([event])
+
+    async def _publish_now(self, new: list[events.NewEvent]) -> None:
+        async with self._database.session() as session:
+            payloads = await describe(session, new)
+        await self._store(new, payloads)
+
+    def _store(self, new: list[events.NewEvent], payloads: list[dict[str, Any]]) -> asyncio.Future[None]:
+        return self._writer.store_events(new, lambda ids: self._push(ids, new, payloads))
 
     async def recover(self) -> None:
+        """Publish what a previous run committed but did not publish (it died in between), in the order
+        it happened: records created, their edits, then records deleted or restored."""
         async with self._database.session() as session:
-            missed = await events.unpublished_changes(session, timedelta(minutes=10))
+            created, ended_or_back = await events.unpublished_lifecycle(session, _RECOVERY_WINDOW)
+            missed = await events.unpublished_changes(session, _RECOVERY_WINDOW)
         now = time.monotonic() - self._coalesce
         for change in missed:
             pending = self._pending.setdefault(change.record_id, _Pending(now, change.user_id, 0))
             pending.user_id = change.user_id
             pending.upto_change_id = max(pending.upto_change_id, change.id)
             pending.fields[change.field] = change.after
-        if missed:
-            log.info("publishing %d changes a previous run committed but did not publish", len(missed))
+        if missed or created or ended_or_back:
+            log.info(
+                "publishing what a previous run committed but did not publish: %d records created, %d"
+                " changes, %d records deleted or restored",
+                len(created),
+                len(missed),
+                len(ended_or_back),
+            )
+        if created:
+            await self._publish_now(created)
         await self._publish_due(everything=True)
+        if ended_or_back:
+            await self._publish_now(ended_or_back)
 
     async def _tick(self) -> None:
         await self._publish_due(everything=False)
@@ -184,7 +205,7 @@ class Feed:
         # Taken out before any await: changes committed meanwhile start the record's next event.
         taken = {rid: self._pending.pop(rid) for rid in due}
         try:
-            async with self._lock, self._database.session() as session:
+            async with self._database.session() as session:
                 found = await session.execute(
                     select(Record.id, Record.tenant_id, Record.collection_id).where(Record.id.in_(due))
                 )
@@ -204,9 +225,7 @@ class Feed:
                     for rid, pending in taken.items()
                     if rid in records
                 ]
-                rows = await events.append(session, new)
-                await session.commit()
-                payloads = await describe(session, rows)
+                payloads = await describe(session, new)
         except BaseException:
             for rid, pending in taken.items():  # try again with whatever came in meanwhile
                 later = self._pending.get(rid)
@@ -216,15 +235,17 @@ class Feed:
                     pending.upto_change_id = max(pending.upto_change_id, later.upto_change_id)
                 self._pending[rid] = pending
             raise
-        self._push(rows, payloads)
+        if new:
+            # Once handed over, the writer retries until the events are stored.
+            await self._store(new, payloads)
 
-    def _push(self, rows: list[EventRow], payloads: list[dict[str, Any]]) -> None:
+    def _push(self, ids: list[int], new: list[events.NewEvent], payloads: list[dict[str, Any]]) -> None:
         # Framed once and joined per collection: each subscriber gets one chunk per publish, not one
         # event per changed record, so a publish costs a write per stream however many records it holds.
         per_list: dict[tuple[str, str], list[FeedEvent]] = {}
-        for row, payload in zip(rows, payloads, strict=True):
-            per_list.setdefault((row.tenant_id, row.collection_id), []).append(
-                feed_event(row.id, row.type, payload)
+        for event_id, event, payload in zip(ids, new, payloads, strict=True):
+            per_list.setdefault((event.tenant_id, event.collection_id), []).append(
+                feed_event(event_id, event.type, payload)
             )
         for key, published in per_list.items():
             chunk = chunk_of(published)
@@ -269,7 +290,22 @@ class Feed:
                 subscriber.push(chunk)
 
 
-async def describe(session: Any, rows: list[EventRow]) -> list[dict[str, Any]]:
+class Describable(Protocol):
+    """An event, stored (`EventRow`) or about to be (`NewEvent`)."""
+
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def collection_id(self) -> str: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def fields(self) -> dict[str, Any]: ...
+
+
+async def describe(session: Any, rows: Sequence[Describable]) -> list[dict[str, Any]]:
     """The contract's event data: record, collection (name), at, by {id, name, email}, fields."""
     if not rows:
         return []
@@ -279,7 +315,7 @@ async def describe(session: Any, rows: list[EventRow]) -> list[dict[str, Any]]:
         select(Collection.id, Collection.name).where(Collection.id.in_(collection_ids))
     )
     # A Result has .keys(), so dict() would take it for a mapping: build the dict from its rows.
-    names = {collection_id: name for collection_id, name in found.tuples()}
+    names = {collection_id: name for collection_id, name in found}
     users = (
         {
             user.id: {"id": user.id, "name": user.name, "email": user.email}

@@ -3,6 +3,9 @@
 Updates are queued in arrival order; one task commits everything that queued up meanwhile in one
 transaction, then tells each room which state is now durable. A failed commit keeps the batch and retries:
 nothing accepted is ever dropped, and `flush()` (eviction, shutdown) waits until all of it is stored.
+
+The change feed's events ride along (`store_events`): they go into the next transaction, after the updates
+they describe, and each caller hears their ids in commit order.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from collab.origin import Origin
 from persistence import update_log
 from persistence.changes import NewChange
 from persistence.database import Database
-from persistence.log_appender import LogAppender, RecordTouch
+from persistence.events import NewEvent
+from persistence.log_appender import Appended, LogAppender, RecordTouch
 from persistence.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,13 @@ class PendingWrite:
     read_fields: Callable[[], dict[str, Any]] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _EventJob:
+    events: list[NewEvent]
+    on_stored: Callable[[list[int]], None]
+    done: asyncio.Future[None]
+
+
 class UpdateWriter(Protocol):
     def submit(self, write: PendingWrite) -> None: ...
 
@@ -55,6 +66,7 @@ class SqlUpdateWriter:
         self._appender = LogAppender(database, burst_seconds)
         self._batch_max = batch_max
         self._queue: list[PendingWrite] = []
+        self._event_jobs: list[_EventJob] = []
         self._wakeup = asyncio.Event()
         self._submitted = 0
         self._committed = 0
@@ -85,6 +97,18 @@ class SqlUpdateWriter:
         self._submitted += 1
         self._wakeup.set()
 
+    def store_events(
+        self, events: list[NewEvent], on_stored: Callable[[list[int]], None]
+    ) -> asyncio.Future[None]:
+        """Commit `events` with the next batch; `on_stored` gets their ids right after the commit, called in
+        commit order across callers (so what it publishes goes out in id order). The future is done then."""
+        if self._stopping:
+            raise RuntimeError("the update writer is stopped")
+        job = _EventJob(events, on_stored, asyncio.get_running_loop().create_future())
+        self._event_jobs.append(job)
+        self._wakeup.set()
+        return job.done
+
     @property
     def backlog(self) -> int:
         return self._submitted - self._committed
@@ -96,14 +120,15 @@ class SqlUpdateWriter:
 
     async def _run(self) -> None:
         while True:
-            if not self._queue:
+            if not self._queue and not self._event_jobs:
                 if self._stopping:
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
             batch = self._queue[: self._batch_max]
-            newest_changes = await self._commit_with_retry(batch)
+            jobs, self._event_jobs = self._event_jobs, []
+            appended = await self._commit_with_retry(batch, jobs)
             del self._queue[: len(batch)]
             self._committed += len(batch)
             for write in batch:
@@ -113,24 +138,38 @@ class SqlUpdateWriter:
                     log.exception("durable callback failed for record %s", write.record_id)
             for listener in self.committed_listeners:
                 try:
-                    listener(batch, newest_changes)
+                    listener(batch, appended.newest_changes)
                 except Exception:
                     log.exception("a listener of committed updates failed")
+            self._stored(jobs, appended.event_ids)
             async with self._progress:
                 self._progress.notify_all()
 
-    async def _commit_with_retry(self, batch: list[PendingWrite]) -> dict[str, int]:
+    @staticmethod
+    def _stored(jobs: list[_EventJob], event_ids: list[int]) -> None:
+        start = 0
+        for job in jobs:
+            ids = event_ids[start : start + len(job.events)]
+            start += len(job.events)
+            try:
+                job.on_stored(ids)
+            except Exception:
+                log.exception("a listener of stored events failed")
+            if not job.done.done():
+                job.done.set_result(None)
+
+    async def _commit_with_retry(self, batch: list[PendingWrite], jobs: list[_EventJob]) -> Appended:
         attempt = 0
         while True:
             try:
-                return await self._commit(batch)
+                return await self._commit(batch, [event for job in jobs for event in job.events])
             except Exception:
                 delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
                 log.exception("commit of %d updates failed; retrying in %.2fs", len(batch), delay)
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def _commit(self, batch: list[PendingWrite]) -> dict[str, int]:
+    async def _commit(self, batch: list[PendingWrite], events: list[NewEvent]) -> Appended:
         rows = [
             update_log.NewUpdate(
                 record_id=write.record_id,
@@ -164,7 +203,7 @@ class SqlUpdateWriter:
             for write in batch
             for change in write.changes
         ]
-        return await self._appender.append(rows, touched, now, changes)
+        return await self._appender.append(rows, touched, now, changes, events)
 
 
 class MemoryUpdateWriter:

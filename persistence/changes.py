@@ -73,4 +73,4 @@ async def last_authors(session: AsyncSession, record_id: str) -> dict[str, str |
     rows = await session.execute(
         select(ChangeRow.field, ChangeRow.user_id).join(newest, newest.c.id == ChangeRow.id)
     )
-    return {field: user_id for field, user_id in rows.tuples()}
+    return {field: user_id for field, user_id in rows}

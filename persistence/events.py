@@ -1,8 +1,10 @@
-"""The feed's rows: appending published events, reading what a client missed, and recovery after a crash."""
+"""The feed's rows: reading what a client missed, pruning, and recovery after a crash.
+
+Events are written by the update writer's `LogAppender`, in commit order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import ChangeRow, EventRow
+from persistence.models import ChangeRow, EventRow, Record
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +25,6 @@ class NewEvent:
     user_id: str | None
     fields: dict[str, Any]
     upto_change_id: int = 0
-
-
-async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[EventRow]:
-    rows = [EventRow(**{name: getattr(event, name) for name in NewEvent.__slots__}) for event in events]
-    session.add_all(rows)
-    await session.flush()
-    return rows
 
 
 async def after(
@@ -61,6 +56,60 @@ async def prune(session: AsyncSession, older_than: datetime) -> None:
     await session.execute(delete(EventRow).where(EventRow.at < older_than))
 
 
+LIFECYCLE = ("record.created", "record.deleted", "record.restored")
+
+
+async def _since(session: AsyncSession, window: timedelta) -> datetime:
+    # Relative to the newest event, not to now: a server down for a day still finds what it left.
+    newest_event = await session.scalar(select(func.max(EventRow.at)))
+    return (newest_event or datetime.now().astimezone()) - window
+
+
+async def unpublished_lifecycle(
+    session: AsyncSession, window: timedelta
+) -> tuple[list[NewEvent], list[NewEvent]]:
+    """Creations, and deletions or restorations, that their records show but no event does (the process
+    died between the record's commit and its event's): (created, then deleted or restored), oldest first.
+
+    A record's state is the truth: created within `window` with no `record.created`; deleted within
+    `window` while its newest lifecycle event is not `record.deleted`; not deleted while it is. Who did a
+    deletion or restoration is not kept on the record, so those events carry no author.
+    """
+    since = await _since(session, window)
+    latest_ids = (
+        select(func.max(EventRow.id)).where(EventRow.type.in_(LIFECYCLE)).group_by(EventRow.record_id)
+    )
+    found = await session.execute(
+        select(EventRow.record_id, EventRow.type).where(EventRow.id.in_(latest_ids))
+    )
+    latest = {record_id: kind for record_id, kind in found}
+    created_ever = select(EventRow.record_id).where(EventRow.type == "record.created")
+    is_new = (Record.created_at >= since) & Record.id.not_in(created_ever)
+    gone_back = [record_id for record_id, kind in latest.items() if kind == "record.deleted"]
+    rows = await session.execute(
+        select(Record, is_new)
+        .where(is_new | (Record.deleted_at >= since) | Record.id.in_(gone_back))
+        .order_by(Record.created_at)
+    )
+    created: list[NewEvent] = []
+    ended_or_back: list[NewEvent] = []
+    for record, new in rows:
+        last = latest.get(record.id)
+        if new:
+            created.append(_lifecycle(record, "record.created", record.created_at, record.created_by))
+            last = "record.created"
+        if record.deleted_at is not None and last != "record.deleted":
+            ended_or_back.append(_lifecycle(record, "record.deleted", record.deleted_at, None))
+        elif record.deleted_at is None and last == "record.deleted":
+            ended_or_back.append(_lifecycle(record, "record.restored", datetime.now().astimezone(), None))
+    return created, ended_or_back
+
+
+def _lifecycle(record: Record, kind: str, at: datetime, user_id: str | None) -> NewEvent:
+    fields = {} if kind == "record.deleted" else (record.summary or {})
+    return NewEvent(record.tenant_id, record.collection_id, record.id, kind, at, user_id, fields)
+
+
 async def unpublished_changes(session: AsyncSession, window: timedelta) -> list[ChangeRow]:
     """Changes of the last `window` that no `record.updated` event covers yet (the process died between
     committing them and publishing their event), oldest first.
@@ -68,8 +117,7 @@ async def unpublished_changes(session: AsyncSession, window: timedelta) -> list[
     Only the change rows: a busy record's summary can hold thousands of fields, and loading it with each
     of thousands of changes made a restart after a crash take tens of seconds.
     """
-    newest_event = await session.scalar(select(func.max(EventRow.at)))
-    since = (newest_event or datetime.now().astimezone()) - window
+    since = await _since(session, window)
     covered = (
         select(func.coalesce(func.max(EventRow.upto_change_id), 0))
         .where(EventRow.record_id == ChangeRow.record_id)

@@ -2,11 +2,11 @@
 
     .venv/bin/python -m bench.feed [--quick] [--subscribers 1000] [--records 100] [--rate 2] [...]
 
-One run starts its own ``collab serve`` on SQLite in a temporary directory, measures the server's memory
-per idle subscriber, then edits every record through a y-websocket writer while every subscriber reads
-``GET /api/events``, and reports delivery latency from each event's ``at`` to its receipt, completeness
-against the server's own backlog, and server CPU. The table is printed and the JSON written to
-``bench/results/``. See ``bench/README.md``.
+One run starts its own ``collab serve`` on SQLite in a temporary directory (``--postgres``: on a throw-away
+PostgreSQL database), measures the server's memory per idle subscriber, then edits every record through a
+y-websocket writer while every subscriber reads ``GET /api/events``, and reports delivery latency from each
+event's ``at`` to its receipt, completeness against the server's own backlog, and server CPU. The table is
+printed and the JSON written to ``bench/results/``. See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from bench import loadgen, procstat, report
 from bench.loadgen import CONNECT_CONCURRENCY, LoadError, Measurement, Scenario
 from bench.peer import Peer, Recorder, Room, Writer
 from bench.run import _event_loop_factory, _progress, _run_loop
-from bench.servers import BENCH_DIR, HOST, CollabServer, RunningServer, ServerError
+from bench.servers import BENCH_DIR, HOST, CollabServer, RunningServer, ServerError, throwaway_postgres
 from bench.sse_peer import EventBook, SseError, SseSubscriber
 
+POSTGRES_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 FEED_PATH = "/api/events?collection=customers"
 """``CollabServer`` creates its records in the collection ``customers``."""
 
@@ -123,6 +124,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--connections-per-user", type=int, default=20, help="writers per editor account (collab caps it)"
+    )
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=POSTGRES_ADMIN_URL,
+        metavar="ADMIN_URL",
+        help=f"a throw-away PostgreSQL database instead of SQLite (server: {POSTGRES_ADMIN_URL})",
     )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/feed-<time>.json)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -450,6 +458,17 @@ def checks(summary: report.Summary) -> list[tuple[str, bool]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    if args.postgres is None:
+        return _bench(args, None)
+    try:
+        with throwaway_postgres(args.postgres) as database_url:
+            return _bench(args, database_url)
+    except ServerError as error:
+        print(f"failed: {error}")
+        return 2
+
+
+def _bench(args: argparse.Namespace, database_url: str | None) -> int:
     scenario = FeedScenario(
         args.subscribers,
         args.records,
@@ -461,14 +480,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     _raise_file_limit(scenario.subscribers + scenario.records + 1024)
     workdir = Path(tempfile.mkdtemp(prefix="collab-bench-feed-"))
-    collab = CollabServer(workdir, args.connections_per_user)
+    collab = CollabServer(workdir, args.connections_per_user, database_url)
     if args.coalesce is not None:
         collab.env["COLLAB_FEED_COALESCE_SECONDS"] = f"{args.coalesce:g}"
     started = time.strftime("%Y%m%d-%H%M%S")
     title = (
         f"Feed: {scenario.subscribers} SSE subscribers on one collection, {scenario.records} records "
         f"edited live (one writer each at {scenario.rate_per_writer:g} updates/s), "
-        f"{scenario.duration_seconds:g} s measured after {scenario.warmup_seconds:g} s warm-up"
+        f"{scenario.duration_seconds:g} s measured after {scenario.warmup_seconds:g} s warm-up, on "
+        f"{'PostgreSQL' if database_url else 'SQLite'}"
     )
     document: dict[str, Any] = {
         "started_at": started,
@@ -481,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             **{package: metadata.version(package) for package in ("uvicorn", "sse-starlette", "pycrdt")},
         },
         "scenario": asdict(scenario),
+        "database": "postgresql" if database_url else "sqlite",
     }
     error: str | None = None
     met: list[tuple[str, bool]] = []

@@ -1,12 +1,15 @@
 """Starting, provisioning and stopping the servers under test, each as a fresh subprocess per scenario.
 
 ``node``: the reference ``@y/websocket-server`` (installed in ``bench/node_modules``), any room name works.
-``collab``: ``collab serve`` on a throw-away SQLite database; the first start creates tenant ``default``,
-then the runner adds an editor with the CLI, logs in over HTTP and creates one record per room.
+``collab``: ``collab serve`` on a throw-away SQLite database (or PostgreSQL one, `throwaway_postgres`); the
+first start creates tenant ``default``, then the runner adds an editor with the CLI, logs in over HTTP and
+creates one record per room.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 import os
@@ -17,10 +20,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 BENCH_DIR = Path(__file__).resolve().parent
 NODE_SERVER = BENCH_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
@@ -138,6 +145,29 @@ def start_node(rooms: int, clients_per_room: int, tag: str, workdir: Path) -> Ru
     return RunningServer("node", process, urls, None, log_path)
 
 
+@contextlib.contextmanager
+def throwaway_postgres(admin_url: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of `admin_url` (an asyncpg URL); dropped afterwards."""
+    name = f"collab_bench_{secrets.token_hex(6)}"
+
+    async def run(statement: str) -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        raise ServerError(f"cannot create a database on {admin_url}: {error!r}") from error
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 class CollabServer:
     """One throw-away collab installation, started afresh for each scenario.
 
@@ -150,10 +180,10 @@ class CollabServer:
     tenant = "default"
     admin_email = "bench-admin@example.com"
 
-    def __init__(self, workdir: Path, connections_per_user: int) -> None:
+    def __init__(self, workdir: Path, connections_per_user: int, database_url: str | None = None) -> None:
         self.workdir = workdir
         self.connections_per_user = connections_per_user
-        self.database_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        self.database_url = database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
         self.password = secrets.token_hex(16)
         self.env = {
             **os.environ,

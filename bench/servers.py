@@ -147,7 +147,9 @@ def start_node(rooms: int, clients_per_room: int, tag: str, workdir: Path) -> Ru
 
 @contextlib.contextmanager
 def throwaway_postgres(admin_url: str) -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server of `admin_url` (an asyncpg URL); dropped afterwards."""
+    """A new, empty database on the PostgreSQL server of `admin_url` (an asyncpg URL); dropped afterwards.
+
+    The HTTP API's property tests use it too."""
     name = f"collab_bench_{secrets.token_hex(6)}"
 
     async def run(statement: str) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -143,15 +143,22 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _insert_events(count: int, placeholder: Any) -> str:
-    """One multi-row INSERT (a round trip per event cost more than the rest of a publish under load).
+def _event_statements(
+    events: Sequence[NewEvent], placeholder: Callable[[int], str], stored_time: Callable[[datetime], Any]
+) -> Iterator[tuple[str, list[Any]]]:
+    """Multi-row INSERTs of the events, with their parameters (a round trip per event cost more than the
+    rest of a publish under load).
 
     Ids come back through RETURNING, whose row order neither database promises; the rows get their ids in
-    VALUES order, so the sorted ids are the events' in order."""
-    rows = ", ".join(
-        "(" + ", ".join(placeholder(8 * row + column) for column in range(1, 9)) + ")" for row in range(count)
-    )
-    return f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {rows} RETURNING id"
+    VALUES order, so the sorted ids of a statement are its events' in order."""
+    for start in range(0, len(events), _EVENTS_PER_STATEMENT):
+        part = events[start : start + _EVENTS_PER_STATEMENT]
+        rows = ", ".join(
+            "(" + ", ".join(placeholder(8 * row + column) for column in range(1, 9)) + ")"
+            for row in range(len(part))
+        )
+        sql = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {rows} RETURNING id"
+        yield sql, [value for event in part for value in _event_row(event, stored_time(event.at))]
 
 
 def _event_row(event: NewEvent, at: Any) -> tuple[Any, ...]:
@@ -257,13 +264,8 @@ class LogAppender:
                 cursor = await driver.execute(_INSERT_CHANGE_SQLITE, _change_row(change, created))
                 self._opened(change, cursor.lastrowid, at, bursts)
         event_ids = []
-        for start in range(0, len(events), _EVENTS_PER_STATEMENT):
-            part = events[start : start + _EVENTS_PER_STATEMENT]
-            found = await driver.execute_fetchall(
-                _insert_events(len(part), lambda _: "?"),
-                [value for event in part for value in _event_row(event, _sqlite_time(event.at))],
-            )
-            event_ids += sorted(row[0] for row in found)
+        for sql, parameters in _event_statements(events, lambda _: "?", _sqlite_time):
+            event_ids += sorted(row[0] for row in await driver.execute_fetchall(sql, parameters))
         await driver.commit()
         return event_ids
 
@@ -300,13 +302,8 @@ class LogAppender:
                 else:
                     change_id = await driver.fetchval(_INSERT_CHANGE_POSTGRES, *_change_row(change, at))
                     self._opened(change, change_id, at, bursts)
-            for start in range(0, len(events), _EVENTS_PER_STATEMENT):
-                part = events[start : start + _EVENTS_PER_STATEMENT]
-                found = await driver.fetch(
-                    _insert_events(len(part), lambda number: f"${number}"),
-                    *[value for event in part for value in _event_row(event, _utc(event.at))],
-                )
-                event_ids += sorted(row[0] for row in found)
+            for sql, parameters in _event_statements(events, lambda number: f"${number}", _utc):
+                event_ids += sorted(row[0] for row in await driver.fetch(sql, *parameters))
         return event_ids
 
     async def _driver_connection(self) -> Any:

@@ -5,21 +5,20 @@ Every operation gets generated inputs, as an admin, against a real server on SQL
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
+from bench.servers import throwaway_postgres
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, SECRETS_SEEN
 from web.openapi import DOCUMENT
 
@@ -36,15 +35,6 @@ schema = (
 )
 
 
-async def _postgres(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 class Served:
     def __init__(self, base_url: str, token: str, record: str) -> None:
         self.base_url = base_url
@@ -55,12 +45,15 @@ class Served:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("schemathesis")
-    name = f"collab_test_{secrets.token_hex(6)}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'collab.db'}"
-    else:
-        asyncio.run(_postgres(f'CREATE DATABASE "{name}"'))
-        url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with contextlib.ExitStack() as cleanup:
+        if request.param == "sqlite":
+            url = f"sqlite:///{folder / 'collab.db'}"
+        else:
+            url = cleanup.enter_context(throwaway_postgres(POSTGRES_ADMIN_URL))
+        yield from _serve(folder, url)
+
+
+def _serve(folder: Path, url: str) -> Iterator[Served]:
     env = {**os.environ, "COLLAB_DATABASE_URL": url, "COLLAB_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD}
     env["COLLAB_LOGIN_FAILURES_PER_ADDRESS"] = "100000"  # generated logins must not lock the run out
     env["COLLAB_LOGIN_FAILURES_PER_ACCOUNT"] = "100000"
@@ -88,8 +81,6 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         process.wait()
         if process.stdout is not None:
             process.stdout.close()
-        if request.param == "postgresql":
-            asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @schema.parametrize()

@@ -1,4 +1,4 @@
-"""User administration within one tenant, each action written to the audit log.
+"""User administration within one tenant (users, failed-login lockouts), each action in the audit log.
 
 Functions return what changed so the caller can act on live connections (close or downgrade them):
 auth never reaches into rooms.
@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import audit, sessions
 from auth.accounts import add_user
-from auth.errors import InvalidInput, LastAdmin, UserNotFound
+from auth.errors import InvalidInput, LastAdmin, LockoutNotFound, UserNotFound
 from auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from auth.principal import Principal, Role
+from auth.throttle import LockKey, Lockout, LoginThrottle
 from persistence.models import Tenant, User, is_id
 
 
@@ -138,3 +139,22 @@ async def reset_password(
         target_user_id=user.id, ip=ip, detail={"sessions_ended": len(ended)},
     )  # fmt: skip
     return generated, ended
+
+
+async def lockouts(admin: Principal, throttle: LoginThrottle) -> list[Lockout]:
+    """Failed logins counted now against the admin's tenant: its accounts, and the addresses they used."""
+    return await throttle.lockouts(admin.tenant_slug)
+
+
+async def clear_lockout(
+    session: AsyncSession, admin: Principal, throttle: LoginThrottle, key: str, ip: str
+) -> LockKey:
+    """Forget the failures under one key of `lockouts`, in the audit log; `LockoutNotFound` otherwise."""
+    cleared = await throttle.clear(admin.tenant_slug, key)
+    if cleared is None:
+        raise LockoutNotFound("no such lockout")
+    await audit.record(
+        session, action="lockout.clear", tenant_id=admin.tenant_id, actor_id=admin.user_id, ip=ip,
+        detail={"key": cleared.public[:400]},
+    )  # fmt: skip
+    return cleared

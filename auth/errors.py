@@ -7,6 +7,7 @@ AuthError
 ├── TenantNotFound       a CLI or admin call named a tenant that does not exist
 ├── UserNotFound         an admin call named a user that is not in the caller's tenant
 ├── SessionNotFound      a session that is not one of the caller's
+├── LockoutNotFound      an admin call named failed-login counts the tenant does not have
 ├── LastAdmin            a change that would leave a tenant without an active admin
 ├── TenantExists / UserExists   a create that would duplicate
 └── InvalidInput         a bad email, role, slug or password on create
@@ -38,6 +39,10 @@ class UserNotFound(AuthError):
 
 
 class SessionNotFound(AuthError):
+    pass
+
+
+class LockoutNotFound(AuthError):
     pass
 
 

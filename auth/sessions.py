@@ -71,6 +71,12 @@ async def login(
         )
     ).first()
     user, tenant = (row[0], row[1]) if row else (None, None)
+    if user is not None and tenant is not None:
+        session.expunge(user)  # keep what was read, detached from the transaction about to end
+        session.expunge(tenant)
+    # The pooled connection goes back while the password is checked (tens of ms in a worker thread):
+    # holding it, 15 logins in flight used up the pool and every other request waited.
+    await session.rollback()
     ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or tenant is None or not user.active:
         raise InvalidCredentials("wrong tenant, email or password")

@@ -39,7 +39,7 @@ from bench.protocol import (
     update_ranges,
 )
 
-FIELD_KEY = "bench_n"
+FIELD_KEY = "name"  # a field of the sample collection: anything else is corrected away
 """The map key every writer sets: map sets stay cheap for yrs, where appending to one text does not."""
 
 

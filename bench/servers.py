@@ -191,6 +191,13 @@ class CollabServer:
             **os.environ,
             "COLLAB_DATABASE_URL": self.database_url,
             "COLLAB_SECRET_KEY": secrets.token_hex(32),
+            # The load tool is one machine playing thousands of people: per-user abuse limits off.
+            "COLLAB_HTTP_READS_PER_SECOND": "0",
+            "COLLAB_HTTP_WRITES_PER_SECOND": "0",
+            "COLLAB_HTTP_SEARCHES_PER_SECOND": "0",
+            "COLLAB_MAX_STREAMS_PER_USER": "100000",
+            "COLLAB_MAX_STREAMS_PER_SESSION": "100000",
+            "COLLAB_MAX_PENDING_CONNECTIONS": "100000",
         }
         self.admin_added = False
         self.editors: list[str] = []

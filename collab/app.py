@@ -28,7 +28,9 @@ from collab.writer import SqlUpdateWriter
 from persistence.database import Database
 from web.errors import EXCEPTION_HANDLERS
 from web.events_route import FEED_PATH, feed_app, presence_of
+from web.headers import SecurityHeaders
 from web.input_guard import RejectNul
+from web.limits import BodyLimit
 from web.routes import ROUTES
 from web.services import Services
 from web.ws_route import websocket_app
@@ -51,9 +53,15 @@ def create_app(settings: Settings) -> CollabApp:
                 settings.login_failures_per_account,
                 settings.login_failures_per_address,
                 settings.login_window_seconds,
+                settings.login_failures_per_account_address,
             )
             async with (
-                SqlUpdateWriter(database, settings.write_batch_max, settings.history_burst_seconds) as writer,
+                SqlUpdateWriter(
+                    database,
+                    settings.write_batch_max,
+                    settings.history_burst_seconds,
+                    settings.shutdown_grace_seconds,
+                ) as writer,
                 # Between the two: it publishes the rooms' last updates, and its events go through the writer.
                 Feed(
                     database,
@@ -84,15 +92,21 @@ def create_app(settings: Settings) -> CollabApp:
     # An API answers the path it was asked; a redirect to another spelling only blurs what exists.
     http_app.router.redirect_slashes = False
 
-    return CollabApp(http_app)
+    return CollabApp(http_app, settings)
 
 
 class CollabApp:
-    """HTTP (and the lifespan) through Starlette; WebSockets and feed streams straight to their endpoints."""
+    """HTTP (and the lifespan) through Starlette; WebSockets and feed streams straight to their endpoints.
 
-    def __init__(self, http_app: Starlette) -> None:
+    Every HTTP response, the feed's included, gets the browser security headers, and every request body is
+    measured before and while it is read (`web/headers.py`, `web/limits.py`).
+    """
+
+    def __init__(self, http_app: Starlette, settings: Settings) -> None:
         self.http_app = http_app
-        self.feed_app = RejectNul(feed_app)
+        https = settings.session_cookie_secure
+        self.guarded_http = SecurityHeaders(BodyLimit(http_app, settings.max_body_bytes), https)
+        self.feed_app = SecurityHeaders(BodyLimit(RejectNul(feed_app), settings.max_body_bytes), https)
 
     @property
     def state(self) -> State:
@@ -104,4 +118,4 @@ class CollabApp:
         elif scope["type"] == "http" and scope["path"] == FEED_PATH:
             await self.feed_app({**scope, "app": self.http_app}, receive, send)
         else:
-            await self.http_app(scope, receive, send)
+            await self.guarded_http(scope, receive, send)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
+import resource
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,6 +20,7 @@ from collab.app import CollabApp, create_app
 from collab.logs import log_config
 from collab.records import SAMPLE_COLLECTION, create_collection
 from collab.settings import Settings
+from collab.strangers import StrangerGuard, WaitLimits, guarded_protocols
 from persistence.database import Database
 from persistence.errors import PersistenceError
 
@@ -53,9 +56,8 @@ class _Server(uvicorn.Server):
         url = f"http://{self._settings.host}:{port}"
         bootstrap = getattr(self._app.state, "bootstrap", None)
         if bootstrap is not None:
-            _say("collab: first start: created tenant 'default' with an admin. Log in once with")
-            _say(f"  url {url}/  tenant {bootstrap.tenant}  email {bootstrap.email}")
-            _say(f"  password {bootstrap.password}")
+            for line in bootstrap.announcement(url):
+                _say(line)
         _say(f"collab: listening on {url}")
         # What start-up made (modules, classes, functions: about 100,000 objects) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise stall every room and feed
@@ -70,13 +72,34 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def wait_limits(settings: Settings) -> WaitLimits:
+    """The strangers' limits; the bound on waiting connections is kept to half the file descriptors, so
+    that a flood of sockets pushes out older ones before accept() runs out of descriptors."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    max_pending = settings.max_pending_connections
+    if soft != resource.RLIM_INFINITY:
+        max_pending = min(max_pending, soft // 2)
+    return WaitLimits(
+        header_seconds=settings.http_header_timeout_seconds,
+        body_seconds=settings.http_body_timeout_seconds,
+        first_message_seconds=settings.ws_first_message_timeout_seconds,
+        max_pending=max(1, max_pending),
+        max_header_bytes=settings.max_header_bytes,
+    )
+
+
 def serve(settings: Settings) -> int:
     app = create_app(settings)
+    limits = wait_limits(settings)
+    http_protocol, ws_protocol = guarded_protocols(StrangerGuard(limits))
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_config=log_config(),
+        # Time-outs and a bound for connections that keep the server waiting (collab/strangers.py).
+        http=http_protocol,
+        ws=ws_protocol,
         ws_max_size=settings.max_message_bytes * _UVICORN_CAP_FACTOR,
         # Compressing every broadcast once per receiver costs more CPU than the bandwidth it saves on a
         # LAN-sized edit stream (see docs/architecture.md); the reference servers do not compress either.
@@ -85,6 +108,11 @@ def serve(settings: Settings) -> int:
         lifespan="on",
         timeout_graceful_shutdown=30,
     )
+    logging.getLogger(__name__).info(
+        "connections waiting for their client: at most %d, headers within %g s, bodies within %g s, "
+        "a WebSocket's first message within %g s",
+        limits.max_pending, limits.header_seconds, limits.body_seconds, limits.first_message_seconds,
+    )  # fmt: skip
     server = _Server(config, app, settings)
     server.run()
     return 0 if server.started else 1

@@ -15,6 +15,8 @@ RATE_LIMITED: Final = 4429
 
 NORMAL: Final = 1000
 GOING_AWAY: Final = 1001
+# A WebSocket that sent nothing within ws_first_message_timeout_seconds of its upgrade (collab/strangers.py).
+POLICY_VIOLATION: Final = 1008
 INTERNAL_ERROR: Final = 1011
 SERVICE_RESTART: Final = 1012
 TRY_AGAIN_LATER: Final = 1013

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 from pycrdt import Doc, Map, Text
@@ -19,7 +20,7 @@ def fields_map(doc: Doc) -> Map:
 def read_fields(doc: Doc) -> dict[str, Any]:
     """The fields as JSON; Yjs numbers are doubles, so whole numbers are given back as integers."""
     values = fields_map(doc).to_py() or {}
-    return {key: _tidy(value) for key, value in values.items()}
+    return {key: tidy(value) for key, value in values.items()}
 
 
 def _same(current: Any, value: Any) -> bool:
@@ -31,16 +32,18 @@ def _same(current: Any, value: Any) -> bool:
     return type(current) is type(value) and current == value
 
 
-def _tidy(value: Any) -> Any:
+def tidy(value: Any) -> Any:
     """JSON-ready: whole doubles as integers, and bytes (which a client may store) as base64 text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # stored before such values were refused: JSON cannot say them
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     if isinstance(value, dict):
-        return {key: _tidy(item) for key, item in value.items()}
+        return {key: tidy(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_tidy(item) for item in value]
+        return [tidy(item) for item in value]
     return value
 
 

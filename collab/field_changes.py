@@ -8,6 +8,11 @@ origin is on the path competes with the path's next entry and wins only with a h
 origin is off the path loses. Anything but a sequential write is a conflict: two writes that did not see
 each other. A loser never reaches pycrdt's observers; here it is reported with its value and author.
 
+A map item of length L is L entries in a row, each written on the one before, and an update may declare
+L = 2^31 in 21 bytes (a deleted run). So an item is written as one run (only its first element competes),
+the path is kept as runs (:mod:`collab.winner_path`) and deletions as ranges (:mod:`collab.delete_ranges`):
+the work per update follows its structs and ranges, never the lengths or clocks they declare.
+
 Items inside a field's nested type (a Y.Text) have that type's item as parent, or an origin among its items;
 the index maps every known item range back to its field, so edits and deletions there count as changes of
 the field. Values are what the update format says (pycrdt writes numbers as floats, Yjs integers as ints);
@@ -16,14 +21,17 @@ a nested type's value is read from the document, as its current string or ``to_p
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import product
 
 from pycrdt import Doc, Map, Text
 
+from collab.delete_ranges import PendingDeletes, coalesced
 from collab.item_fields import ItemRanges, Owner, resolve_owners
 from collab.protocol import write_var_uint
+from collab.winner_path import WinnerPath
 from collab.ystructs import (
     GC,
     ID,
@@ -31,6 +39,7 @@ from collab.ystructs import (
     AnyValue,
     ContentAny,
     ContentBinary,
+    ContentDeleted,
     ContentJSON,
     ContentString,
     ContentType,
@@ -40,7 +49,7 @@ from collab.ystructs import (
 from collab.yupdate import decode_state_vector, decode_update
 
 AuthorOf = Callable[[ID], str | None]
-MAX_PENDING_ITEMS = 10_000  # items waiting for a missing predecessor; the oldest are forgotten beyond this
+MAX_PENDING_ITEMS = 10_000  # items (and deleted ranges) waiting for a missing predecessor; more are forgotten
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +84,7 @@ class FieldEntry:
 
 @dataclass(slots=True)
 class _Key:
-    path: list[ID] = field(default_factory=list)  # winner path of the key's origin tree, live entry last
-    position: dict[ID, int] = field(default_factory=dict)
+    path: WinnerPath = field(default_factory=WinnerPath)  # of the key's origin tree, live entry last
     live: FieldEntry | None = None
 
 
@@ -122,7 +130,7 @@ class FieldIndex:
         self._state: dict[int, int] = {}  # per client, the clock up to which structs were ingested
         # What the document could not integrate yet (a predecessor is missing), with its author.
         self._pending: list[tuple[Item, str | None]] = []
-        self._pending_deletes: list[tuple[int, int, int, str | None]] = []
+        self._pending_deletes = PendingDeletes(MAX_PENDING_ITEMS)
 
     @classmethod
     def from_state(
@@ -160,29 +168,23 @@ class FieldIndex:
         touched: dict[str, _Touch] = {}
         fresh: list[tuple[int, int, int]] = []
         new = self._new_items(structs, doc, integrated)
-        for n, owner in resolve_owners([item for item, _, _ in new], self.root, self._find):
-            item, offset, author = new[n]
-            fresh.append((item.id.client, item.id.clock + offset, item.id.clock + item.length))
+        for n, owner in resolve_owners([item for item, _, _, _ in new], self.root, self._find):
+            item, first, stop, author = new[n]
+            fresh.append((item.id.client, item.id.clock + first, item.id.clock + stop))
             self._ranges.setdefault(item.id.client, ItemRanges()).add(*fresh[-1][1:], owner)
             if owner.entry is not None:
                 self._nested_edit(touched, owner, author, deletion=False)
-                continue
-            nested = isinstance(item.content, ContentType)
-            for j in range(offset, item.length):
-                eid = ID(item.id.client, item.id.clock + j)
-                origin = item.origin if j == 0 else ID(eid.client, eid.clock - 1)
-                self._write(
-                    touched, owner.key, FieldEntry(eid, author, _element_value(item, j), nested), origin
-                )
+            else:
+                self._write(touched, owner.key, item, first, stop, author)
         # A deletion of what had not arrived yet waits (as in Yjs) and applies to what arrives later.
-        for (client, clock, length, by), (c, start, end) in product(self._pending_deletes, fresh):
-            if client == c and max(clock, start) < min(clock + length, end):
-                self._delete(touched, client, max(clock, start), min(clock + length, end), by)
-        deletes = [*self._pending_deletes, *((*r, deleter) for r in decoded.delete_set.ranges())]
-        for client, clock, length in decoded.delete_set.ranges():
-            self._delete(touched, client, clock, clock + length, deleter)
-        self._pending_deletes = [d for d in deletes if d[1] + d[2] > integrated.get(d[0], 0)]
-        del self._pending_deletes[:-MAX_PENDING_ITEMS]
+        for client, start, end in fresh:
+            for clock, stop, by in self._pending_deletes.overlapping(client, start, end):
+                self._delete(touched, client, max(clock, start), min(stop, end), by)
+        for client, clock, end in coalesced(decoded.delete_set):
+            self._delete(touched, client, clock, end, deleter)
+            if end > integrated.get(client, 0):
+                self._pending_deletes.add(client, clock, end, deleter)
+        self._pending_deletes.forget(integrated, {s.id.client for s, _ in structs})
         for key in touched:
             live = self._keys[key].live if key in self._keys else None
             if live is not None and live.nested and not live.deleted:
@@ -206,8 +208,9 @@ class FieldIndex:
 
     def _new_items(
         self, structs: list[tuple[Item | GC | Skip, str | None]], doc: Doc, integrated: dict[int, int]
-    ) -> list[tuple[Item, int, str | None]]:
-        """The items not ingested before, with the offset of their new part; the rest wait in ``_pending``.
+    ) -> list[tuple[Item, int, int, str | None]]:
+        """The items not ingested before, each with the offsets of a new part of it (an item partly ingested
+        past a gap before has several); the rest wait in ``_pending``.
 
         yrs integrates an item past a gap in its client's clocks when what it refers to is there (the state
         vector stays below the gap), and keeps it pending otherwise: the document's own encoding tells."""
@@ -215,7 +218,7 @@ class FieldIndex:
         ahead = {s.id.client for s, _ in structs if s.id.clock + s.length > integrated.get(s.id.client, 0)}
         present = _present_beyond(doc, integrated, ahead) if ahead else {}
         covered = dict(self._state)
-        new: list[tuple[Item, int, str | None]] = []
+        new: list[tuple[Item, int, int, str | None]] = []
         self._pending = []
         for struct, author in structs:
             client, start = struct.id
@@ -226,37 +229,54 @@ class FieldIndex:
             elif end <= covered.get(client, 0):
                 continue  # seen before
             elif end <= integrated.get(client, 0):
-                new.append((struct, max(0, covered.get(client, 0) - start), author))
+                unseen = self._unseen(client, max(start, covered.get(client, 0)), end)
+                new.extend((struct, lo - start, hi - start, author) for lo, hi in unseen)
                 covered[client] = end
             elif self._find(struct.id) is not None:
                 continue  # seen before, past a gap
-            elif any(a <= start < b for a, b in present.get(client, ())):
-                new.append((struct, 0, author))
+            elif _within(present.get(client, []), start):
+                new.append((struct, 0, struct.length, author))
             else:
                 self._pending.append((struct, author))
         del self._pending[:-MAX_PENDING_ITEMS]
         return new
 
-    def _write(self, touched: dict[str, _Touch], key: str, new: FieldEntry, origin: ID | None) -> None:
+    def _unseen(self, client: int, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of clocks ``start..end-1`` not ingested yet: past the index's state, only an item
+        integrated past a gap can have been."""
+        parts = []
+        for lo, hi, _ in self._ranges.get(client, ItemRanges()).overlapping(start, end):
+            if lo > start:
+                parts.append((start, lo))
+            start = max(start, hi)
+        return [*parts, (start, end)] if start < end else parts
+
+    def _write(
+        self, touched: dict[str, _Touch], key: str, item: Item, first: int, stop: int, author: str | None
+    ) -> None:
+        """Write elements ``first..stop-1`` of the map item to ``key``: a run in which the first element's
+        origin is the item's (or the element before it) and each next one was written on the one before.
+        So only the first competes; the rest follow it onto the path, or out of sight; the last is the value.
+        """
+        client, clock = item.id
+        origin = item.origin if first == 0 else ID(client, clock + first - 1)
+        last = stop - 1
+        nested = isinstance(item.content, ContentType)
+        gone = isinstance(item.content, ContentDeleted)  # deleted by construction, delete set or not
+        new = FieldEntry(ID(client, clock + last), author, _element_value(item, last), nested, gone)
         k = self._keys.setdefault(key, _Key())
         touch = touched.setdefault(key, _Touch(self.entry(key)))
-        at = -1 if origin is None else k.position.get(origin)
-        live = k.live
-        if at is not None and at == len(k.path) - 1:
-            pass  # sequential: the writer saw the live entry
-        elif at is not None and new.id.client > k.path[at + 1].client:
-            touch.conflict = True  # wins a concurrent write: the entry it displaces is lost
-            if live is not None:
-                touch.lost = (None if live.deleted else live.value, live.author)
-            for gone in k.path[at + 1 :]:
-                del k.position[gone]
-            del k.path[at + 1 :]
-        else:
+        on_path, rival = k.path.follower(origin)
+        if not on_path or (rival is not None and client <= rival):
             touch.conflict = True  # loses: it stays invisible in the document
             touch.lost = (new.value, new.author)
             return
-        k.position[new.id] = len(k.path)
-        k.path.append(new.id)
+        if rival is not None:
+            touch.conflict = True  # wins a concurrent write: the entry it displaces is lost
+            if k.live is not None:
+                touch.lost = (None if k.live.deleted else k.live.value, k.live.author)
+            k.path.cut_after(origin)
+        k.path.append(client, clock + first, clock + stop)  # else sequential: it saw the live entry
         k.live = new
 
     def _nested_edit(
@@ -286,6 +306,12 @@ def _present_beyond(
         if s.id.client in clients and not isinstance(s, Skip):
             present.setdefault(s.id.client, []).append((s.id.clock, s.id.clock + s.length))
     return present
+
+
+def _within(ranges: list[tuple[int, int]], clock: int) -> bool:
+    """Whether ``clock`` falls in one of ``ranges`` (sorted, disjoint)."""
+    i = bisect.bisect_right(ranges, (clock, math.inf)) - 1
+    return i >= 0 and clock < ranges[i][1]
 
 
 def _doc_value(doc: Doc, root: str, key: str) -> AnyValue:

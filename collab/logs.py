@@ -5,13 +5,41 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
 _SECRET = re.compile(r"((?:token|password|access_token)=)[^&\s\"']+", re.IGNORECASE)
 _BEARER = re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# A URL, or anything else with an escape or a parameter separator in it: a run without spaces or quotes.
+_URL_LIKE = re.compile(r"[^\s\"'<>]*[%?&;][^\s\"'<>]*")
+# A parameter whose name holds a secret's name, in decoded text: `?x=1&my_TOKEN=...`, `/p;password=...`.
+_SECRET_PARAMETER = re.compile(
+    r"((?:^|[?&;/])[^?&;=/]*(?:token|password|passwd|secret)[^?&;=/]*=)[^&;]*", re.IGNORECASE
+)
+_UNQUOTE_ROUNDS = 4
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def redact(text: str) -> str:
-    return _BEARER.sub(r"\1[redacted]", _SECRET.sub(r"\1[redacted]", text))
+    """Secrets out of one log line, however a parameter's name is spelled or percent-encoded."""
+    text = _BEARER.sub(r"\1[redacted]", _SECRET.sub(r"\1[redacted]", text))
+    return _URL_LIKE.sub(_redact_url, text)
+
+
+def _redact_url(match: re.Match[str]) -> str:
+    # A server decodes names before it reads them, so `?%74oken=`, `?to%256Ben=` (twice encoded) and
+    # `?token%3D...` carry a token as well as `?token=` does: judge the decoded text. Where a secret is
+    # found the decoded, redacted form is logged (control characters escaped, so no line can be forged).
+    raw = match.group(0)
+    decoded = raw
+    for _ in range(_UNQUOTE_ROUNDS):
+        step = unquote(decoded)
+        if step == decoded:
+            break
+        decoded = step
+    cleaned = _SECRET_PARAMETER.sub(r"\1[redacted]", decoded)
+    if cleaned == decoded:
+        return raw
+    return _CONTROL.sub(lambda c: f"\\x{ord(c.group(0)):02x}", cleaned)
 
 
 class RedactSecrets(logging.Filter):
@@ -23,6 +51,9 @@ class RedactSecrets(logging.Filter):
         if cleaned != message or record.args:
             record.msg = cleaned
             record.args = ()
+        if record.exc_info and not record.exc_text:
+            # Formatters print `exc_text` when it is set: the traceback, redacted like the message.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -11,6 +11,8 @@ class OriginKind(StrEnum):
     API = "api"
     RESTORE = "restore"
     CREATE = "create"
+    # The server bringing a live edit back within the collection's schema (collab/correction.py).
+    CORRECTION = "correction"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ and raises `MalformedMessage`, so a bad frame closes one connection and nothing 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,9 @@ AWARENESS = 1
 AUTH = 2
 QUERY_AWARENESS = 3
 SAVED = 100
+# collab's extension: something the server did about this connection's own edit, as a JSON object
+# {"kind": "corrected", "fields": {key: reason}}; clients that do not know the type ignore it.
+NOTICE = 101
 
 SYNC_STEP1 = 0
 SYNC_STEP2 = 1
@@ -163,6 +167,10 @@ def saved(state_vector: bytes) -> bytes:
     return bytes((SAVED,)) + write_var_bytes(state_vector)
 
 
+def notice(body: dict[str, Any]) -> bytes:
+    return bytes((NOTICE,)) + write_var_string(json.dumps(body, separators=(",", ":")))
+
+
 def permission_denied(reason: str) -> bytes:
     return bytes((AUTH, AUTH_PERMISSION_DENIED)) + write_var_string(reason)
 
@@ -174,7 +182,31 @@ class AwarenessEntry:
     state: dict[str, Any] | None  # None: the client left
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: valid JSON syntax, but no browser or database can hold it
+        raise ValueError("number out of range")
+    return value
+
+
+def _double_int(text: str) -> int:
+    if len(text.lstrip("-")) > 308:  # beyond any double: a browser would read Infinity
+        raise ValueError("number out of range")
+    return int(text)
+
+
+# Strict JSON: no NaN or Infinity (json.loads accepts them by default), no numbers that overflow a double.
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_double_int)
+
+
 def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
+    """Decode an awareness payload; any state that is not a JSON object (or null) is `MalformedMessage`.
+
+    Nesting deeper than the interpreter's recursion limit is refused too, never an internal error."""
     reader = Reader(payload)
     entries = []
     for _ in range(reader.var_uint()):
@@ -182,8 +214,8 @@ def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
         clock = reader.var_uint()
         raw = reader.var_string()
         try:
-            state = json.loads(raw)
-        except ValueError as exc:
+            state = _JSON.decode(raw)
+        except (ValueError, RecursionError) as exc:
             raise MalformedMessage("awareness state is not JSON") from exc
         if state is not None and not isinstance(state, dict):
             raise MalformedMessage("awareness state is not an object")

@@ -16,8 +16,8 @@ from auth.principal import Principal
 from collab.document import summarize, write_fields
 from collab.errors import RecordNotFound
 from collab.origin import OriginKind
-from collab.schema import FieldSpec, SchemaError, check_values, parse_collection, specs_from_json
-from persistence import update_log
+from collab.schema import SchemaError, check_values, parse_collection, specs_from_json
+from persistence import client_ids, update_log
 from persistence.models import ChangeRow, Collection, Record, User, is_id
 
 SAMPLE_COLLECTION = {
@@ -128,7 +128,9 @@ async def create_record(
     )
     session.add(record)
     await session.flush()
-    update = initial_update(specs, checked)
+    server_doc: Doc = Doc()
+    present = {key: value for key, value in checked.items() if value is not None}
+    update = write_fields(server_doc, specs, present)
     # The first values are history too: who put them there, and from where.
     first_changes = [
         ChangeRow(
@@ -156,12 +158,10 @@ async def create_record(
             )
         ],
     )
+    # The client id the first values were written under is the server's: nobody may add to it.
+    await client_ids.claim(session, [(record.id, server_doc.client_id, None)])
     await session.flush()
     return record, collection
-
-
-def initial_update(specs: list[FieldSpec], values: dict[str, Any]) -> bytes:
-    return write_fields(Doc(), specs, {key: value for key, value in values.items() if value is not None})
 
 
 async def list_records(

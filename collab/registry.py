@@ -22,11 +22,18 @@ from collab import close_codes
 from collab.connection import Connection
 from collab.errors import RoomLoadFailed
 from collab.room import Room
+from collab.schema import FieldSpec, specs_from_json
 from collab.settings import Settings
-from collab.snapshotter import load_document, load_field_index, take_snapshot
+from collab.snapshotter import (
+    fresh_client_id,
+    load_document,
+    load_field_index,
+    load_owners,
+    take_snapshot,
+)
 from collab.writer import UpdateWriter
 from persistence.database import Database
-from persistence.models import Record
+from persistence.models import Collection, Record
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,8 @@ class RoomRegistry:
         self._idle_since: dict[str, float] = {}
         self._housekeeping: asyncio.Task[None] | None = None
         self._per_user: Counter[str] = Counter()
+        # Records whose room was dropped as broken: the next load waits until what it accepted is stored.
+        self._reload_after_flush: set[str] = set()
         # Told when a room's set of people changes, and when sessions end (other live streams close too).
         self.presence_listeners: list[Callable[[Room], None]] = []
         self.session_end_listeners: list[Callable[[set[str]], None]] = []
@@ -90,7 +99,7 @@ class RoomRegistry:
 
     def release(self, room: Room) -> None:
         room.holders -= 1
-        if room.holders == 0:
+        if room.holders == 0 and self._rooms.get(room.record_id) is room:
             self._idle_since[room.record_id] = time.monotonic()
 
     @contextlib.asynccontextmanager
@@ -103,10 +112,24 @@ class RoomRegistry:
 
     async def _load(self, record_id: str) -> Room:
         try:
-            doc, _ = await load_document(self._database, record_id)
+            if record_id in self._reload_after_flush:
+                await self._writer.flush()
+                self._reload_after_flush.discard(record_id)
+            tenant_id, collection_id, specs = await self._owner(record_id)
+            owners = await load_owners(self._database, record_id)
+            doc, _ = await load_document(self._database, record_id, fresh_client_id(owners))
             index = await load_field_index(self._database, record_id, doc)
-            room = Room(record_id, doc, self._writer, on_stored=self._stored, field_index=index)
-            room.tenant_id, room.collection_id = await self._owner(record_id)
+            room = Room(
+                record_id,
+                doc,
+                self._writer,
+                on_stored=self._stored,
+                field_index=index,
+                owners=owners,
+                specs=specs,
+                on_broken=self._discard,
+            )
+            room.tenant_id, room.collection_id = tenant_id, collection_id
             self._rooms[record_id] = room
             return room
         except RoomLoadFailed:
@@ -115,19 +138,32 @@ class RoomRegistry:
         finally:
             del self._loading[record_id]
 
-    async def _owner(self, record_id: str) -> tuple[str, str]:
+    async def _owner(self, record_id: str) -> tuple[str, str, list[FieldSpec]]:
+        """The record's tenant, collection and the collection's fields."""
         try:
             async with self._database.session() as session:
                 row = (
                     await session.execute(
-                        select(Record.tenant_id, Record.collection_id).where(Record.id == record_id)
+                        select(Record.tenant_id, Record.collection_id, Collection.fields)
+                        .join(Collection, Collection.id == Record.collection_id)
+                        .where(Record.id == record_id)
                     )
                 ).first()
         except Exception as exc:
             raise RoomLoadFailed(f"could not read record {record_id}") from exc
         if row is None:
             raise RoomLoadFailed(f"record {record_id} does not exist")
-        return row[0], row[1]
+        return row[0], row[1], specs_from_json(row[2])
+
+    def _discard(self, room: Room) -> None:
+        """A room whose document may differ from storage is dropped; its clients reconnect (1012) to a room
+        loaded afresh once everything it accepted before is stored. The connection that caused it is closed
+        by its own handler first (4400), so it does not come back."""
+        if self._rooms.get(room.record_id) is room:
+            del self._rooms[room.record_id]
+            self._idle_since.pop(room.record_id, None)
+            self._reload_after_flush.add(room.record_id)
+        asyncio.get_running_loop().call_soon(room.close_all, close_codes.SERVICE_RESTART, "record reloaded")
 
     def _stored(self, room: Room) -> None:
         if room.updates_since_snapshot >= self._settings.snapshot_every_updates:

@@ -9,23 +9,51 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from pycrdt import Doc, get_state
+from pycrdt import Doc, TransactionEvent, get_state
 
-from collab import protocol
+from collab import close_codes, protocol
+from collab.admission import UpdateRefused, admit, clock_ends
+from collab.awareness import Awareness
 from collab.connection import Connection
+from collab.correction import correct
 from collab.document import read_fields, write_fields
-from collab.errors import MalformedMessage
+from collab.errors import MalformedMessage, RoomBroken
 from collab.field_changes import FieldChange, FieldIndex, changes_for
 from collab.origin import Origin, OriginKind
 from collab.schema import FieldSpec
 from collab.writer import PendingWrite, UpdateWriter
-from collab.ystructs import Skip
-from collab.yupdate import UpdateDecodeError, decode_update
+from collab.ystructs import Skip, Update
+from collab.yupdate import UpdateDecodeError, decode_state_vector, decode_update
+from persistence.client_ids import SERVER
 
 log = logging.getLogger(__name__)
+
+# A browser writes under one client id per page load, plus those of offline edits it still holds; more on
+# one connection is someone minting ids (each is a row and an entry of every state vector, forever).
+MAX_CLAIMS_PER_CONNECTION = 64
+
+
+class _Owners(Mapping[int, str]):
+    """The owners admission checks against: recorded writers, then ids reserved by live connections."""
+
+    def __init__(self, room: Room) -> None:
+        self._room = room
+
+    def __getitem__(self, client_id: int) -> str:
+        owner = self._room._owner_of(client_id)
+        if owner is None:
+            raise KeyError(client_id)
+        return owner
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._room.owners)
+
+    def __len__(self) -> int:
+        return len(self._room.owners)
+
 
 # A Yjs update with no structs and an empty delete set: nothing to apply, store or forward.
 EMPTY_UPDATE = b"\x00\x00"
@@ -53,11 +81,30 @@ class Room:
         writer: UpdateWriter,
         on_stored: Callable[[Room], None] = lambda room: None,
         field_index: FieldIndex | None = None,
+        owners: dict[int, str] | None = None,
+        specs: list[FieldSpec] | None = None,
+        on_broken: Callable[[Room], None] = lambda room: None,
     ) -> None:
         self.record_id = record_id
         self.tenant_id = ""  # set by the registry when it loads the room
         self.collection_id = ""
         self.doc = doc
+        # Who writes under each Yjs client id (collab/admission.py); the server writes under the document's.
+        self.owners = dict(owners or {})
+        self._server_id_stored = self.owners.get(doc.client_id) == SERVER
+        self.owners[doc.client_id] = SERVER
+        # The collection's fields: live edits are corrected to fit them (None: no schema, room tests).
+        self.specs = specs
+        self.broken = False
+        self._on_broken = on_broken
+        # The document's state vector, kept here: decoding it per update would cost its number of clients.
+        self._state = decode_state_vector(doc.get_state())
+        self._integrated: bytes | None = None  # the update of the document's last transaction
+        self._subscription = doc.observe(self._on_transaction)
+        self._claimed: dict[int, int] = {}  # new client ids written under, per connection
+        # Each connection's own client id (its first awareness entry), reserved for (user, connection).
+        self._announced: dict[int, set[int]] = {}
+        self._reserved: dict[int, tuple[str, int]] = {}
         self._field_index = field_index
         self.connections: dict[int, Connection] = {}
         self.stored_state_vector = doc.get_state()
@@ -66,8 +113,7 @@ class Room:
         self.holders = 0
         self._writer = writer
         self._on_stored = on_stored
-        self._awareness: dict[int, tuple[int, dict[str, object] | None]] = {}
-        self._awareness_owner: dict[int, int] = {}
+        self._awareness = Awareness()
         self._saved_due: set[int] = set()
 
     # -- connections -------------------------------------------------------------------------------------
@@ -75,22 +121,18 @@ class Room:
     def join(self, connection: Connection) -> None:
         self.connections[connection.id] = connection
         connection.enqueue(protocol.sync_step1(self.doc.get_state()))
-        states = self._awareness_entries(None)
-        if states:
-            connection.enqueue(protocol.awareness(protocol.encode_awareness(states)))
+        states = self._awareness.payload()
+        if states is not None:
+            connection.enqueue(protocol.awareness(states))
 
     def leave(self, connection: Connection) -> None:
         self.connections.pop(connection.id, None)
-        gone = []
-        for client_id in connection.awareness_client_ids:
-            if self._awareness_owner.get(client_id) != connection.id:
-                continue
-            del self._awareness_owner[client_id]
-            clock, state = self._awareness.pop(client_id, (0, None))
-            if state is not None:
-                gone.append(protocol.AwarenessEntry(client_id, clock + 1, None))
-        if gone:
-            self._broadcast(protocol.awareness(protocol.encode_awareness(gone)))
+        self._claimed.pop(connection.id, None)
+        # A reservation outlives the connection: its offline edits under that id may come back later.
+        self._announced.pop(connection.id, None)
+        gone = self._awareness.leave(connection.id)
+        if gone is not None:
+            self._broadcast(protocol.awareness(gone))
 
     # -- messages ----------------------------------------------------------------------------------------
 
@@ -132,7 +174,9 @@ class Room:
         origin = Origin(
             OriginKind.LIVE, connection.principal.user_id, connection.principal.session_id, connection.id
         )
-        self.apply(update, origin)
+        reasons = self.apply(update, origin)
+        if reasons:
+            connection.enqueue(protocol.notice({"kind": "corrected", "fields": reasons}))
 
     def _would_add(self, update: bytes) -> bool:
         """Does the update hold content this document lacks? (Deletions alone are not counted.)"""
@@ -142,28 +186,122 @@ class Room:
             structs = decode_update(update).structs
         except UpdateDecodeError:
             return True  # not an update this room could apply either way
-        known = protocol.decode_state_vector(self.doc.get_state())
+        known = self._state
         return any(
             not isinstance(struct, Skip) and struct.id.clock + struct.length > known.get(struct.id.client, 0)
             for struct in structs
         )
 
-    def apply(self, update: bytes, origin: Origin) -> None:
-        """Apply an update from a client or another node: broadcast it at once, queue it for the log."""
+    def apply(self, update: bytes, origin: Origin) -> dict[str, str]:
+        """Admit and apply an update from a client: broadcast it at once, queue it for the log, and correct
+        what does not fit the schema. Returns the corrected fields with the reason for each.
+
+        Raises `UpdateRefused` (nothing changed) or `RoomBroken` (the room must be reloaded)."""
         if update == EMPTY_UPDATE:
-            return
-        apply_update_safely(self.doc, update)
-        self._accept(update, origin)
+            return {}
+        self._check_usable()
+        try:
+            decoded = decode_update(update)
+        except UpdateDecodeError as exc:
+            raise UpdateRefused(f"update does not decode: {exc}") from None
+        writer = origin.user_id or SERVER
+        self._check_announced(origin.connection_id, decoded, writer)
+        admitted = admit(decoded, self._state, _Owners(self), writer)
+        if admitted.claims and origin.connection_id is not None:
+            claimed = self._claimed.get(origin.connection_id, 0) + len(admitted.claims)
+            if claimed > MAX_CLAIMS_PER_CONNECTION:
+                raise UpdateRefused(f"more than {MAX_CLAIMS_PER_CONNECTION} new client ids on one connection")
+            self._claimed[origin.connection_id] = claimed
+        self._integrated = None
+        try:
+            self.doc.apply_update(update)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # a yrs panic may leave half of the update applied
+            self._break(f"applying an admitted update failed: {type(exc).__name__}")
+            raise RoomBroken(self.record_id) from exc
+        if admitted.advanced and not self._integrated_as(admitted.advanced):
+            self._break("an admitted update did not integrate as predicted")
+            raise RoomBroken(self.record_id)
+        self._state.update(admitted.advanced)
+        for client in admitted.claims:
+            self.owners[client] = writer
+        changes = self._accept(update, origin, admitted.claims)
+        return self._correct(changes)
 
     def edit(self, specs: list[FieldSpec], values: dict[str, Any], origin: Origin) -> bytes:
         """Set field values on the server's own behalf (HTTP edits, restores): a forward update that every
-        live and offline client merges, never a reset of the document. Returns the update."""
-        update = write_fields(self.doc, specs, values)
+        live and offline client merges, never a reset of the document. Returns the update.
+
+        The values must have been checked against the schema; if the document still refuses one half-way
+        (a yrs panic), the room is reloaded from storage (`RoomBroken`): nothing was logged or broadcast."""
+        self._check_usable()
+        try:
+            update = write_fields(self.doc, specs, values)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            self._break(f"a server edit failed: {type(exc).__name__}")
+            raise RoomBroken(self.record_id) from exc
         if update != EMPTY_UPDATE:
-            self._accept(update, origin)
+            self._advance(update)
+            self._accept(update, origin, self._server_claim())
         return update
 
-    def _accept(self, update: bytes, origin: Origin) -> None:
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        self._integrated = event.update
+
+    def _integrated_as(self, advanced: dict[int, int]) -> bool:
+        """Did the last transaction integrate exactly up to `advanced`? Its own update holds only what was
+        integrated (structs yrs keeps pending are left out), so this costs the update's size, not the
+        document's number of clients."""
+        if self._integrated is None:
+            return False
+        ends = clock_ends(decode_update(self._integrated))
+        return all(ends.get(client) == clock for client, clock in advanced.items())
+
+    def _advance(self, update: bytes) -> None:
+        """Follow a server edit's clocks in the room's state."""
+        for client, end in clock_ends(decode_update(update)).items():
+            if end > self._state.get(client, 0):
+                self._state[client] = end
+
+    def _server_claim(self) -> tuple[int, ...]:
+        """The server's client id, stored as the server's with its first update in this document."""
+        if self._server_id_stored:
+            return ()
+        self._server_id_stored = True
+        return (self.doc.client_id,)
+
+    def _correct(self, changes: tuple[FieldChange, ...]) -> dict[str, str]:
+        """Bring the fields an accepted update changed back within the schema, as a server edit."""
+        if self.specs is None or not changes:
+            return {}
+        before = {change.field: change.before for change in changes}
+        try:
+            update, reasons = correct(self.doc, self.specs, before)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            self._break(f"correcting an update failed: {type(exc).__name__}")
+            raise RoomBroken(self.record_id) from exc
+        if update is not None:
+            self._advance(update)
+            self._accept(update, Origin(OriginKind.CORRECTION, None, None), self._server_claim())
+        return reasons
+
+    def _check_usable(self) -> None:
+        if self.broken:
+            raise RoomBroken(self.record_id)
+
+    def _break(self, why: str) -> None:
+        """The document may now differ from what is stored: nothing more is accepted here, and the registry
+        drops the room (its clients reconnect to a fresh load)."""
+        log.error("record %s: %s; reloading it from storage", self.record_id, why)
+        self.broken = True
+        self._on_broken(self)
+
+    def _accept(self, update: bytes, origin: Origin, claims: tuple[int, ...] = ()) -> tuple[FieldChange, ...]:
         changes = self._field_changes(update, origin)
         self.last_update_at = time.monotonic()
         message = protocol.sync_update(update)
@@ -179,8 +317,21 @@ class Room:
                 on_durable=self._durable,
                 changes=changes,
                 read_fields=self.fields,
+                claims=claims,
+                on_refused=self._refused,
             )
         )
+        return changes
+
+    def _refused(self, write: PendingWrite, reason: str) -> None:
+        """The database will never store this write (nor the ones after it): the live document is ahead of
+        storage for good, so it is reloaded; the connection that sent it is closed for good (4400)."""
+        if write.origin.connection_id is not None:
+            sender = self.connections.get(write.origin.connection_id)
+            if sender is not None:
+                sender.close(close_codes.MALFORMED, "update could not be stored")
+        if not self.broken:
+            self._break(f"storing an update failed: {reason}")
 
     def _field_changes(self, update: bytes, origin: Origin) -> tuple[FieldChange, ...]:
         """The history of an accepted update. Never a reason to refuse it: if the index fails, it is
@@ -218,24 +369,48 @@ class Room:
     # -- awareness ---------------------------------------------------------------------------------------
 
     def _receive_awareness(self, connection: Connection, payload: bytes) -> None:
-        accepted = []
-        for entry in protocol.decode_awareness(payload):
-            owner = self._awareness_owner.get(entry.client_id)
-            if owner is not None and owner != connection.id and owner in self.connections:
-                continue  # nobody may speak for another connection's client id
-            self._awareness_owner[entry.client_id] = connection.id
-            connection.awareness_client_ids.add(entry.client_id)
-            state = None if entry.state is None else {**entry.state, "user": connection.user_stamp}
-            self._awareness[entry.client_id] = (entry.clock, state)
-            accepted.append(protocol.AwarenessEntry(entry.client_id, entry.clock, state))
-        if accepted:
-            self._broadcast(protocol.awareness(protocol.encode_awareness(accepted)))
+        """Ownership, the per-connection caps and the user stamp: collab/awareness.py."""
+        entries = protocol.decode_awareness(payload)
+        self._reserve(connection, [entry.client_id for entry in entries])
+        accepted = self._awareness.receive(
+            connection.id, connection.user_stamp, connection.awareness_limits, entries
+        )
+        if accepted is not None:
+            self._broadcast(protocol.awareness(accepted))
+
+    def _reserve(self, connection: Connection, client_ids: list[int]) -> None:
+        """A y-websocket client's first awareness message names its own document's client id alone (later
+        ones also relay other people's states): from then on, for the room's life, nobody else may write
+        first under that id (and so take it between announcement and first write). It also tells when the
+        connection's own writes meet an id someone else already took (see `_check_announced`)."""
+        if connection.id in self._announced or len(client_ids) != 1:
+            return
+        own = client_ids[0]
+        self._announced[connection.id] = {own}
+        if own not in self.owners and own not in self._reserved:
+            self._reserved[own] = (connection.principal.user_id, connection.id)
+
+    def _owner_of(self, client_id: int) -> str | None:
+        owner = self.owners.get(client_id)
+        if owner is None and client_id in self._reserved:
+            return self._reserved[client_id][0]
+        return owner
+
+    def _check_announced(self, connection_id: int | None, update: Update, writer: str) -> None:
+        """Refuse a connection's update under a client id it announced as its own but another writer holds:
+        its items there are duplicates the document ignores, and "saved" would cover them anyway."""
+        announced = self._announced.get(connection_id) if connection_id is not None else None
+        if not announced:
+            return
+        for client in {struct.id.client for struct in update.structs} & announced:
+            if self.owners.get(client, writer) != writer:
+                raise UpdateRefused(f"client id {client} was taken by another writer; reload the record")
 
     def _awareness_entries(self, client_ids: set[int] | None) -> list[protocol.AwarenessEntry]:
         return [
-            protocol.AwarenessEntry(client_id, clock, state)
-            for client_id, (clock, state) in self._awareness.items()
-            if state is not None and (client_ids is None or client_id in client_ids)
+            entry
+            for entry in self._awareness.entries()
+            if client_ids is None or entry.client_id in client_ids
         ]
 
     def presence(self) -> list[dict[str, object]]:
@@ -252,10 +427,8 @@ class Room:
                     "field": None,
                 },
             )
-            for client_id in connection.awareness_client_ids:
-                _, state = self._awareness.get(client_id, (0, None))
-                if state is not None and isinstance(state.get("field"), str) and entry["field"] is None:
-                    entry["field"] = state["field"]
+            if entry["field"] is None:
+                entry["field"] = self._awareness.field_of(connection.id)
         return list(seen.values())
 
     def _broadcast(self, message: bytes) -> None:

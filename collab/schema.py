@@ -2,11 +2,17 @@
 
 A record's document holds its values in the root map `fields`: plain JSON for scalar fields, a nested
 `Text` for `richtext` fields (so concurrent typing merges character by character).
+
+Every value is checked before anything touches a document: besides its type, a value must be one that
+Yjs, both databases and every client can hold. yrs panics on an integer beyond 64 bits and on a string
+that is not valid Unicode (a lone surrogate, which JSON can spell as `"\\ud800"`), and JavaScript loses
+precision beyond 2^53 - 1; NaN and Infinity are not JSON, so no database column or response can carry them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +21,11 @@ FIELD_TYPES = ("text", "richtext", "number", "boolean", "date", "select")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 MAX_TEXT_CHARS = 100_000
+# The integers a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
+MAX_SAFE_INTEGER = 2**53 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Exactly YYYY-MM-DD: date.fromisoformat also takes "20200101", "2020-W01-1" and more.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class SchemaError(ValueError):
@@ -48,7 +59,7 @@ def parse_collection(payload: Any) -> tuple[str, str, list[FieldSpec]]:
     if not isinstance(name, str) or not _NAME.match(name):
         errors["name"] = "1-63 lower-case letters, digits, '_' or '-', starting with a letter"
     label = payload.get("label", name)
-    if not isinstance(label, str) or not label.strip() or len(label) > 200:
+    if not isinstance(label, str) or not label.strip() or len(label) > 200 or not valid_unicode(label):
         errors["label"] = "a non-empty string of at most 200 characters"
     raw_fields = payload.get("fields", [])
     specs: list[FieldSpec] = []
@@ -69,12 +80,14 @@ def parse_collection(payload: Any) -> tuple[str, str, list[FieldSpec]]:
             errors[where] = f"key {key!r} appears twice"
         elif kind not in FIELD_TYPES:
             errors[where] = f"type must be one of {', '.join(FIELD_TYPES)}"
-        elif not isinstance(field_label, str) or not field_label.strip():
+        elif not isinstance(field_label, str) or not field_label.strip() or not valid_unicode(field_label):
             errors[where] = "label must be a non-empty string"
         else:
             options = raw.get("options", [])
             if kind == "select" and (
-                not isinstance(options, list) or not options or not all(isinstance(o, str) for o in options)
+                not isinstance(options, list)
+                or not options
+                or not all(isinstance(o, str) and valid_unicode(o) for o in options)
             ):
                 errors[where] = "a select field needs a non-empty list of string options"
                 continue
@@ -110,24 +123,47 @@ def check_values(specs: list[FieldSpec], values: Any) -> dict[str, Any]:
 
 
 def _problem(spec: FieldSpec, value: Any) -> str | None:
+    if isinstance(value, str) and not valid_unicode(value):  # before any use of it: it breaks them all
+        return "text that is not valid Unicode (a lone surrogate)"
     if spec.type in ("text", "richtext"):
         if not isinstance(value, str):
             return "expected a string"
         if len(value) > MAX_TEXT_CHARS:
             return f"at most {MAX_TEXT_CHARS} characters"
     elif spec.type == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-            return "expected a number"
+        return _number_problem(value)
     elif spec.type == "boolean":
         if not isinstance(value, bool):
             return "expected true or false"
     elif spec.type == "date":
-        if not isinstance(value, str):
-            return "expected a date as YYYY-MM-DD"
-        try:
-            dt.date.fromisoformat(value)
-        except ValueError:
+        if not (isinstance(value, str) and is_date(value)):
             return "expected a date as YYYY-MM-DD"
     elif spec.type == "select" and value not in spec.options:
         return f"expected one of {', '.join(spec.options)}"
     return None
+
+
+def _number_problem(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "expected a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "expected a finite number"
+    if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+        return f"a whole number must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}"
+    return None
+
+
+def valid_unicode(text: str) -> bool:
+    """No lone surrogates: the text can be encoded as UTF-8 (Yjs, both databases, every response)."""
+    return _SURROGATE.search(text) is None
+
+
+def is_date(text: str) -> bool:
+    """Exactly `YYYY-MM-DD`, and a real day."""
+    if not _DATE.fullmatch(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -10,9 +10,11 @@ import logging
 
 from auth.principal import Principal
 from collab import close_codes
+from collab.admission import UpdateRefused
+from collab.awareness import AwarenessLimits
 from collab.channel import Channel, ChannelClosed
 from collab.connection import Connection
-from collab.errors import MalformedMessage, RoomLoadFailed
+from collab.errors import MalformedMessage, RoomBroken, RoomLoadFailed
 from collab.rate_limit import TokenBucket
 from collab.registry import RoomRegistry
 from collab.settings import Settings
@@ -31,7 +33,17 @@ async def serve_connection(
         await channel.close(close_codes.INTERNAL_ERROR, "record could not be loaded")
         return
     rate = TokenBucket(settings.max_messages_per_second, settings.message_burst)
-    connection = Connection(channel, principal, record_id, settings.send_queue_messages, rate)
+    connection = Connection(
+        channel,
+        principal,
+        record_id,
+        settings.send_queue_bytes,
+        rate,
+        send_stall_seconds=settings.send_stall_seconds,
+        awareness_limits=AwarenessLimits(
+            settings.awareness_client_ids_per_connection, settings.awareness_state_bytes
+        ),
+    )
     connection.start()
     registry.join(room, connection)
     try:
@@ -47,9 +59,10 @@ async def serve_connection(
             room.receive(connection, frame)
     except ChannelClosed:
         pass
-    except MalformedMessage as exc:
+    except (MalformedMessage, RoomBroken) as exc:
         log.info("closing connection %s on record %s: %s", connection.id, record_id, exc)
-        connection.close(close_codes.MALFORMED, "malformed message")
+        reason = str(exc) if isinstance(exc, UpdateRefused) else "malformed message"
+        connection.close(close_codes.MALFORMED, reason.encode()[:120].decode(errors="ignore"))
     except Exception:
         log.exception("connection %s on record %s failed", connection.id, record_id)
         connection.close(close_codes.INTERNAL_ERROR, "internal error")

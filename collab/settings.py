@@ -20,8 +20,16 @@ class Settings:
     # Frames above this close the connection with 4413; uvicorn's own cap sits well above it so that the
     # client gets our typed code rather than uvicorn's 1009 (after which y-websocket resends forever).
     max_message_bytes: int = 8 * 1024 * 1024
-    # Messages queued for one connection before it counts as a consumer that fell behind.
-    send_queue_messages: int = 1024
+    # Bytes that may wait for one connection behind the message being sent; above it the connection is
+    # closed with 1013 (it reconnects and re-syncs). Queued document updates are merged, so a reader that
+    # keeps up on average never gets near it; the message being sent never counts (a large sync step 2).
+    send_queue_bytes: int = 16 * 1024 * 1024
+    # A connection with messages queued and no send completed for this long is stuck: closed with 1013.
+    send_stall_seconds: float = 30.0
+    # Awareness (presence) per connection: distinct client ids it may announce (y-websocket uses one), and
+    # the largest state, as JSON with the server's `user` stamp; other entries are dropped, not applied.
+    awareness_client_ids_per_connection: int = 4
+    awareness_state_bytes: int = 16 * 1024
     # Per connection: sustained messages per second, and the burst allowed on top (a paste, a resync).
     max_messages_per_second: float = 300.0
     message_burst: int = 5000
@@ -30,9 +38,34 @@ class Settings:
     session_max_age_seconds: float = 30 * 24 * 3600
     # How often live connections are checked against their sessions (expiry, changes from other nodes).
     session_check_seconds: float = 10.0
-    login_failures_per_account: int = 5
+    # --- Abuse limits (issue 13) ---------------------------------------------------------------------
+    # Failed logins within `login_window_seconds`, counted before the password is checked (so concurrent
+    # guesses never pass a limit): per account from one address, and per address over all accounts; then
+    # 429 with Retry-After. The account-wide budget only slows guessing from many addresses: once spent,
+    # each further address gets one try per window, so a stranger can never lock the owner out.
+    login_failures_per_account_address: int = 5
     login_failures_per_address: int = 20
+    login_failures_per_account: int = 50
     login_window_seconds: float = 900.0
+    # Feed streams (GET /api/events) open at once, per user and per login session; 429 beyond.
+    max_streams_per_user: int = 20
+    max_streams_per_session: int = 10
+    # HTTP requests per user, token buckets: sustained per second, and the burst on top; 429 with
+    # Retry-After beyond. WebSocket connects count as reads; `q=` makes a read a search; exports and
+    # imports are routes with an `export(s)` / `import(s)` path segment. A rate of 0 switches a budget off.
+    http_reads_per_second: float = 20.0
+    http_read_burst: int = 120
+    http_writes_per_second: float = 10.0
+    http_write_burst: int = 100
+    http_searches_per_second: float = 2.0
+    http_search_burst: int = 20
+    http_exports_per_second: float = 0.1
+    http_export_burst: int = 5
+    http_imports_per_second: float = 0.05
+    http_import_burst: int = 3
+    # Snapshots are for admins and editors; viewers get 403 on them unless this is true.
+    viewers_read_snapshots: bool = False
+    # --- end of abuse limits ---------------------------------------------------------------------------
     snapshot_every_updates: int = 500
     snapshot_quiet_seconds: float = 30.0
     room_idle_seconds: float = 60.0
@@ -42,6 +75,9 @@ class Settings:
     retention_check_seconds: float = 3600.0
     # The group-commit writer takes at most this many updates in one transaction.
     write_batch_max: int = 500
+    # How long the writer's flush (a request waiting for its write, eviction, shutdown) waits for a database
+    # that does not answer before giving up with 503 / stopping anyway; queued updates are never confirmed.
+    shutdown_grace_seconds: float = 10.0
     # Changes of one field by one user within this many seconds of each other make one history entry.
     history_burst_seconds: float = 3.0
     # Live edits of one record within this many seconds make one `record.updated` event of the feed.
@@ -49,6 +85,18 @@ class Settings:
     # A comment on every idle feed stream this often keeps it open through proxies.
     feed_heartbeat_seconds: float = 15.0
     event_retention_days: float = 30.0
+    # Connections waiting for their client (collab/strangers.py): a request's line and headers must arrive
+    # within this long of the connection (or of the previous response), and its body within the next limit.
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    # A WebSocket must send its first message this soon after the upgrade (y-websocket sends at once).
+    ws_first_message_timeout_seconds: float = 10.0
+    # At most this many connections wait for their client at once (capped at half the file descriptors);
+    # a new one pushes out the one that has waited longest.
+    max_pending_connections: int = 512
+    # Request line and headers, and request bodies (413 beyond, checked before and while reading).
+    max_header_bytes: int = 64 * 1024
+    max_body_bytes: int = 1024 * 1024
     session_cookie_secure: bool = False
     trust_proxy_headers: bool = False
     bootstrap_admin_email: str = "admin@example.com"

@@ -1,43 +1,70 @@
-"""Snapshots fold a record's stored log into one state, so loading a room stays short however long the log.
+"""Loading a record's document from storage, and snapshots that keep loading short however long the log.
 
-A snapshot is built from what is committed (the newest snapshot plus the log rows after it, merged with
-`merge_updates`), never from the live document: `merge_updates` keeps updates still waiting for a missing
-predecessor, which encoding a document would drop, and only committed rows can be covered.
+A load replays the newest snapshot and then the log rows after it, one by one in log order: exactly the
+sequence the live room applied, so the loaded document is the one the room confirmed (`merge_updates` over
+the rows is not equivalent: it keeps an item that was still waiting for a missing predecessor and drops the
+later real items with the same ids). Every update the room accepts is fully integrated when applied (see
+`collab/admission.py`), so encoding the replayed document drops nothing and is a faithful snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 
-from pycrdt import Doc, get_state, merge_updates
+from pycrdt import Doc
 
 from collab.errors import RoomLoadFailed
 from collab.field_changes import FieldIndex
 from collab.room import apply_update_safely
-from persistence import changes, snapshots
+from persistence import changes, client_ids, snapshots
 from persistence.database import Database
 
 log = logging.getLogger(__name__)
 
+_MAX_CLIENT_ID = 2**53 - 1
 
-async def load_document(database: Database, record_id: str) -> tuple[Doc, int]:
+
+def fresh_client_id(taken: dict[int, str] | set[int]) -> int:
+    """A Yjs client id no writer of the record has used: the server's own edits go under it."""
+    while True:
+        client_id = secrets.randbelow(_MAX_CLIENT_ID) + 1
+        if client_id not in taken:
+            return client_id
+
+
+def replay(blobs: list[bytes], client_id: int | None = None) -> Doc:
+    """A document holding `blobs` applied one by one, in order; `MalformedMessage` if one is refused."""
+    doc: Doc = Doc(client_id=client_id)
+    for blob in blobs:
+        apply_update_safely(doc, blob)
+    return doc
+
+
+async def load_document(database: Database, record_id: str, client_id: int | None = None) -> tuple[Doc, int]:
     """The record's stored document and the last log seq it holds; `RoomLoadFailed` rather than empty."""
     try:
         async with database.session() as session:
             blobs, upto_seq = await snapshots.load_state(session, record_id)
     except Exception as exc:
         raise RoomLoadFailed(f"could not read record {record_id}") from exc
-    doc: Doc = Doc()
-    if blobs:
-        try:
-            merged = merge_updates(*blobs) if len(blobs) > 1 else blobs[0]
-            apply_update_safely(doc, merged)
-        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
-            raise
-        except BaseException as exc:
-            raise RoomLoadFailed(f"stored state of record {record_id} does not decode") from exc
+    try:
+        doc = replay(blobs, client_id)
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+        raise
+    except BaseException as exc:
+        raise RoomLoadFailed(f"stored state of record {record_id} does not decode") from exc
     return doc, upto_seq
+
+
+async def load_owners(database: Database, record_id: str) -> dict[int, str]:
+    """Who owns each Yjs client id of the record (`client_ids.SERVER` for the server's)."""
+    try:
+        async with database.session() as session:
+            return await client_ids.owners(session, record_id)
+    except Exception as exc:
+        raise RoomLoadFailed(f"could not read the writers of record {record_id}") from exc
 
 
 async def load_field_index(database: Database, record_id: str, doc: Doc) -> FieldIndex | None:
@@ -64,13 +91,13 @@ async def take_snapshot(
         blobs, upto_seq = await snapshots.load_state(session, record_id)
         if not blobs or (latest is not None and latest.upto_seq >= upto_seq and reason == "auto"):
             return None
-        merged = merge_updates(*blobs) if len(blobs) > 1 else blobs[0]
+        doc = replay(blobs)
         snapshot_id = await snapshots.write(
             session,
             record_id=record_id,
             upto_seq=upto_seq,
-            state=merged,
-            state_vector=get_state(merged),
+            state=doc.get_update(),
+            state_vector=doc.get_state(),
             reason=reason,
             created_by=created_by,
         )

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import NullPool
 
+from persistence import stored_json
 from persistence.errors import DatabaseUnavailable, InvalidDatabaseUrl, SchemaTooNew, SchemaUnknown
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -176,6 +177,9 @@ class Database:
 
     def _create_engine(self, *, migrating: bool = False) -> AsyncEngine:
         options: dict[str, Any] = {"poolclass": NullPool} if migrating else {}
+        # JSON columns: values both databases accept on the way in, values every response can render on
+        # the way out (rows written before may hold Infinity or NaN); see stored_json.
+        options |= {"json_serializer": stored_json.dumps, "json_deserializer": stored_json.loads}
         if self.dialect == "postgresql":
             # synchronous_commit is deliberately left at the server's setting (on by default): `off`
             # can lose committed updates on a crash.

@@ -18,18 +18,22 @@ under load, and a single writer keeps event ids in commit order on both database
 from __future__ import annotations
 
 import base64
-import json
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence import stored_json
 from persistence.changes import NewChange
 from persistence.database import Database
+from persistence.errors import DatabaseUnavailable, PersistenceError, WriteRefused, is_unavailable
 from persistence.events import NewEvent
+from persistence.stored_json import derived_text
 from persistence.update_log import NewUpdate
 
 _INSERT_SQLITE = (
@@ -56,11 +60,15 @@ _INSERT_CHANGE_POSTGRES = (
     f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     " RETURNING id"
 )
+_CLAIM_SQLITE = "INSERT INTO client_ids (record_id, client_id, user_id) VALUES (?, ?, ?)"
+_CLAIM_POSTGRES = "INSERT INTO client_ids (record_id, client_id, user_id) VALUES ($1, $2, $3)"
 _EXTEND_CHANGE_SQLITE = "UPDATE changes SET after = ?, at = ? WHERE id = ?"
 _EXTEND_CHANGE_POSTGRES = "UPDATE changes SET after = $1, at = $2 WHERE id = $3"
 _EVENT_COLUMNS = "tenant_id, collection_id, record_id, type, at, user_id, fields, upto_change_id"
 _EVENTS_PER_STATEMENT = 1000  # 8,000 parameters: within both databases' limit of 32,766
 _MAX_OPEN_BURSTS = 10_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +107,18 @@ class _Burst:
 
 
 def _json(value: Any) -> str:
+    """A value a write brings (a field's new value, the value that lost a conflict): `UnstorableValue`
+    when neither database could hold it, and the writer refuses that write."""
     # Both drivers take JSON columns as text here (SQLAlchemy's asyncpg codec encodes str for `json`).
-    # Values come from whatever clients put in a document: anything JSON cannot say is written as text,
-    # because a batch that can never commit would hold back every update behind it.
-    return json.dumps(value, separators=(",", ":"), default=_as_text)
+    # Values come from whatever clients put in a document: types JSON lacks are written as text.
+    return stored_json.dumps(value, default=_as_text)
+
+
+def _derived_json(value: Any) -> str:
+    """A value read from the document as it already was (a field's previous value, the list summary, the
+    feed's fields): stored with what JSON cannot hold repaired, since refusing a write for a value it
+    did not bring would make a stored bad value permanent."""
+    return stored_json.dumps_derived(value, default=_as_text)
 
 
 def _as_text(value: Any) -> str:
@@ -120,7 +136,7 @@ def _change_row(change: NewChange, at: Any) -> tuple[Any, ...]:
     return (
         change.record_id,
         _field_name(change.field),
-        _json(change.before),
+        _derived_json(change.before),
         _json(change.after),
         change.user_id,
         change.session_id,
@@ -131,6 +147,10 @@ def _change_row(change: NewChange, at: Any) -> tuple[Any, ...]:
         change.lost_user_id,
         change.winner_user_id,
     )
+
+
+def _claims(updates: Sequence[NewUpdate]) -> list[tuple[str, int, str | None]]:
+    return [(u.record_id, client, u.claimed_by) for u in updates for client in u.claims]
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -169,7 +189,7 @@ def _event_row(event: NewEvent, at: Any) -> tuple[Any, ...]:
         event.type,
         at,
         event.user_id,
-        _json(event.fields),
+        _derived_json(event.fields),
         event.upto_change_id,
     )
 
@@ -199,7 +219,13 @@ class LogAppender:
         events: Sequence[NewEvent] = (),
     ) -> Appended:
         """Commit the updates (in order), their field changes, what `touched` says of each record, and the
-        feed's events, in one transaction. On failure nothing is committed; the next call reconnects."""
+        feed's events, in one transaction. On failure nothing is committed and the next call reconnects;
+        the failure is `DatabaseUnavailable` (try again later) or `WriteRefused` (this cannot commit)."""
+        # Before anything is sent: a value no database can hold costs no round trip and no reconnection
+        # (the writer splits a refused batch to find the write; on PostgreSQL that took seconds otherwise).
+        for change in changes:
+            _json(change.after)
+            _json(change.lost_value)
         bursts: dict[tuple[str, str], _Burst] = {}  # merged into self._bursts only once committed
         try:
             driver = await self._driver_connection()
@@ -207,9 +233,14 @@ class LogAppender:
                 event_ids = await self._append_sqlite(driver, updates, touched, at, changes, events, bursts)
             else:
                 event_ids = await self._append_postgres(driver, updates, touched, at, changes, events, bursts)
-        except BaseException:
+        except BaseException as exc:
             await self._drop()
-            raise
+            if isinstance(exc, PersistenceError) or not isinstance(exc, Exception):
+                raise
+            # The one place a driver's exception is translated for the writer.
+            if is_unavailable(exc):
+                raise DatabaseUnavailable(self._database.display_url, _reason(exc)) from exc
+            raise WriteRefused(_reason(exc)) from exc
         self._bursts.update(bursts)
         if len(self._bursts) > _MAX_OPEN_BURSTS:
             self._bursts = {k: b for k, b in self._bursts.items() if at - b.at <= self._window}
@@ -247,11 +278,19 @@ class LogAppender:
                 _INSERT_SQLITE,
                 [(u.record_id, u.user_id, u.session_id, u.origin, created, u.data) for u in updates],
             )
+            if claims := _claims(updates):
+                await driver.executemany(_CLAIM_SQLITE, claims)
         if touched:
             await driver.executemany(
                 _TOUCH_SQLITE,
                 [
-                    (_sqlite_time(at), t.user_id, _json(t.summary), t.search_text, record)
+                    (
+                        _sqlite_time(at),
+                        t.user_id,
+                        _derived_json(t.summary),
+                        derived_text(t.search_text),
+                        record,
+                    )
                     for record, t in touched.items()
                 ],
             )
@@ -286,11 +325,13 @@ class LogAppender:
                     _INSERT_POSTGRES,
                     [(u.record_id, u.user_id, u.session_id, u.origin, at, u.data) for u in updates],
                 )
+                if claims := _claims(updates):
+                    await driver.executemany(_CLAIM_POSTGRES, claims)
             if touched:
                 await driver.executemany(
                     _TOUCH_POSTGRES,
                     [
-                        (at, t.user_id, _json(t.summary), t.search_text, record)
+                        (at, t.user_id, _derived_json(t.summary), derived_text(t.search_text), record)
                         for record, t in touched.items()
                     ],
                 )
@@ -315,8 +356,17 @@ class LogAppender:
 
     async def _drop(self) -> None:
         connection, self._connection, self._driver = self._connection, None, None
-        if connection is not None:
-            try:
-                await connection.invalidate()
-            finally:
-                await connection.close()
+        if connection is None:
+            return
+        try:
+            await connection.invalidate()
+            await connection.close()
+        except Exception as exc:  # a connection that is already gone: the caller's error is the one to tell
+            log.warning("dropping the log's database connection failed: %s", _reason(exc))
+
+
+def _reason(exc: BaseException) -> str:
+    # The first line of the driver's own message: it names the problem (a constraint, a column, an
+    # encoding), never the whole statement or its parameters, which may hold anything a client sent.
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(original).__name__}: {original}".splitlines()[0][:300]

@@ -149,6 +149,17 @@ class UpdateRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ClientIdRow(Base):
+    """Which user writes under a Yjs client id of a record (NULL: the server itself). The first writer of an
+    id owns it; nobody else may add clocks to it, or the owner's next items would be dropped as duplicates."""
+
+    __tablename__ = "client_ids"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+
+
 class SnapshotRow(Base):
     """The merged state of a record's log up to and including `upto_seq`."""
 

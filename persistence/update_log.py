@@ -22,6 +22,9 @@ class NewUpdate:
     user_id: str | None
     session_id: str | None
     origin: str
+    # Yjs client ids first written by this update, stored with `claimed_by` as their owner (None: the server).
+    claims: tuple[int, ...] = ()
+    claimed_by: str | None = None
 
 
 async def append(session: AsyncSession, updates: Sequence[NewUpdate]) -> list[int]:

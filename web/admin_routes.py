@@ -1,4 +1,4 @@
-"""Administration of a tenant's users, sessions and audit log; admins of that tenant only."""
+"""Administration of a tenant's users, sessions, failed-login lockouts and audit log; its admins only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from auth import admin, audit
 from auth.errors import Forbidden
 from auth.principal import Principal, Role
+from auth.throttle import Lockout
 from collab import close_codes
 from collab.records import iso, user_refs
 from persistence.models import AuditEntry, User
@@ -136,3 +137,37 @@ async def audit_log(request: Request) -> Response:
         ids = {user_id for e in entries for user_id in (e.actor_id, e.target_user_id) if user_id}
         users = await user_refs(session, principal.tenant_id, ids)
     return JSONResponse({"entries": [audit_json(e, users) for e in entries]})
+
+
+def lockout_json(lockout: Lockout) -> dict[str, Any]:
+    return {
+        "key": lockout.key.public,
+        "kind": lockout.key.kind.value,
+        "email": lockout.key.email or None,
+        "address": lockout.key.address or None,
+        "failures": lockout.failures,
+        "limit": lockout.limit,
+        "locked": lockout.locked,
+        "retry_after_seconds": lockout.retry_after_seconds,
+    }
+
+
+async def list_lockouts(request: Request) -> Response:
+    principal = await _admin(request)
+    found = await admin.lockouts(principal, services(request).throttle)
+    return JSONResponse({"lockouts": [lockout_json(lockout) for lockout in found]})
+
+
+async def clear_lockout(request: Request) -> Response:
+    """The key comes from the listing, in the body (`{"key": ...}`) or as `?key=`."""
+    principal = await _admin(request)
+    key = request.query_params.get("key")
+    if key is None:
+        key = _optional(await json_body(request), "key", str)
+    if not key:
+        raise BadRequest("key is required (from GET /api/admin/lockouts)")
+    found = services(request)
+    async with found.database.session() as session:
+        await admin.clear_lockout(session, principal, found.throttle, key, client_ip(request))
+        await session.commit()
+    return Response(status_code=204)

@@ -46,8 +46,32 @@ async def login(request: Request) -> Response:
         raise BadRequest("tenant, email and password are strings")
     found = services(request)
     ip = client_ip(request)
-    account = f"{tenant}/{normalise_email(email)}"
-    found.throttle.check(account, ip)
+    # The slot is taken before the password is checked: a guess counts from the moment it is made.
+    attempt = await found.throttle.reserve(tenant, normalise_email(email), ip)
+    try:
+        token, principal = await _verified_login(request, tenant, email, password, ip)
+    except InvalidCredentials:
+        raise  # the attempt stays counted
+    except BaseException:
+        await attempt.abandoned()  # no answer was given: it does not count
+        raise
+    await attempt.succeeded()
+    response = JSONResponse({"token": token, "user": user_json(principal)})
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=found.settings.session_cookie_secure or request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+async def _verified_login(
+    request: Request, tenant: str, email: str, password: str, ip: str
+) -> tuple[str, Principal]:
+    found = services(request)
     async with found.database.session() as session:
         try:
             token, principal = await sessions.login(
@@ -60,7 +84,6 @@ async def login(request: Request) -> Response:
             )
         except InvalidCredentials:
             await session.rollback()
-            found.throttle.failed(account, ip)
             known_tenant = await session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
             await audit.record(
                 session, action="login.failed", tenant_id=known_tenant, actor_id=None, ip=ip,
@@ -73,17 +96,7 @@ async def login(request: Request) -> Response:
             detail={"session": principal.session_id},
         )  # fmt: skip
         await session.commit()
-    found.throttle.succeeded(account)
-    response = JSONResponse({"token": token, "user": user_json(principal)})
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=found.settings.session_cookie_secure or request.url.scheme == "https",
-        path="/",
-    )
-    return response
+    return token, principal
 
 
 async def logout(request: Request) -> Response:

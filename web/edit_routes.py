@@ -18,6 +18,7 @@ from auth.errors import Forbidden
 from auth.principal import Principal
 from collab import close_codes, records, restore
 from collab.document import read_fields
+from collab.errors import RoomBroken
 from collab.etag import etag_of, if_match_holds
 from collab.origin import Origin, OriginKind
 from collab.schema import check_values, specs_from_json
@@ -81,6 +82,8 @@ async def patch_record(request: Request) -> Response:
         room.edit(specs, values, origin)
         # Answer once the edit is stored, so the record's updated_at/by already name this change.
         await found.registry.flush()
+        if room.broken:  # the database refused the edit: the room is reloaded without it
+            raise RoomBroken(record_id)
         return await record_response(found, principal, record_id, room.doc)
 
 

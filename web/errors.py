@@ -16,6 +16,7 @@ from auth.errors import (
     InvalidCredentials,
     InvalidInput,
     LastAdmin,
+    LockoutNotFound,
     NotAuthenticated,
     SessionNotFound,
     TenantExists,
@@ -24,9 +25,10 @@ from auth.errors import (
     UserNotFound,
 )
 from auth.throttle import TooManyAttempts
-from collab.errors import RecordNotFound, RoomLoadFailed
+from collab.errors import RecordNotFound, RoomBroken, RoomLoadFailed
 from collab.records import CollectionExists, CollectionNotFound
 from collab.schema import SchemaError
+from persistence.errors import DatabaseUnavailable
 
 
 class BadRequest(Exception):
@@ -51,6 +53,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (TenantNotFound, 404, "not_found"),
     (UserNotFound, 404, "not_found"),
     (SessionNotFound, 404, "not_found"),
+    (LockoutNotFound, 404, "not_found"),
     (LastAdmin, 409, "conflict"),
     (CollectionExists, 409, "conflict"),
     (TenantExists, 409, "conflict"),
@@ -58,6 +61,9 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidInput, 422, "invalid"),
     (BadRequest, 400, "bad_request"),
     (RoomLoadFailed, 503, "unavailable"),
+    (RoomBroken, 503, "unavailable"),
+    # The update writer gave up waiting (shutdown_grace_seconds) for a database that does not answer.
+    (DatabaseUnavailable, 503, "unavailable"),
 ]
 
 

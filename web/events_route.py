@@ -18,18 +18,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from auth.principal import Principal
 from collab import records
 from collab.feed import Subscriber, describe
 from collab.room import Room
 from collab.sse import FeedEvent, feed_event
 from persistence import events
+from web.abuse_limits import abuse_limits
 from web.errors import BadRequest, handle_error
 from web.security import principal_of
 from web.services import Services, services
+from web.slots import Slot, TooManyOpen
 from web.sse_stream import SseStream
 
 FEED_PATH = "/api/events"
 _BACKLOG_PAGE = 500
+# What a refused stream's Retry-After says: a stream ends when its page closes, no time says when.
+_STREAM_RETRY_SECONDS = 10
 
 
 def presence_of(room: Room) -> dict[str, Any]:
@@ -68,11 +73,28 @@ async def feed_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def event_stream(request: Request) -> Response:
     principal = await principal_of(request)
+    found = services(request)
+    # Taken before the next await, held until the stream ends (or the request fails before it starts).
+    slot = abuse_limits(request).streams.take(
+        {
+            f"user:{principal.user_id}": found.settings.max_streams_per_user,
+            f"session:{principal.session_id}": found.settings.max_streams_per_session,
+        }
+    )
+    if slot is None:
+        raise TooManyOpen("too many open event streams", _STREAM_RETRY_SECONDS)
+    try:
+        return await _subscribed(request, found, principal, slot)
+    except BaseException:
+        slot.release()
+        raise
+
+
+async def _subscribed(request: Request, found: Services, principal: Principal, slot: Slot) -> Response:
     name = request.query_params.get("collection")
     if not name:
         raise BadRequest("the collection parameter is required")
     last_id = _last_event_id(request)
-    found = services(request)
     async with found.database.session() as session:
         collection = await records.find_collection(session, principal, name)
     subscriber = Subscriber(principal.tenant_id, collection.id, principal.session_id)
@@ -83,9 +105,12 @@ async def event_stream(request: Request) -> Response:
     except BaseException:
         found.feed.unsubscribe(subscriber)
         raise
-    return SseStream(
-        subscriber, sent, _opening(found, subscriber, last_id), lambda: found.feed.unsubscribe(subscriber)
-    )
+
+    def finished() -> None:
+        found.feed.unsubscribe(subscriber)
+        slot.release()
+
+    return SseStream(subscriber, sent, _opening(found, subscriber, last_id), finished)
 
 
 async def _opening(found: Services, subscriber: Subscriber, last_id: int | None) -> AsyncIterator[FeedEvent]:

@@ -89,6 +89,28 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "properties": {"token": {"type": "string"}, "user": {"$ref": "#/components/schemas/User"}},
             },
+            "Lockouts": {
+                "type": "object",
+                "properties": {
+                    "lockouts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "key": {"type": "string"},
+                                "kind": {"type": "string", "enum": ["account_address", "address", "account"]},
+                                "email": {"type": "string", "nullable": True},
+                                "address": {"type": "string", "nullable": True},
+                                "failures": {"type": "integer"},
+                                "limit": {"type": "integer"},
+                                "locked": {"type": "boolean"},
+                                "retry_after_seconds": {"type": "integer"},
+                            },
+                        },
+                    }
+                },
+            },
+            "LockoutKey": {"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}},
             "Field": {
                 "type": "object",
                 "required": ["key", "type"],
@@ -359,6 +381,33 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/admin/lockouts": {
+            "get": {
+                "description": "Failed logins counted now against the tenant's accounts, per account and "
+                "address, per account, and per address (for addresses that failed on this tenant); "
+                "`locked` ones refuse logins with 429 for `retry_after_seconds`.",
+                "responses": {
+                    "200": _json("Counted failures, locked first", "Lockouts"),
+                    "403": _error("Admins only"),
+                    **_AUTH_ERRORS,
+                },
+            },
+            "delete": {
+                "description": "Forget the failures under one `key` of the listing (audited).",
+                "parameters": [{"name": "key", "in": "query", "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LockoutKey"}}},
+                },
+                "responses": {
+                    "204": {"description": "Cleared"},
+                    "400": _error("No key, or an unreadable body"),
+                    "403": _error("Admins only; foreign Origin"),
+                    "404": _error("The listing has no such key"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
         "/api/admin/audit": {
             "get": {
                 "parameters": [
@@ -385,6 +434,14 @@ DOCUMENT: dict[str, Any] = {
 # path such as /api/records/{record_id} has operations in both places.
 for _path, _operations in (*EDIT_PATHS.items(), *SNAPSHOT_PATHS.items()):
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
+
+# Every authenticated operation is charged to its caller's request budget (web/rate_limits.py).
+for _operations in DOCUMENT["paths"].values():
+    for _operation in _operations.values():
+        if "401" in _operation["responses"]:
+            _operation["responses"].setdefault(
+                "429", _error("Over the caller's request budget; see Retry-After")
+            )
 
 
 async def openapi(request: Request) -> Response:

@@ -39,6 +39,8 @@ ROUTES: list[BaseRoute] = [
     Route("/api/admin/users/{user_id}", admin_routes.update_user, methods=["PATCH"]),
     Route("/api/admin/users/{user_id}/password", admin_routes.reset_password, methods=["POST"]),
     Route("/api/admin/audit", admin_routes.audit_log),
+    Route("/api/admin/lockouts", admin_routes.list_lockouts, methods=["GET"]),
+    Route("/api/admin/lockouts", admin_routes.clear_lockout, methods=["DELETE"]),
     Route("/api/collections", record_routes.list_collections, methods=["GET"]),
     Route("/api/collections", record_routes.create_collection, methods=["POST"]),
     Route("/api/records", record_routes.list_records, methods=["GET"]),

@@ -11,6 +11,8 @@ from starlette.requests import HTTPConnection
 from auth.errors import Forbidden, NotAuthenticated
 from auth.principal import Principal
 from auth.sessions import authenticate
+from web.abuse_limits import abuse_limits
+from web.rate_limits import kind_of
 from web.services import services
 
 SESSION_COOKIE = "collab_session"
@@ -33,7 +35,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def principal_of(connection: HTTPConnection) -> Principal:
     """The authenticated caller. A change authenticated by the cookie alone must come from an allowed
-    Origin: that is what keeps another site's page from acting with the user's cookie."""
+    Origin: that is what keeps another site's page from acting with the user's cookie. Raises
+    `RateLimited` (a `TooManyAttempts`: 429) when the caller is over the budget of this kind of request."""
     token, from_cookie = token_of(connection)
     if token is None:
         raise NotAuthenticated("no session token")
@@ -49,6 +52,8 @@ async def principal_of(connection: HTTPConnection) -> Principal:
     async with found.database.session() as session:
         principal = await authenticate(session, token, found.session_policy)
         await session.commit()
+    # Every authenticated request passes here once: the one place its user's budget is charged.
+    abuse_limits(connection).requests.charge(principal.user_id, kind_of(connection))
     return principal
 
 

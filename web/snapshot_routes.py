@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from auth.errors import Forbidden
-from auth.principal import Principal
+from auth.principal import Principal, Role
 from collab import records, restore
 from collab.document import read_fields
 from collab.errors import RoomLoadFailed
@@ -29,6 +29,12 @@ from web.errors import BadRequest
 from web.requests import int_param
 from web.security import principal_of
 from web.services import services
+
+
+def _require_reader(request: Request, principal: Principal) -> None:
+    # Browsing snapshots is for the people who restore or take them; viewers only if the server allows it.
+    if principal.role is Role.VIEWER and not services(request).settings.viewers_read_snapshots:
+        raise Forbidden("viewers do not read snapshots")
 
 
 async def _record(request: Request, principal: Principal) -> tuple[Record, Collection]:
@@ -72,6 +78,7 @@ async def create_snapshot(request: Request) -> Response:
 
 async def list_snapshots(request: Request) -> Response:
     principal = await principal_of(request)
+    _require_reader(request, principal)
     limit = int_param(request, "limit", 50, 1, 200)
     before = int_param(request, "before", 0, 0, restore.MAX_SNAPSHOT_ID) or None
     record, _ = await _record(request, principal)
@@ -85,6 +92,7 @@ async def list_snapshots(request: Request) -> Response:
 
 async def get_snapshot(request: Request) -> Response:
     principal = await principal_of(request)
+    _require_reader(request, principal)
     record, _ = await _record(request, principal)
     snapshot = await _snapshot(request, record.id, request.path_params["snapshot_id"])
     info = restore.SnapshotInfo(snapshot.id, snapshot.created_at, snapshot.reason, snapshot.created_by)
@@ -95,6 +103,7 @@ async def get_snapshot(request: Request) -> Response:
 
 async def compare_snapshot(request: Request) -> Response:
     principal = await principal_of(request)
+    _require_reader(request, principal)
     record, collection = await _record(request, principal)
     snapshot = await _snapshot(request, record.id, request.path_params["snapshot_id"])
     other_ref = request.query_params.get("with", "now")
@@ -199,6 +208,7 @@ _COMPARISON = {
 _RECORD = {"$ref": "#/components/schemas/Record"}
 _COMMON = {"401": _error("Not authenticated"), "404": _error("No such record or snapshot")}
 _IDS = [_path("record_id"), _path("snapshot_id", "integer")]
+_VIEWERS = _error("Viewers, unless the server lets them read snapshots (COLLAB_VIEWERS_READ_SNAPSHOTS)")
 
 SNAPSHOT_PATHS: dict[str, Any] = {
     "/api/records/{record_id}/snapshots": {
@@ -221,6 +231,7 @@ SNAPSHOT_PATHS: dict[str, Any] = {
                     },
                 ),
                 "400": _error("Bad parameters"),
+                "403": _VIEWERS,
                 **_COMMON,
             },
         },
@@ -238,6 +249,7 @@ SNAPSHOT_PATHS: dict[str, Any] = {
                     "The snapshot with its fields",
                     {"allOf": [_SUMMARY, {"type": "object", "properties": {"fields": {"type": "object"}}}]},
                 ),
+                "403": _VIEWERS,
                 **_COMMON,
             },
         }
@@ -254,7 +266,12 @@ SNAPSHOT_PATHS: dict[str, Any] = {
                     "schema": {"type": "string"},
                 },
             ],
-            "responses": {"200": _ok("The comparison", _COMPARISON), "400": _error("Bad `with`"), **_COMMON},
+            "responses": {
+                "200": _ok("The comparison", _COMPARISON),
+                "400": _error("Bad `with`"),
+                "403": _VIEWERS,
+                **_COMMON,
+            },
         }
     },
     "/api/records/{record_id}/snapshots/{snapshot_id}/restore": {

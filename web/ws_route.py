@@ -16,9 +16,11 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from auth.errors import NotAuthenticated
+from auth.throttle import TooManyAttempts
 from collab import close_codes, records
 from collab.errors import RecordNotFound
 from collab.serving import serve_connection
+from web.abuse_limits import abuse_limits
 from web.channel import WebSocketChannel
 from web.security import origin_allowed, principal_of
 from web.services import services
@@ -53,15 +55,24 @@ async def record_socket(websocket: WebSocket, send: Send) -> None:
     except NotAuthenticated:
         await channel.close(close_codes.NOT_AUTHENTICATED, "not authenticated")
         return
+    except TooManyAttempts:
+        await channel.close(close_codes.RATE_LIMITED, "too many requests")
+        return
     found = services(websocket)
-    if found.registry.connections_of_user(principal.user_id) >= found.settings.max_connections_per_user:
+    # Taken before the next await and held until the connection ends, whichever way it ends: a count
+    # read here and joined after the awaits below let concurrent connects pass the cap.
+    slot = abuse_limits(websocket).sockets.take({principal.user_id: found.settings.max_connections_per_user})
+    if slot is None:
         await channel.close(close_codes.RATE_LIMITED, "too many connections")
         return
-    record_id = websocket.path_params["record_id"]
     try:
-        async with found.database.session() as session:
-            await records.find_record(session, principal, record_id)
-    except RecordNotFound:
-        await channel.close(close_codes.NOT_FOUND, "no such record")
-        return
-    await serve_connection(found.registry, channel, principal, record_id, found.settings)
+        record_id = websocket.path_params["record_id"]
+        try:
+            async with found.database.session() as session:
+                await records.find_record(session, principal, record_id)
+        except RecordNotFound:
+            await channel.close(close_codes.NOT_FOUND, "no such record")
+            return
+        await serve_connection(found.registry, channel, principal, record_id, found.settings)
+    finally:
+        slot.release()

@@ -5,17 +5,31 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import random
+import sys
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pycrdt import Doc, Map, Text, merge_updates
 
-from collab.field_changes import FieldChange, FieldIndex, changes_for
+from collab.field_changes import (
+    FieldChange,
+    FieldEntry,
+    FieldIndex,
+    _element_value,
+    _Key,
+    _Touch,
+    changes_for,
+)
 from collab.item_fields import Owner, resolve_owners
-from collab.ystructs import ID, AnyValue, ContentAny, Item
-from tests.collab.test_yupdate import run_oracle
+from collab.ystructs import ID, AnyValue, ContentAny, ContentDeleted, ContentType, Item
+from collab.yupdate import decode_update
+from tests.collab.test_yupdate import one_item, run_oracle, var_string, var_uint
 
 SERVER_CLIENT_ID = 1_000_000
 
@@ -384,3 +398,257 @@ def test_resolve_owners_follows_chains_in_any_order_and_ignores_cycles() -> None
         [typed[1]], "fields", lambda i: Owner("notes", ID(7, 1)) if i == ID(7, 2) else None
     )
     assert known == [(0, Owner("notes", ID(7, 1)))]
+
+
+# -- runs: a map item of length L is L entries, each written on the one before -----------------------------
+
+HOSTILE_CLIENT = 123_456
+
+
+def deleted_entry(client: int, length: int, delete_set: bool = False, key: str = "name") -> bytes:
+    """A 21-36 byte update: one entry of root map ``fields`` whose content is deleted and declares
+    ``length`` clocks (what Yjs writes for a key's overwritten entries, stretched), optionally with the
+    delete set naming it, as Yjs would send it."""
+    body = var_uint(1) + var_string("fields") + var_string(key) + var_uint(length)
+    update = one_item(0x21, body, client=client)  # ContentDeleted, no origins, a parent_sub
+    if delete_set:
+        update = update[:-1] + var_uint(1) + var_uint(client) + var_uint(1) + var_uint(0) + var_uint(length)
+    return update
+
+
+def python_calls(work: Callable[[], object]) -> int:
+    """How many Python functions ``work`` called: a measure of its work that no machine load disturbs."""
+    calls = 0
+
+    def count(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+@pytest.mark.timeout(60)  # the per-element index took ~5 s per million declared clocks
+@pytest.mark.parametrize("delete_set", [False, True], ids=["bare", "with-delete-set"])
+@pytest.mark.parametrize("length", [10**7, 2**31])
+def test_a_huge_deleted_entry_costs_what_a_tiny_one_costs(length: int, delete_set: bool) -> None:
+    def index(n: int) -> tuple[int, Doc[Any], FieldIndex]:
+        update = deleted_entry(HOSTILE_CLIENT, n, delete_set)
+        doc: Doc[Any] = Doc(client_id=SERVER_CLIENT_ID)
+        doc.apply_update(update)
+        live = FieldIndex()
+
+        def work() -> None:
+            assert changes_for(live, update, doc, "mallory") == []  # nothing visible changed
+            assert FieldIndex.from_state(doc.get_update(), doc).values() == {}
+
+        return python_calls(work), doc, live
+
+    tiny_calls, _, _ = index(2)
+    huge_calls, doc, live = index(length)
+    assert len(deleted_entry(HOSTILE_CLIENT, length, delete_set)) <= 36
+    assert doc.get_state() == var_uint(1) + var_uint(HOSTILE_CLIENT) + var_uint(length)  # yrs took it
+    assert huge_calls <= tiny_calls + 40, (tiny_calls, huge_calls)  # longer var-ints: a few more reads
+    # The run stays usable: an entry of another client written on its middle element competes with the
+    # element after it, and wins with the higher client id (the path is cut inside the run).
+    middle = ID(HOSTILE_CLIENT, length // 2)
+    for client, value in [(HOSTILE_CLIENT - 1, "lower"), (HOSTILE_CLIENT + 1, "higher")]:
+        content = var_uint(1) + bytes([119]) + var_string(value)  # ContentAny holding one string
+        update = one_item(0x88, var_uint(middle.client) + var_uint(middle.clock) + content, client=client)
+        doc.apply_update(update)
+        (change,) = changes_for(live, update, doc, value)
+        assert change.conflict and change.lost_author == ("lower" if value == "lower" else "mallory")
+        assert live.values() == dict(doc.get("fields", type=Map).items())
+    assert live.values() == {"name": "higher"}
+    assert FieldIndex.from_state(doc.get_update(), doc).values() == {"name": "higher"}
+
+
+def test_a_delete_set_repeating_one_range_costs_what_the_range_costs() -> None:
+    server = Server()
+    alice = Client("alice", 7)
+    alice.edit(lambda f: f.update({f"key{n}": n for n in range(400)}))  # 400 item ranges, one per key
+    server.deliver(alice)
+
+    def delete_everything(copies: int) -> tuple[int, int, list[FieldChange]]:
+        pairs = (var_uint(0) + var_uint(400)) * copies  # everything alice wrote, listed ``copies`` times
+        update = var_uint(0) + var_uint(1) + var_uint(7) + var_uint(copies) + pairs
+        doc: Doc[Any] = Doc(client_id=SERVER_CLIENT_ID)
+        doc.apply_update(server.doc.get_update())
+        doc.apply_update(update)
+        index = FieldIndex.from_state(server.doc.get_update(), doc)
+        changes: list[FieldChange] = []
+        calls = python_calls(lambda: changes.extend(changes_for(index, update, doc, "mallory")))
+        return calls, len(update), changes
+
+    once_calls, _, once = delete_everything(1)
+    many_calls, size, many = delete_everything(5000)
+    assert many == once and len(once) == 400 and all(c.after is None for c in once)
+    # Decoding reads every pair; the index itself works once per item range, not once per listed range.
+    assert many_calls <= once_calls + 3 * size, (once_calls, many_calls, size)
+
+
+def test_pycrdt_sends_a_key_set_many_times_as_one_run() -> None:
+    alice = Client("alice", 5)
+    for value in range(100):
+        alice.edit(setter("k", value))
+    overwritten, live = decode_update(alice.doc.get_update()).structs
+    assert isinstance(overwritten, Item) and overwritten.content == ContentDeleted(99)
+    assert isinstance(live, Item) and live.origin == ID(5, 98)
+    server = Server()
+    assert server.receive(alice.doc.get_update(), "alice") == [
+        FieldChange("k", None, 99.0, "alice", winner_author="alice")
+    ]
+
+
+@pytest.mark.parametrize("alice_id, bob_id", [(1, 2), (3, 2)], ids=["bob-higher", "bob-lower"])
+def test_writes_on_the_middle_of_a_run_compete_with_the_next_element(alice_id: int, bob_id: int) -> None:
+    server = Server()
+    alice, bob, carol = Client("alice", alice_id), Client("bob", bob_id), Client("carol", 9)
+    for value in (1, 2):
+        alice.edit(setter("k", value))
+    server.deliver(alice)
+    bob.sync_from(server)  # bob saw alice's 2
+    for value in (3, 4):
+        alice.edit(setter("k", value))
+    carol.doc.apply_update(alice.doc.get_update())  # carol saw alice's 4, from alice herself
+    carol.outbox.clear()
+    alice.edit(setter("k", 5))
+    alice.outbox.clear()
+    # alice's 3 and 4 arrive as one deleted run (bob and carol wrote on its elements), then her 5.
+    assert server.receive(alice.doc.get_update(server.doc.get_state()), "alice") == [
+        FieldChange("k", 2.0, 5.0, "alice", overwritten_author="alice", winner_author="alice")
+    ]
+    bob.edit(setter("k", 6))
+    (change,) = server.deliver(bob)
+    bob_wins = bob_id > alice_id  # bob's write competes with alice's 3, the element after his origin
+    assert change.conflict and change.after == server.fields["k"] == (6.0 if bob_wins else 5.0)
+    assert (change.lost_value, change.lost_author) == ((5.0, "alice") if bob_wins else (6.0, "bob"))
+    # carol's write competes with alice's 5 while the run is whole; once bob cut the path after alice's 2,
+    # the entry carol wrote on is off the path and she loses whatever her id.
+    carol.edit(setter("k", 8))
+    (change,) = server.deliver(carol)
+    assert change.conflict and change.after == server.fields["k"] == (6.0 if bob_wins else 8.0)
+    assert server.index.values() == server.values()
+    alice.sync_from(server)
+    alice.edit(setter("k", 7))  # on top of whatever won: sequential
+    assert server.deliver(alice) == [
+        FieldChange(
+            "k",
+            change.after,
+            7.0,
+            "alice",
+            overwritten_author="bob" if bob_wins else "carol",
+            winner_author="alice",
+        )
+    ]
+    assert FieldIndex.from_state(server.doc.get_update(), server.doc).values() == {"k": 7.0}
+
+
+class PerElementIndex(FieldIndex):
+    """The reference: the index as it was before runs, writing every element of a map item on its own to a
+    winner path of single IDs. Its work follows declared lengths, so it only serves small honest runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: dict[str, list[ID]] = {}
+
+    def _write(
+        self, touched: dict[str, _Touch], key: str, item: Item, first: int, stop: int, author: str | None
+    ) -> None:
+        nested = isinstance(item.content, ContentType)
+        deleted = isinstance(item.content, ContentDeleted)
+        for j in range(first, stop):
+            eid = ID(item.id.client, item.id.clock + j)
+            origin = item.origin if j == 0 else ID(eid.client, eid.clock - 1)
+            entry = FieldEntry(eid, author, _element_value(item, j), nested, deleted)
+            self._write_element(touched, key, entry, origin)
+
+    def _write_element(
+        self, touched: dict[str, _Touch], key: str, new: FieldEntry, origin: ID | None
+    ) -> None:
+        k = self._keys.setdefault(key, _Key())
+        path = self.paths.setdefault(key, [])
+        touch = touched.setdefault(key, _Touch(self.entry(key)))
+        at = -1 if origin is None else path.index(origin) if origin in path else None
+        if at is not None and at == len(path) - 1:
+            pass  # sequential
+        elif at is not None and new.id.client > path[at + 1].client:
+            touch.conflict = True
+            if k.live is not None:
+                touch.lost = (None if k.live.deleted else k.live.value, k.live.author)
+            del path[at + 1 :]
+        else:
+            touch.conflict = True
+            touch.lost = (new.value, new.author)
+            return
+        path.append(new.id)
+        k.live = new
+
+
+# A step: (what, which client, a number). Writes and deliveries come most often; "sync-to-past" brings a
+# client to an older state of the server, so that its next write lands on the middle of a run.
+STEPS = ["set"] * 4 + ["each"] * 2 + ["sync-to-past"] * 2 + ["reversed", "diff", "full", "sync", "pop"]
+STEPS_PER_CASE = 30
+
+
+@settings(
+    max_examples=int(os.environ.get("COLLAB_PROPERTY_EXAMPLES", "200")),
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    client_ids=st.lists(st.integers(1, 30), min_size=2, max_size=3, unique=True),
+    rng=st.randoms(use_true_random=False),  # steps drawn evenly: hypothesis' own draws favour client 0
+)
+def test_history_of_runs_equals_the_per_element_history(client_ids: list[int], rng: random.Random) -> None:
+    """Clients set one key, sync and deliver their writes one by one, in reverse, as a diff or as their full
+    state (where overwritten entries come as deleted runs, whose middle elements others wrote on): the run
+    index reports exactly what the per-element one does, and both hold pycrdt's value."""
+    server = Server()
+    reference = PerElementIndex()
+    clients = [Client(f"user{n}", client_id) for n, client_id in enumerate(client_ids)]
+    written = 0
+    past = [b"\x00\x00"]  # the server's states, oldest first
+
+    def receive(update: bytes, author: str) -> None:
+        server.doc.apply_update(update)
+        past.append(server.doc.get_update())
+        changes = changes_for(server.index, update, server.doc, author)
+        assert changes == changes_for(reference, update, server.doc, author)
+        assert server.index.values() == reference.values() == server.values()
+        assert server.index.entry("k") == reference.entry("k")
+
+    for _ in range(STEPS_PER_CASE):
+        kind, client = rng.choice(STEPS), rng.choice(clients)
+        if kind == "set":
+            for _ in range(rng.randint(1, 5)):  # several writes in a row: a run
+                written += 1
+                client.edit(setter("k", written))
+        elif kind == "pop":
+            client.edit(lambda f: f.pop("k", None))
+        elif kind == "sync":
+            client.sync_from(server)
+        elif kind == "sync-to-past":  # so that it writes on an entry in the middle of a run
+            queued = len(client.outbox)
+            client.doc.apply_update(past[max(-len(past), -rng.randint(2, 4))])  # a few updates back
+            del client.outbox[queued:]
+        elif kind in ("each", "reversed"):
+            for update in client.outbox if kind == "each" else client.outbox[::-1]:
+                receive(update, client.name)
+            client.outbox.clear()
+        else:
+            since = server.doc.get_state() if kind == "diff" else None
+            receive(client.doc.get_update(since), client.name)
+            client.outbox.clear()
+    for client in clients:
+        receive(client.doc.get_update(), client.name)  # already there: nothing is reported twice
+    state = server.doc.get_update()
+    rebuilt, rebuilt_reference = FieldIndex.from_state(state, server.doc), PerElementIndex()
+    rebuilt_reference._ingest(state, server.doc, lambda _: None, deleter=None)
+    assert rebuilt.values() == rebuilt_reference.values() == server.values()
+    assert rebuilt.entry("k") == rebuilt_reference.entry("k")

@@ -208,6 +208,9 @@ const commands = {
   encode_state () {
     return { update: b64(Y.encodeStateAsUpdate(doc)) }
   },
+  own_clock () {
+    return { clock: localVector().get(doc.clientID) ?? 0 }
+  },
   saved () {
     return { count: saved.count, stateVector: saved.bytes && b64(saved.bytes), clocks: clocksOf(saved.vector) }
   },

@@ -17,7 +17,8 @@ Connection: ``connect(url, room, token=None)`` returns once synced (the room is 
 resume the socket (edits made offline are sent on resync: use ``wait_field`` on the peer to see them
 arrive); ``wait_synced()`` waits for an automatic reconnect; ``wait_close(code)`` for a close the
 server sent. Content: ``set``, ``delete``, ``text_insert``, ``text_delete``, ``get``, ``fields``,
-``encode_state`` (``Y.encodeStateAsUpdate``, for comparing with pycrdt). Durability: ``saved`` and
+``encode_state`` (``Y.encodeStateAsUpdate``, for comparing with pycrdt), ``own_clock`` (the client's own
+clock, to tell which edits a saved message covers). Durability: ``saved`` and
 ``wait_saved(scope="own"|"all", min_count=1)``. Presence: ``set_awareness``, ``awareness``,
 ``wait_awareness``. Abuse: ``send_raw(bytes)`` writes one binary frame as is. Waits take a ``timeout``
 in seconds and return how long they took. Nothing here sleeps: every wait is answered by the Node
@@ -311,6 +312,11 @@ class NodeClient:
     async def encode_state(self) -> bytes:
         """``Y.encodeStateAsUpdate(doc)``: the whole document as one update."""
         return base64.b64decode((await self._request("encode_state"))["update"])
+
+    async def own_clock(self) -> int:
+        """This client's own clock: how many of its own changes (items, characters) the document holds."""
+        clock: int = (await self._request("own_clock"))["clock"]
+        return clock
 
     async def wait_field(self, key: str, value: JSONValue, timeout: float = 10.0) -> float:
         """Wait until ``fields[key]`` deep-equals ``value`` (a ``Y.Text`` compares as its string)."""

@@ -124,7 +124,7 @@ async def test_twenty_node_clients_open_a_new_record_at_once(
         await client.start()
     try:
         await asyncio.gather(*(c.connect(live_server.ws_url, record, token=admin_token) for c in clients))
-        await clients[0].set("hello", "all")
-        await asyncio.gather(*(c.wait_field("hello", "all") for c in clients))
+        await clients[0].set("email", "all")
+        await asyncio.gather(*(c.wait_field("email", "all") for c in clients))
     finally:
         await asyncio.gather(*(c.close() for c in clients))

@@ -92,7 +92,7 @@ async def test_deactivating_a_user_and_lowering_a_role_act_at_once(
         )
     ed = await YClient(url, await live_server.login("ed@example.com", ed_password)).connect()
     gone = await YClient(url, await live_server.login("gone@example.com", "gone-pass-1")).connect()
-    ed.fields["before"] = "allowed"
+    ed.fields["email"] = "allowed"
     await ed.wait_saved()
     async with live_server.client(admin_token) as http:
         started = asyncio.get_running_loop().time()
@@ -104,11 +104,11 @@ async def test_deactivating_a_user_and_lowering_a_role_act_at_once(
         assert deactivated.json()["active"] is False
     assert await gone.wait_closed(REVOCATION_DEADLINE_SECONDS) == close_codes.FORBIDDEN
     assert asyncio.get_running_loop().time() - started < REVOCATION_DEADLINE_SECONDS
-    ed.fields["after"] = "refused"
+    ed.fields["stage"] = "lead"
     await ed.wait_until(lambda: ed.denied >= 1, "permission-denied after the role change")
     async with live_server.client(admin_token) as http:
         fields = (await http.get(f"/api/records/{record}")).json()["fields"]
-        assert fields == {"name": "Team", "before": "allowed"}
+        assert fields == {"name": "Team", "email": "allowed"}
         audit = (await http.get("/api/admin/audit")).json()["entries"]
     actions = [entry["action"] for entry in audit]
     for action in ("user.create", "user.password_reset", "user.role", "user.deactivate", "login"):

@@ -3,44 +3,53 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import random
+from collections.abc import Mapping
 
 from tests.support.live_server import LiveServer
 from tests.support.yclient import YClient
 
 WRITERS = 4
+WRITER_FIELDS = [f"w{i}" for i in range(WRITERS)]
 KILLS = 3
 IN_FLIGHT_MAX = 200
 
 
 class Writer:
-    """A client that writes unique keys and remembers which of them the server confirmed with "saved"."""
+    """A client that appends unique tokens to its own rich-text field and remembers which of them the server
+    confirmed with "saved" (a field of the collection: keys that are no field are corrected away)."""
 
     def __init__(self, url: str, token: str, name: str) -> None:
         self.client = YClient(url, token)
         self.name = name
-        self.clock_of: dict[str, int] = {}
-        self.count = 0
+        self.tokens: list[str] = []
+        self.clocks: list[int] = []  # this client's own clock once each token is written, ascending
+        self.clock = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.tokens)
 
     def write_one(self) -> None:
-        key = f"{self.name}-{self.count}"
-        self.count += 1
-        self.client.fields[key] = self.count
-        self.clock_of[key] = self.count  # each map set is one more clock tick of this client
+        token = f"{self.name}-{self.count},"
+        text = self.client.fields[self.name]
+        text += token
+        self.clock += len(token)  # one clock per character (ASCII) of this client's own inserts
+        self.tokens.append(token.rstrip(","))
+        self.clocks.append(self.clock)
 
     def confirmed(self) -> set[str]:
-        stored = self.client.saved_own
-        return {key for key, clock in self.clock_of.items() if clock <= stored}
+        return set(self.tokens[: self.confirmed_count()])
 
     def confirmed_count(self) -> int:
-        """How many keys are confirmed, without scanning them: the clocks of the keys are 1, 2, … count.
-        It is checked on every message the writer receives, and the keys grow into the thousands."""
-        return min(self.client.saved_own, self.count)
+        """How many tokens are confirmed, without scanning them (checked on every message received)."""
+        return bisect.bisect_right(self.clocks, self.client.saved_own)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if self.count - self.client.saved_own >= IN_FLIGHT_MAX:
+            if self.count - self.confirmed_count() >= IN_FLIGHT_MAX:
                 # Writes are always in flight when the server dies, but never so many that a slow machine
                 # spends the test draining a backlog instead of checking what was confirmed.
                 await self._until_confirmed_more_or(stop)
@@ -60,6 +69,30 @@ class Writer:
                 waiting.cancel()
 
 
+def tokens_in(fields: Mapping[str, object]) -> set[str]:
+    return {token for key in WRITER_FIELDS for token in str(fields.get(key) or "").split(",") if token}
+
+
+async def durable_record(server: LiveServer, token: str, name: str) -> str:
+    """A record of a collection with one rich-text field per writer."""
+    async with server.client(token) as http:
+        created = await http.post(
+            "/api/collections",
+            json={
+                "name": "durable",
+                "label": "Durable",
+                "fields": [
+                    {"key": "name", "label": "Name", "type": "text"},
+                    *({"key": key, "label": key, "type": "richtext"} for key in WRITER_FIELDS),
+                ],
+            },
+        )
+        assert created.status_code in (201, 409), created.text
+    return await server.create_record(
+        token, {"name": name, **dict.fromkeys(WRITER_FIELDS, "")}, collection="durable"
+    )
+
+
 async def stored_fields(server: LiveServer, token: str, record: str) -> dict[str, object]:
     async with server.client(token) as http:
         response = await http.get(f"/api/records/{record}")
@@ -69,9 +102,9 @@ async def stored_fields(server: LiveServer, token: str, record: str) -> dict[str
 
 
 async def test_sigkill_loses_nothing_confirmed(live_server: LiveServer, admin_token: str) -> None:
-    record = await live_server.create_record(admin_token, {"name": "Durable"})
+    record = await durable_record(live_server, admin_token, "Durable")
     rng = random.Random(7)
-    writers = [Writer(f"{live_server.ws_url}/{record}", admin_token, f"w{i}") for i in range(WRITERS)]
+    writers = [Writer(f"{live_server.ws_url}/{record}", admin_token, key) for key in WRITER_FIELDS]
     for writer in writers:
         await writer.client.connect()
     for _ in range(KILLS):
@@ -84,20 +117,20 @@ async def test_sigkill_loses_nothing_confirmed(live_server: LiveServer, admin_to
         confirmed = set().union(*(w.confirmed() for w in writers))
         await live_server.start()
         stored = await stored_fields(live_server, admin_token, record)  # before anyone reconnects
-        lost = confirmed - stored.keys()
+        lost = confirmed - tokens_in(stored)
         assert not lost, f"{len(lost)} confirmed updates lost"
         for writer in writers:
             with contextlib.suppress(Exception):
                 await writer.client.close()
             await writer.client.connect()  # same address: the server came back on its port
-    expected = {key for w in writers for key in w.clock_of} | {"name"}
+    expected = {token for w in writers for token in w.tokens}
     for writer in writers:
         await writer.client.wait_saved()
         await writer.client.wait_until(
-            lambda w=writer: set(w.client.fields.keys()) >= expected, "convergence"
+            lambda w=writer: tokens_in(w.client.fields.to_py()) >= expected, "convergence"
         )
     stored = await stored_fields(live_server, admin_token, record)
-    assert set(stored) == expected
+    assert tokens_in(stored) == expected
     for writer in writers:
         assert writer.client.fields.to_py() == writers[0].client.fields.to_py()
         await writer.client.close()
@@ -114,9 +147,9 @@ async def write_until_confirmed_while(writers: list[Writer], minimum: int) -> No
 
 
 async def test_sigterm_with_writes_in_flight_loses_nothing(live_server: LiveServer, admin_token: str) -> None:
-    record = await live_server.create_record(admin_token, {"name": "Graceful"})
+    record = await durable_record(live_server, admin_token, "Graceful")
     url = f"{live_server.ws_url}/{record}"
-    writers = [Writer(url, admin_token, f"w{i}") for i in range(WRITERS)]
+    writers = [Writer(url, admin_token, key) for key in WRITER_FIELDS]
     observer = await YClient(url, admin_token).connect()
     for writer in writers:
         await writer.client.connect()
@@ -129,11 +162,11 @@ async def test_sigterm_with_writes_in_flight_loses_nothing(live_server: LiveServ
     # uvicorn re-raises the SIGTERM it caught once its graceful shutdown is done.
     assert code in (0, -15)
     assert "all accepted updates are stored" in live_server.log_tail()
-    accepted = set(observer.fields.keys())  # everything the server applied and broadcast
+    accepted = tokens_in(observer.fields.to_py())  # everything the server applied and broadcast
     confirmed = set().union(*(w.confirmed() for w in writers))
     await live_server.start()
     stored = await stored_fields(live_server, admin_token, record)
-    assert not (accepted | confirmed) - stored.keys()
+    assert not (accepted | confirmed) - tokens_in(stored)
     for client in [observer, *(w.client for w in writers)]:
         with contextlib.suppress(Exception):
             await client.close()

@@ -49,10 +49,10 @@ async def test_snapshot_every_n_updates_and_after_quiet(database_url: str, tmp_p
         record = await server.create_record(token, {"name": "Snap"})
         client = await YClient(f"{server.ws_url}/{record}", token).connect()
         for n in range(12):
-            client.fields["n"] = n
+            client.fields["revenue"] = n
         await client.wait_saved()
         await wait_for_snapshots(database_url, record, lambda r: r == ["auto"], "a snapshot after 10 updates")
-        client.fields["last"] = "quiet"
+        client.fields["email"] = "quiet"
         await client.wait_saved()
         await wait_for_snapshots(
             database_url, record, lambda r: r == ["auto", "auto"], "a snapshot after quiet"
@@ -61,7 +61,7 @@ async def test_snapshot_every_n_updates_and_after_quiet(database_url: str, tmp_p
         await server.kill()
         await server.start()
         fresh = await YClient(f"{server.ws_url}/{record}", token).connect()
-        assert fresh.fields.to_py() == {"name": "Snap", "n": 11.0, "last": "quiet"}
+        assert fresh.fields.to_py() == {"name": "Snap", "revenue": 11.0, "email": "quiet"}
         await fresh.close()
     finally:
         await server.kill()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from persistence import events
 from persistence.database import Database
+from persistence.errors import WriteRefused
 from persistence.events import NewEvent
 from persistence.log_appender import LogAppender
 from persistence.models import EventRow, Record
@@ -78,8 +79,9 @@ async def test_events_commit_with_the_updates_of_their_batch(
         orphan = NewUpdate(
             record_id="no-such-record", data=b"\x01", user_id=None, session_id=None, origin="live"
         )
-        with pytest.raises((sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError)):
+        with pytest.raises(WriteRefused) as refused:
             await appender.append([orphan], {}, AT, events=[_event(tenant, collection, record_id, 2)])
+        assert isinstance(refused.value.__cause__, sqlite3.IntegrityError | asyncpg.ForeignKeyViolationError)
 
     assert len(appended.event_ids) == 1
     async with database.session() as session:

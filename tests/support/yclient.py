@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 import websockets
@@ -25,6 +26,7 @@ class YClient:
         self.saved_vectors: list[dict[int, int]] = []
         self.saved_own = 0  # the most of this client's own clock any "saved" covered (kept up as they come)
         self.denied = 0
+        self.notices: list[dict[str, Any]] = []  # message type 101: what the server corrected of our edits
         self.synced = asyncio.Event()
         self.changed = asyncio.Event()
         self.awareness: list[protocol.AwarenessEntry] = []
@@ -85,6 +87,10 @@ class YClient:
             vector = protocol.decode_state_vector(reader.var_bytes())
             self.saved_vectors.append(vector)
             self.saved_own = max(self.saved_own, vector.get(self.doc.client_id, 0))
+            self.changed.set()
+            return
+        if message_type == protocol.NOTICE:
+            self.notices.append(json.loads(protocol.Reader(frame[1:]).var_string()))
             self.changed.set()
             return
         if message_type == protocol.AUTH:

@@ -56,7 +56,10 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def _serve(folder: Path, url: str) -> Iterator[Served]:
     env = {**os.environ, "COLLAB_DATABASE_URL": url, "COLLAB_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD}
     env["COLLAB_LOGIN_FAILURES_PER_ADDRESS"] = "100000"  # generated logins must not lock the run out
+    env["COLLAB_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS"] = "100000"
     env["COLLAB_LOGIN_FAILURES_PER_ACCOUNT"] = "100000"
+    for kind in ("READS", "WRITES", "SEARCHES", "EXPORTS", "IMPORTS"):
+        env[f"COLLAB_HTTP_{kind}_PER_SECOND"] = "0"  # nor may request budgets: a budget off is a rate of 0
     with (folder / "server.log").open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "collab", "serve", "--port", "0"],

@@ -16,7 +16,8 @@ async def test_login_me_logout(live_server: LiveServer) -> None:
             "/api/auth/login", json={"tenant": "default", "email": "no@x.io", "password": "x"}
         )
         assert nobody.status_code == 401 and nobody.json() == bad.json()
-        assert (await http.post("/api/auth/login", content=b"{nope")).status_code == 400
+        as_json = {"Content-Type": "application/json"}
+        assert (await http.post("/api/auth/login", content=b"{nope", headers=as_json)).status_code == 400
         assert (await http.post("/api/auth/login", json=[1])).status_code == 400
         ok = await http.post(
             "/api/auth/login",

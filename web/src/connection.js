@@ -3,7 +3,8 @@
 // provider's 30 s silence timeout, and coming back reconnects without waiting for its back-off.
 import { WebsocketProvider } from 'y-websocket'
 import { readAuthMessage } from 'y-protocols/auth'
-import { currentToken } from './session.js'
+import * as decoding from 'lib0/decoding'
+import { toast } from './toast.js'
 
 /** `ws(s)://<this host>/ws`: the provider appends `/<record id>`. */
 function socketBase () {
@@ -12,6 +13,15 @@ function socketBase () {
 }
 
 const MESSAGE_AUTH = 2
+// collab's extension: the server put one of our edits right (a value that does not fit the field).
+const MESSAGE_NOTICE = 101
+
+/** The words for a notice of message type 101, or null for a kind this version does not know. */
+export function describeNotice (notice) {
+  if (notice?.kind !== 'corrected' || typeof notice.fields !== 'object') return null
+  const parts = Object.entries(notice.fields).map(([field, reason]) => `${field}: ${reason}`)
+  return `The server corrected a value that does not fit — ${parts.join('; ')}`
+}
 
 /**
  * The provider also emits `permission-denied` (with the server's reason) when the server refuses our
@@ -21,18 +31,22 @@ const MESSAGE_AUTH = 2
  * @returns {{provider: WebsocketProvider, retry: () => void, destroy: () => void}}
  */
 export function connectRecord (recordId, doc) {
-  const token = currentToken()
-  // Without a token (a tab opened after sign-in elsewhere) the handshake's session cookie is used.
+  // No token in the URL: the handshake carries the HttpOnly session cookie, which authenticates it.
   // disableBc: tabs of one browser must sync through the server, which checks each one's role and
   // confirms what it stored; a BroadcastChannel would bypass both.
   const provider = new WebsocketProvider(socketBase(), recordId, doc, {
-    params: token ? { token } : {},
     disableBc: true,
     connect: navigator.onLine
   })
-  // y-websocket's own handler only logs a warning, with the socket's URL and so the token in it.
+  // y-websocket's own handler only logs a warning; the server's reason is for the page to show.
   provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) =>
     readAuthMessage(decoder, doc, (_doc, reason) => provider.emit('permission-denied', [reason]))
+  provider.messageHandlers[MESSAGE_NOTICE] = (_encoder, decoder) => {
+    let notice = null
+    try { notice = JSON.parse(decoding.readVarString(decoder)) } catch { return }
+    const words = describeNotice(notice)
+    if (words) toast(words)
+  }
   // After a 44xx close the server has said that retrying cannot help: only the user's Retry does.
   let refused = false
   const onClosed = () => { refused = true }

@@ -22,8 +22,9 @@ export function showLogin (root, onSignedIn, notice = null) {
     submit.disabled = true
     problem.hidden = true
     try {
-      const { token, user } = await api.login(tenant, email, password)
-      signedIn(user, token)
+      // The answer also holds the token, for scripts; the page has the HttpOnly cookie and ignores it.
+      const { user } = await api.login(tenant, email, password)
+      signedIn(user)
       onSignedIn()
     } catch (error) {
       problem.textContent = error.status === 401

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from collab.protocol import write_var_uint as var_uint
 from collab.ystructs import TypeRef
 
 # Content refs (the low 5 bits of a struct's info byte).
@@ -28,15 +29,6 @@ _HAS_RIGHT_ORIGIN = 0x40
 _HAS_PARENT_SUB = 0x20
 
 ID = tuple[int, int]  # (client, clock)
-
-
-def var_uint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def var_int(n: int) -> bytes:

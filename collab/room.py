@@ -103,7 +103,7 @@ class Room:
         self._subscription = doc.observe(self._on_transaction)
         self._claimed: dict[int, int] = {}  # new client ids written under, per connection
         # Each connection's own client id (its first awareness entry), reserved for (user, connection).
-        self._announced: dict[int, set[int]] = {}
+        self._announced: dict[int, int] = {}
         self._reserved: dict[int, tuple[str, int]] = {}
         self._field_index = field_index
         self.connections: dict[int, Connection] = {}
@@ -202,8 +202,13 @@ class Room:
         self._check_usable()
         try:
             decoded = decode_update(update)
+            get_state(update)  # yrs' own decoder, which is stricter in places: it panics here, not half-way
         except UpdateDecodeError as exc:
             raise UpdateRefused(f"update does not decode: {exc}") from None
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # pyo3's PanicException derives from BaseException
+            raise UpdateRefused(f"update refused by yrs: {type(exc).__name__}") from None
         writer = origin.user_id or SERVER
         self._check_announced(origin.connection_id, decoded, writer)
         admitted = admit(decoded, self._state, _Owners(self), writer)
@@ -386,7 +391,7 @@ class Room:
         if connection.id in self._announced or len(client_ids) != 1:
             return
         own = client_ids[0]
-        self._announced[connection.id] = {own}
+        self._announced[connection.id] = own
         if own not in self.owners and own not in self._reserved:
             self._reserved[own] = (connection.principal.user_id, connection.id)
 
@@ -399,12 +404,11 @@ class Room:
     def _check_announced(self, connection_id: int | None, update: Update, writer: str) -> None:
         """Refuse a connection's update under a client id it announced as its own but another writer holds:
         its items there are duplicates the document ignores, and "saved" would cover them anyway."""
-        announced = self._announced.get(connection_id) if connection_id is not None else None
-        if not announced:
+        own = self._announced.get(connection_id) if connection_id is not None else None
+        if own is None or self.owners.get(own, writer) == writer:
             return
-        for client in {struct.id.client for struct in update.structs} & announced:
-            if self.owners.get(client, writer) != writer:
-                raise UpdateRefused(f"client id {client} was taken by another writer; reload the record")
+        if any(struct.id.client == own for struct in update.structs):
+            raise UpdateRefused(f"client id {own} was taken by another writer; reload the record")
 
     def _awareness_entries(self, client_ids: set[int] | None) -> list[protocol.AwarenessEntry]:
         return [

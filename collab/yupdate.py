@@ -232,6 +232,8 @@ def decode_update(data: bytes | bytearray | memoryview) -> Update:
     structs: list[Struct] = []
     for _ in range(r.count(3)):
         n_structs = r.count()
+        if n_structs == 0:  # no encoder writes one, and yrs panics half-way through applying it
+            raise r.fail("a client block with no structs")
         client = r.var_uint()
         clock = r.var_uint()
         for _ in range(n_structs):

@@ -345,3 +345,17 @@ async def test_an_announced_client_id_is_reserved_and_relayed_states_reserve_not
     _announce(back, 10**9)
     back.send(offline)
     assert read_fields(room.doc) == {"name": "offline"}
+
+
+async def test_an_update_yrs_would_panic_on_half_way_is_refused_before_it_is_applied() -> None:
+    """Found by the property test: a client block with no structs passes yrs' decoder and then panics in
+    the middle of `apply_update` (a broken room for everyone); it is refused up front."""
+    writer = MemoryUpdateWriter()
+    room = make_room(writer)
+    ann = Peer(room, principal("ann"))
+    honest = bytearray(honest_edit(ann.doc, "name", ""))
+    honest[1] = 0  # the block's struct count
+    honest[8] = 0
+    with pytest.raises(UpdateRefused):
+        ann.send(bytes(honest))
+    assert not room.broken and writer.pending == []

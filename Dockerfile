@@ -1,6 +1,7 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY server server
 COPY collab collab
 COPY persistence persistence
 COPY auth auth

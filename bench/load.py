@@ -19,8 +19,8 @@ from pathlib import Path
 from pycrdt import Doc, Map, Text
 
 from collab.origin import Origin, OriginKind
-from collab.snapshotter import load_document, take_snapshot
-from collab.writer import PendingWrite, SqlUpdateWriter
+from collab.store.snapshotter import load_document, take_snapshot
+from collab.store.writer import PendingWrite, SqlUpdateWriter
 from persistence.database import Database
 from persistence.models import Collection, Record, Tenant
 

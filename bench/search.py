@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bench.servers import CollabServer
-from collab.document import summarize
+from collab.records.document import summarize
 from persistence.models import Collection, Record
 
 WORDS = ["panda", "koala", "lynx", "otter", "heron", "bison", "gecko", "ibis", "yak", "orca", "tapir", "wren"]

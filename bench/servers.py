@@ -207,7 +207,7 @@ class CollabServer:
     @staticmethod
     def _command() -> list[str]:
         script = Path(sys.executable).parent / "collab"
-        return [str(script)] if script.exists() else [sys.executable, "-m", "collab"]
+        return [str(script)] if script.exists() else [sys.executable, "-m", "server"]
 
     def users_needed(self, rooms: int, clients_per_room: int) -> int:
         clients = rooms * clients_per_room

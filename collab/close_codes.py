@@ -15,7 +15,7 @@ RATE_LIMITED: Final = 4429
 
 NORMAL: Final = 1000
 GOING_AWAY: Final = 1001
-# A WebSocket that sent nothing within ws_first_message_timeout_seconds of its upgrade (collab/strangers.py).
+# A WebSocket that sent nothing within ws_first_message_timeout_seconds of its upgrade (server/strangers.py).
 POLICY_VIOLATION: Final = 1008
 INTERNAL_ERROR: Final = 1011
 SERVICE_RESTART: Final = 1012

@@ -11,7 +11,7 @@ class OriginKind(StrEnum):
     API = "api"
     RESTORE = "restore"
     CREATE = "create"
-    # The server bringing a live edit back within the collection's schema (collab/correction.py).
+    # The server bringing a live edit back within the collection's schema (collab/records/correction.py).
     CORRECTION = "correction"
 
 

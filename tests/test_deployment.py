@@ -11,7 +11,7 @@ from sqlalchemy import make_url
 
 from tests.support.live_server import ROOT, LiveServer
 
-PACKAGES = ["collab", "persistence", "auth", "web"]
+PACKAGES = ["server", "collab", "persistence", "auth", "web"]
 
 
 def compose() -> dict:  # type: ignore[type-arg]

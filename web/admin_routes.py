@@ -12,7 +12,7 @@ from auth.errors import Forbidden
 from auth.principal import Principal, Role
 from auth.throttle import Lockout
 from collab import close_codes
-from collab.records import iso, user_refs
+from collab.records.records import iso, user_refs
 from persistence.models import AuditEntry, User
 from web.auth_routes import client_ip
 from web.errors import BadRequest

@@ -14,7 +14,7 @@ from auth.devices import describe
 from auth.errors import Forbidden, InvalidCredentials, SessionNotFound
 from auth.principal import Principal
 from collab import close_codes
-from collab.records import iso
+from collab.records.records import iso
 from persistence.models import LoginSession, Tenant
 from web.errors import BadRequest
 from web.requests import json_body

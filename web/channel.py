@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketState
 
-from collab.channel import ChannelClosed
 from collab.errors import MalformedMessage
+from collab.live.channel import ChannelClosed
 
 
 class WebSocketChannel:

@@ -16,13 +16,15 @@ from starlette.routing import BaseRoute, Route
 
 from auth.errors import Forbidden
 from auth.principal import Principal
-from collab import close_codes, records, restore
-from collab.document import read_fields
+from collab import close_codes
 from collab.errors import RoomBroken
-from collab.etag import etag_of, if_match_holds
+from collab.live import restore
 from collab.origin import Origin, OriginKind
-from collab.schema import check_values, specs_from_json
-from collab.snapshotter import load_document
+from collab.records import records
+from collab.records.document import read_fields
+from collab.records.schema import check_values, specs_from_json
+from collab.store.snapshotter import load_document
+from collab.ycodec.etag import etag_of, if_match_holds
 from persistence import events
 from persistence.models import Record, utcnow
 from web.errors import error_response

@@ -26,8 +26,8 @@ from auth.errors import (
 )
 from auth.throttle import TooManyAttempts
 from collab.errors import RecordNotFound, RoomBroken, RoomLoadFailed
-from collab.records import CollectionExists, CollectionNotFound
-from collab.schema import SchemaError
+from collab.records.records import CollectionExists, CollectionNotFound
+from collab.records.schema import SchemaError
 from persistence.errors import DatabaseUnavailable
 
 

@@ -19,16 +19,17 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from auth.principal import Principal
-from collab import records
-from collab.feed import Subscriber, describe
-from collab.room import Room
-from collab.sse import FeedEvent, feed_event
+from collab.changefeed.events import FeedEvent, feed_event
+from collab.changefeed.feed import Subscriber, describe
+from collab.live.room import Room
+from collab.records import records
 from persistence import events
 from web.abuse_limits import abuse_limits
 from web.errors import BadRequest, handle_error
 from web.security import principal_of
 from web.services import Services, services
 from web.slots import Slot, TooManyOpen
+from web.sse_frames import SSE
 from web.sse_stream import SseStream
 
 FEED_PATH = "/api/events"
@@ -121,7 +122,7 @@ async def _opening(found: Services, subscriber: Subscriber, last_id: int | None)
     for room in list(found.registry.rooms.values()):
         same_list = (room.tenant_id, room.collection_id) == (subscriber.tenant_id, subscriber.collection_id)
         if same_list and room.connections:
-            yield feed_event(None, "presence", presence_of(room))
+            yield feed_event(SSE, None, "presence", presence_of(room))
 
 
 async def _newest(found: Services) -> int:
@@ -136,7 +137,7 @@ async def _backlog(found: Services, subscriber: Subscriber, last_id: int) -> Asy
     if last_id > newest or (oldest is not None and last_id < oldest - 1):
         # Older than what is kept (or from another database): the client must reload its list.
         yield feed_event(
-            None, "reset", {"reason": "the events after this id are no longer kept", "newest": newest}
+            SSE, None, "reset", {"reason": "the events after this id are no longer kept", "newest": newest}
         )
         return
     while True:
@@ -146,7 +147,7 @@ async def _backlog(found: Services, subscriber: Subscriber, last_id: int) -> Asy
             )
             payloads = await describe(session, rows)
         for row, payload in zip(rows, payloads, strict=True):
-            yield feed_event(row.id, row.type, payload)
+            yield feed_event(SSE, row.id, row.type, payload)
             last_id = row.id
         if len(rows) < _BACKLOG_PAGE:
             return

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth.errors import Forbidden
-from collab import records
 from collab.origin import Origin, OriginKind
-from collab.records import iso
-from collab.schema import SchemaError, specs_from_json
+from collab.records import records
+from collab.records.records import iso
+from collab.records.schema import SchemaError, specs_from_json
 from persistence import changes
 from persistence.models import ChangeRow, is_id
 from web.errors import BadRequest, ChangeNotFound

@@ -10,7 +10,7 @@ That also matters for CSRF: a page on another site can post `text/plain` or a fo
 but not `application/json`, so a cookie-authenticated change no longer rests on the Origin check alone.
 
 The connection stays open after those answers: uvicorn reads the rest of the body and drops it (within
-`http_body_timeout_seconds`, collab/strangers.py), because closing a socket that still has unread data
+`http_body_timeout_seconds`, server/strangers.py), because closing a socket that still has unread data
 resets it, and a client that is still sending (httpx, browsers) then loses the answer. A client that goes
 away in the middle of its body ends the request with a 400 nobody receives, rather than a traceback.
 """

@@ -9,9 +9,9 @@ from starlette.responses import JSONResponse, Response
 
 from auth.errors import Forbidden
 from auth.principal import Principal
-from collab import records
-from collab.document import read_fields
-from collab.snapshotter import load_document
+from collab.records import records
+from collab.records.document import read_fields
+from collab.store.snapshotter import load_document
 from persistence import changes, events
 from persistence.models import Collection, Record
 from web.edit_routes import current_document, record_response

@@ -49,7 +49,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/records/{record_id}/presence", record_routes.presence),
     *edit_routes.EDIT_ROUTES,
     *snapshot_routes.SNAPSHOT_ROUTES,
-    Route(FEED_PATH, event_stream),  # served by feed_app, past this router (collab/app.py)
+    Route(FEED_PATH, event_stream),  # served by feed_app, past this router (server/app.py)
     Route("/api/records/{record_id}/history", history_routes.history),
     Route("/api/records/{record_id}/history/{change_id}/restore", history_routes.put_back, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),

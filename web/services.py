@@ -8,10 +8,10 @@ from starlette.requests import HTTPConnection
 
 from auth.sessions import SessionPolicy
 from auth.throttle import LoginThrottle
-from collab.feed import Feed
-from collab.registry import RoomRegistry
+from collab.changefeed.feed import Feed
+from collab.live.registry import RoomRegistry
 from collab.settings import Settings
-from collab.writer import UpdateWriter
+from collab.store.writer import UpdateWriter
 from persistence.database import Database
 
 

@@ -15,13 +15,14 @@ from starlette.routing import BaseRoute, Route
 
 from auth.errors import Forbidden
 from auth.principal import Principal, Role
-from collab import records, restore
-from collab.document import read_fields
 from collab.errors import RoomLoadFailed
+from collab.live import restore
 from collab.origin import Origin, OriginKind
-from collab.records import iso
-from collab.schema import specs_from_json
-from collab.snapshotter import take_snapshot
+from collab.records import records
+from collab.records.document import read_fields
+from collab.records.records import iso
+from collab.records.schema import specs_from_json
+from collab.store.snapshotter import take_snapshot
 from persistence.models import Collection, Record
 from persistence.snapshots import StoredSnapshot
 from web.edit_routes import current_document, record_response, require_editor

@@ -3,7 +3,7 @@
 Each open stream costs a coroutine, one task that waits for the client to go away, and its subscriber's
 queue: no timers (the feed pushes one shared heartbeat to every stream) and no per-send task scopes, so a
 thousand idle streams stay small and a publish reaching them all is a thousand writes, not one per event.
-Frames come ready-made from `collab.sse`.
+Frames come ready-made from `collab.changefeed.events`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from collab.feed import Subscriber
-from collab.sse import FeedEvent
+from collab.changefeed.events import FeedEvent
+from collab.changefeed.feed import Subscriber
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),

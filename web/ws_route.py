@@ -17,9 +17,10 @@ from starlette.websockets import WebSocket
 
 from auth.errors import NotAuthenticated
 from auth.throttle import TooManyAttempts
-from collab import close_codes, records
+from collab import close_codes
 from collab.errors import RecordNotFound
-from collab.serving import serve_connection
+from collab.live.serving import serve_connection
+from collab.records import records
 from web.abuse_limits import abuse_limits
 from web.channel import WebSocketChannel
 from web.security import origin_allowed, principal_of

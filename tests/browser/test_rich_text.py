@@ -17,7 +17,7 @@ from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 BOB_EMAIL = "bob@example.com"
 BOB_PASSWORD = "bob-password-1"
 MERGED_WITHIN_MS = 1_000
-MAX_TEXT_CHARS = 100_000  # collab/schema.py
+MAX_TEXT_CHARS = 100_000  # collab/records/schema.py
 
 
 async def create_deals(server: LiveServer, token: str) -> None:

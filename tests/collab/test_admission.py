@@ -9,19 +9,19 @@ import pytest
 from pycrdt import Doc, Map, Text
 
 from auth.principal import Principal, Role
-from collab import protocol
-from collab.admission import UpdateRefused, admit
-from collab.connection import Connection
-from collab.document import read_fields
 from collab.errors import MalformedMessage, RoomBroken
-from collab.etag import etag_of
-from collab.field_changes import FieldIndex
-from collab.room import Room
-from collab.schema import FieldSpec
-from collab.snapshotter import replay
-from collab.writer import MemoryUpdateWriter
-from collab.ystructs import TypeRef
-from collab.yupdate import decode_state_vector, decode_update
+from collab.live.admission import UpdateRefused, admit
+from collab.live.connection import Connection
+from collab.live.room import Room
+from collab.records.document import read_fields
+from collab.records.field_changes import FieldIndex
+from collab.records.schema import FieldSpec
+from collab.store.snapshotter import replay
+from collab.store.writer import MemoryUpdateWriter
+from collab.ycodec import protocol
+from collab.ycodec.etag import etag_of
+from collab.ycodec.ystructs import TypeRef
+from collab.ycodec.yupdate import decode_state_vector, decode_update
 from tests.support import ylib0
 from tests.support.memory_channel import MemoryChannel
 
@@ -298,9 +298,9 @@ async def test_an_update_that_does_not_integrate_as_admitted_breaks_the_room(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The net under the gate: if it ever misjudged an update, the room is dropped, not kept diverging."""
-    import collab.admission
+    import collab.live.admission
 
-    monkeypatch.setattr(collab.admission, "_references", lambda struct, offset: [])
+    monkeypatch.setattr(collab.live.admission, "_references", lambda struct, offset: [])
     writer = MemoryUpdateWriter()
     broken: list[Room] = []
     room = Room("r1", Doc(), writer, specs=SPECS, on_broken=broken.append)
@@ -311,7 +311,7 @@ async def test_an_update_that_does_not_integrate_as_admitted_breaks_the_room(
 
 
 async def test_one_connection_cannot_mint_client_ids_without_end() -> None:
-    from collab.room import MAX_CLAIMS_PER_CONNECTION
+    from collab.live.room import MAX_CLAIMS_PER_CONNECTION
 
     room = make_room(MemoryUpdateWriter())
     mal = Peer(room, principal("mal"))

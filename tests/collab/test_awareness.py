@@ -8,12 +8,12 @@ import pytest
 from pycrdt import Doc
 
 from auth.principal import Principal, Role
-from collab import protocol
-from collab.awareness import Awareness, AwarenessLimits
-from collab.connection import Connection
 from collab.errors import MalformedMessage
-from collab.room import Room
-from collab.writer import MemoryUpdateWriter
+from collab.live.awareness import Awareness, AwarenessLimits
+from collab.live.connection import Connection
+from collab.live.room import Room
+from collab.store.writer import MemoryUpdateWriter
+from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
 
 LIMITS = AwarenessLimits(client_ids=4, state_bytes=16 * 1024)

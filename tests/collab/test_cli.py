@@ -13,7 +13,7 @@ from tests.support.live_server import ROOT
 
 def collab(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "collab", "--database-url", database_url, *args],
+        [sys.executable, "-m", "server", "--database-url", database_url, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -10,9 +10,11 @@ import pytest
 from pycrdt import Doc, Map, Text
 
 from auth.principal import Principal, Role
-from collab import close_codes, connection, protocol
+from collab import close_codes
 from collab.clock import SYSTEM_CLOCK, Clock, FakeClock
-from collab.connection import DEFAULT_SEND_QUEUE_BYTES, Connection
+from collab.live import connection
+from collab.live.connection import DEFAULT_SEND_QUEUE_BYTES, Connection
+from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
 
 WHO = Principal("id-ann", "t1", "default", "ann@example.com", "ann", Role.EDITOR, "s-ann")

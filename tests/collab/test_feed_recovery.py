@@ -2,11 +2,12 @@
 
 from datetime import timedelta
 
-from collab.feed import Feed
-from collab.writer import SqlUpdateWriter
+from collab.changefeed.feed import Feed
+from collab.store.writer import SqlUpdateWriter
 from persistence.database import Database
 from persistence.events import NewEvent, after
 from persistence.models import Collection, EventRow, Record, Tenant, new_id, utcnow
+from web.sse_frames import SSE
 
 
 async def _lifecycle_after_restart(database_url: str) -> tuple[dict[str, str], list[EventRow]]:
@@ -44,9 +45,9 @@ async def _lifecycle_after_restart(database_url: str) -> tuple[dict[str, str], l
         ]
         async with SqlUpdateWriter(database) as writer:
             await writer.store_events(published, lambda ids: None)
-            async with Feed(database, writer):  # entering it recovers
+            async with Feed(database, writer, framer=SSE):  # entering it recovers
                 pass
-            async with Feed(database, writer):  # and a second start finds nothing left to publish
+            async with Feed(database, writer, framer=SSE):  # and a second start finds nothing left to publish
                 pass
         async with database.session() as session:
             stored = await after(session, tenant, collection, 0, 100)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map, Text, merge_updates
 
-from collab.field_changes import (
+from collab.records.field_changes import (
     FieldChange,
     FieldEntry,
     FieldIndex,
@@ -26,9 +26,9 @@ from collab.field_changes import (
     _Touch,
     changes_for,
 )
-from collab.item_fields import Owner, resolve_owners
-from collab.ystructs import ID, AnyValue, ContentAny, ContentDeleted, ContentType, Item
-from collab.yupdate import decode_update
+from collab.records.item_fields import Owner, resolve_owners
+from collab.ycodec.ystructs import ID, AnyValue, ContentAny, ContentDeleted, ContentType, Item
+from collab.ycodec.yupdate import decode_update
 from tests.collab.test_yupdate import one_item, run_oracle, var_string, var_uint
 
 SERVER_CLIENT_ID = 1_000_000

@@ -36,17 +36,18 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map, Text, merge_updates
 
 from auth.principal import Principal, Role
-from collab import close_codes, protocol
-from collab.connection import Connection
-from collab.document import read_fields
+from collab import close_codes
 from collab.errors import CollabError
-from collab.etag import etag_of
-from collab.field_changes import FieldIndex
-from collab.registry import RoomRegistry
-from collab.room import Room
+from collab.live.connection import Connection
+from collab.live.registry import RoomRegistry
+from collab.live.room import Room
+from collab.records.document import read_fields
+from collab.records.field_changes import FieldIndex
 from collab.settings import Settings
-from collab.snapshotter import load_document, take_snapshot
-from collab.writer import MemoryUpdateWriter, SqlUpdateWriter
+from collab.store.snapshotter import load_document, take_snapshot
+from collab.store.writer import MemoryUpdateWriter, SqlUpdateWriter
+from collab.ycodec import protocol
+from collab.ycodec.etag import etag_of
 from persistence.database import Database
 from persistence.models import Collection, Record, Tenant, User, new_id
 from tests.support import ylib0

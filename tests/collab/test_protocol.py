@@ -1,7 +1,7 @@
 import pytest
 
-from collab import protocol
 from collab.errors import MalformedMessage
+from collab.ycodec import protocol
 
 
 def test_sync_messages_round_trip() -> None:

@@ -9,11 +9,11 @@ import pytest
 from pycrdt import Doc, Map
 
 from auth.principal import Principal, Role
-from collab import protocol
-from collab.connection import Connection
 from collab.errors import MalformedMessage
-from collab.room import Room
-from collab.writer import MemoryUpdateWriter
+from collab.live.connection import Connection
+from collab.live.room import Room
+from collab.store.writer import MemoryUpdateWriter
+from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
 
 

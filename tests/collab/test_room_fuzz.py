@@ -7,11 +7,11 @@ import random
 from pycrdt import Doc, Map, Text
 
 from auth.principal import Principal, Role
-from collab import protocol
-from collab.connection import Connection
 from collab.errors import MalformedMessage
-from collab.room import Room
-from collab.writer import MemoryUpdateWriter
+from collab.live.connection import Connection
+from collab.live.room import Room
+from collab.store.writer import MemoryUpdateWriter
+from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
 
 

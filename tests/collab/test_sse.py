@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from collab.feed import Subscriber
-from collab.sse import HEARTBEAT, chunk_of, feed_event
+from collab.changefeed.events import FeedEvent, chunk_of, heartbeat
+from collab.changefeed.events import feed_event as framed_event
+from collab.changefeed.feed import Subscriber
+from web.sse_frames import SSE
+
+HEARTBEAT = heartbeat(SSE)
+
+
+def feed_event(event_id: int | None, event_type: str, data: dict[str, object]) -> FeedEvent:
+    return framed_event(SSE, event_id, event_type, data)
 
 
 def test_an_event_is_framed_as_server_sent_events() -> None:

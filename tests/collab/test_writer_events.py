@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime
 
-from collab.writer import SqlUpdateWriter
+from collab.store.writer import SqlUpdateWriter
 from persistence.database import Database
 from persistence.events import NewEvent, after
 

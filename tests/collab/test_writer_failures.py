@@ -21,9 +21,9 @@ import pytest
 from pycrdt import Doc, Map
 from sqlalchemy import func, make_url, select
 
-from collab.field_changes import FieldChange
 from collab.origin import Origin, OriginKind
-from collab.writer import PendingWrite, SqlUpdateWriter
+from collab.records.field_changes import FieldChange
+from collab.store.writer import PendingWrite, SqlUpdateWriter
 from persistence.database import Database
 from persistence.errors import DatabaseUnavailable
 from persistence.events import NewEvent, after
@@ -265,7 +265,7 @@ def unavailable_warnings(caplog: pytest.LogCaptureFixture) -> Callable[[], int]:
 async def test_a_database_that_goes_away_is_waited_for_never_a_reason_to_refuse(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="collab.writer")
+    caplog.set_level(logging.WARNING, logger="collab.store.writer")
     outcomes = Outcomes()
     editor = Editor(outcomes)
     count = unavailable_warnings(caplog)
@@ -297,7 +297,7 @@ async def test_a_database_that_goes_away_is_waited_for_never_a_reason_to_refuse(
 async def test_shutdown_gives_up_after_the_grace_when_the_database_stays_away(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="collab.writer")
+    caplog.set_level(logging.WARNING, logger="collab.store.writer")
     outcomes = Outcomes()
     editor = Editor(outcomes)
     async with prepared(database_url, tmp_path) as (outage, (a, b)), Database(outage.writer_url) as database:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, merge_updates
 
-from collab.ystructs import (
+from collab.ycodec.ystructs import (
     GC,
     ID,
     UNDEFINED,
@@ -35,7 +35,7 @@ from collab.ystructs import (
     TypeRef,
     Update,
 )
-from collab.yupdate import UpdateDecodeError, decode_state_vector, decode_update
+from collab.ycodec.yupdate import UpdateDecodeError, decode_state_vector, decode_update
 
 ORACLE = Path(__file__).resolve().parents[1] / "interop" / "yjs_oracle.mjs"
 NODE_CASES = 300  # random Yjs scenarios; each yields several updates (incremental, full, diff, merged)

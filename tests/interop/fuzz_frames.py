@@ -6,7 +6,7 @@ second record); its bytes are made when it is sent, by `frame.build(target)`, be
 the honest client need its Yjs client id and next clock (known only then), and because the largest frames
 (awareness states of a few hundred KiB, frames just above the size limit) should not all sit in memory.
 
-Updates are Yjs update format v1, written here by hand (the encoder mirrors `collab/yupdate.py`'s
+Updates are Yjs update format v1, written here by hand (the encoder mirrors `collab/ycodec/yupdate.py`'s
 decoder, which is checked against Yjs' own) so that they can say what no Yjs client would: lengths of
 2^31, origins that do not exist, non-finite numbers, another client's id.
 
@@ -26,7 +26,7 @@ from typing import Protocol
 
 from pycrdt import Doc, Map, Text
 
-from collab.protocol import awareness, sync_update, write_var_bytes, write_var_uint
+from collab.ycodec.protocol import awareness, sync_update, write_var_bytes, write_var_uint
 
 HONEST_KEYS = ("name", "revenue", "notes")
 # Keys of the sample `customers` schema the honest client leaves alone, and keys no schema has.

@@ -31,9 +31,10 @@ import httpx
 import pytest
 import websockets
 
-from collab import close_codes, protocol
+from collab import close_codes
 from collab.errors import MalformedMessage
-from collab.yupdate import UpdateDecodeError, decode_update
+from collab.ycodec import protocol
+from collab.ycodec.yupdate import UpdateDecodeError, decode_update
 from tests.interop.fuzz_frames import HONEST_KEYS, FixedTarget, HostileFrame, Kind, hostile_frames
 from tests.interop.node_client import CommandTimeout, NodeClient, NodeClientError
 from tests.support.live_server import LiveServer, running_server

@@ -16,7 +16,8 @@ import httpx
 import websockets
 from pycrdt import Doc
 
-from collab import close_codes, protocol
+from collab import close_codes
+from collab.ycodec import protocol
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRETS_SEEN, LiveServer
 from tests.support.polling import poll_until
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import websockets
 
-from collab import close_codes, protocol
+from collab import close_codes
+from collab.ycodec import protocol
 from tests.interop.node_client import NodeClient
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from tests.support.yclient import YClient

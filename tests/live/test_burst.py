@@ -13,7 +13,8 @@ from typing import Any
 
 import websockets
 
-from collab import close_codes, protocol
+from collab import close_codes
+from collab.ycodec import protocol
 from tests.support.live_server import LiveServer
 from tests.support.yclient import YClient
 

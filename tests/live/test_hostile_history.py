@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from collab import close_codes, protocol
+from collab import close_codes
+from collab.ycodec import protocol
 from tests.collab.test_field_changes import deleted_entry
 from tests.support.live_server import LiveServer
 from tests.support.yclient import YClient

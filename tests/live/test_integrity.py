@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pycrdt import Text
 
-from collab import close_codes, protocol
+from collab import close_codes
+from collab.ycodec import protocol
 from tests.support import ylib0
 from tests.support.live_server import LiveServer
 from tests.support.yclient import YClient

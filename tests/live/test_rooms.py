@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from collab import close_codes, protocol
+from collab import close_codes
+from collab.ycodec import protocol
 from tests.support.live_server import LiveServer
 from tests.support.yclient import YClient
 

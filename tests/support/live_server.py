@@ -55,7 +55,7 @@ class LiveServer:
         }
         log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "collab", "serve", "--port", str(self.port),
+            sys.executable, "-m", "server", "serve", "--port", str(self.port),
             cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log,
         )  # fmt: skip
         log.close()
@@ -140,7 +140,7 @@ class LiveServer:
         """Run a `collab` CLI command against this server's database; return its stdout."""
         env = {**os.environ, "COLLAB_DATABASE_URL": self.database_url}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "collab", *args,
+            sys.executable, "-m", "server", *args,
             cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await process.communicate()

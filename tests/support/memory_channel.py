@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from collab.channel import ChannelClosed
+from collab.live.channel import ChannelClosed
 
 
 class MemoryChannel:

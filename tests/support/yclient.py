@@ -13,7 +13,7 @@ from typing import Any
 import websockets
 from pycrdt import Doc, Map
 
-from collab import protocol
+from collab.ycodec import protocol
 
 DEADLINE_SECONDS = 10.0
 

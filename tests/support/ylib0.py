@@ -1,9 +1,9 @@
 """A tiny encoder of Yjs v1 updates, for building the updates no honest client would send, byte by byte.
 
-The format is the one `collab/yupdate.py` decodes (see its docstring): per client a block of consecutive
-structs, then a delete set, all in lib0 encoding. Nothing here checks that an update makes sense: a struct
-may name an origin that does not exist, declare any length, or sit at any client id and clock. That is the
-point.
+The format is the one `collab/ycodec/yupdate.py` decodes (see its docstring): per client a block of
+consecutive structs, then a delete set, all in lib0 encoding. Nothing here checks that an update makes
+sense: a struct may name an origin that does not exist, declare any length, or sit at any client id and
+clock. That is the point.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collab.protocol import write_var_uint as var_uint
-from collab.ystructs import TypeRef
+from collab.ycodec.protocol import write_var_uint as var_uint
+from collab.ycodec.ystructs import TypeRef
 
 # Content refs (the low 5 bits of a struct's info byte).
 GC_REF = 0

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from collab.app import CollabApp, create_app
-from collab.logs import RedactSecrets
 from collab.settings import Settings
+from server.app import CollabApp, create_app
+from server.logs import RedactSecrets
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LOG_FILES, SECRETS_SEEN
 from web.services import Services
 
@@ -75,7 +75,7 @@ async def in_process(database_url: str, log_path: Path, **overrides: Any) -> Asy
     LOG_FILES.append(log_path)
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.INFO)  # what a served app logs (collab/logs.py)
+    root.setLevel(logging.INFO)  # what a served app logs (server/logs.py)
     root.addHandler(handler)
     try:
         async with app.http_app.router.lifespan_context(app.http_app):

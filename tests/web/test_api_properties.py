@@ -62,7 +62,7 @@ def _serve(folder: Path, url: str) -> Iterator[Served]:
         env[f"COLLAB_HTTP_{kind}_PER_SECOND"] = "0"  # nor may request budgets: a budget off is a rate of 0
     with (folder / "server.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "collab", "serve", "--port", "0"],
+            [sys.executable, "-m", "server", "serve", "--port", "0"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
         )  # fmt: skip
     try:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from collab.bootstrap import prepare_database
 from collab.settings import Settings
 from persistence.database import Database
+from server.bootstrap import prepare_database
 
 
 @pytest.mark.parametrize("chosen", ["operator-chose-this-1", None], ids=["chosen", "generated"])

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from collab.logs import RedactSecrets, redact
+from server.logs import RedactSecrets, redact
 
 TOKEN = "v10JAZHPsSKWYfXvq-EXuurAabfnZBh0IKdJR827zck"
 

@@ -1,5 +1,0 @@
-import sys
-
-from collab.cli import main
-
-sys.exit(main())

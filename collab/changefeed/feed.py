@@ -1,0 +1,340 @@
+"""The change feed of collections: events published in id order, kept in SQL, pushed to live subscribers.
+
+Every event row is written through the update writer, one transaction at a time, and pushed as soon as its
+transaction commits, in commit order: ids grow in commit order and "everything after id N" is exactly what
+a client that saw N missed. Live edits are coalesced per record over `coalesce_seconds` before they become
+one `record.updated` event; they are derived from the change rows committed with their updates, so events
+a crash kept from being published are published at the next start (`recover`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from collab.changefeed.events import Chunk, FeedEvent, Framer, chunk_of, feed_event, heartbeat
+from collab.periodic import Periodic
+from collab.store.writer import PendingWrite, SqlUpdateWriter
+from persistence import events
+from persistence.database import Database
+from persistence.models import Collection, Record, User, utcnow
+
+log = logging.getLogger(__name__)
+
+_TICK_SECONDS = 0.25
+_MAX_QUEUED_EVENTS = 1000
+_PRUNE_SECONDS = 3600.0
+_RECOVERY_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(slots=True)
+class _Pending:
+    first_seen: float
+    user_id: str | None
+    upto_change_id: int
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class Subscriber:
+    """One open stream: the chunks published since it last wrote, and a wake-up for its writer.
+
+    It holds at most `_MAX_QUEUED_EVENTS` events; a stream that falls further behind is ended (the client
+    resumes by id) rather than buffering without bound or skipping events silently. Slots, a list and a
+    future made only while waiting: a thousand idle subscribers are part of the feed's memory target.
+    """
+
+    __slots__ = ("_chunks", "_queued_events", "_waiter", "collection_id", "ended", "session_id", "tenant_id")
+
+    def __init__(self, tenant_id: str, collection_id: str, session_id: str) -> None:
+        self.tenant_id = tenant_id
+        self.collection_id = collection_id
+        self.session_id = session_id
+        self.ended = False
+        self._chunks: list[Chunk] = []
+        self._queued_events = 0
+        self._waiter: asyncio.Future[None] | None = None
+
+    def push(self, chunk: Chunk) -> None:
+        if self.ended:
+            return
+        self._chunks.append(chunk)
+        self._queued_events += len(chunk.events)
+        if self._queued_events > _MAX_QUEUED_EVENTS:
+            self.end(drop_queued=True)
+        else:
+            self._wake()
+
+    def end(self, drop_queued: bool = False) -> None:
+        """End the stream: after what is queued, or at once (`drop_queued`) when it must not be sent."""
+        if drop_queued:
+            self._chunks = []
+            self._queued_events = 0
+        self.ended = True
+        self._wake()
+
+    async def next_chunks(self) -> list[Chunk] | None:
+        """Everything queued since the last call, waiting for some; None once the stream has ended."""
+        while not self._chunks:
+            if self.ended:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        chunks, self._chunks, self._queued_events = self._chunks, [], 0
+        return chunks
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+class Feed:
+    def __init__(
+        self,
+        database: Database,
+        writer: SqlUpdateWriter,
+        coalesce_seconds: float = 1.0,
+        retention: timedelta = timedelta(days=30),
+        heartbeat_seconds: float = 15.0,
+        *,
+        framer: Framer,
+    ) -> None:
+        self._framer = framer
+        self._heartbeat_chunk = heartbeat(framer)
+        self._database = database
+        self._writer = writer
+        self._coalesce = coalesce_seconds
+        self._retention = retention
+        self._heartbeat = heartbeat_seconds
+        self._last_heartbeat = time.monotonic()
+        self._pending: dict[str, _Pending] = {}
+        self._subscribers: dict[tuple[str, str], set[Subscriber]] = {}
+        self._loop = Periodic("collab-feed", _TICK_SECONDS, self._tick, "publishing the change feed failed")
+        self._last_prune = 0.0
+        self._closing = False
+
+    async def __aenter__(self) -> Feed:
+        await self.recover()
+        self._loop.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._loop.stop()
+        await self._writer.flush()  # the rooms' last updates reach `updates_committed` first
+        await self._publish_due(everything=True)
+        self.end_streams()
+
+    # -- publishing --------------------------------------------------------------------------------------
+
+    def updates_committed(self, batch: list[PendingWrite], newest_changes: dict[str, int]) -> None:
+        """The writer's listener: collect the changed fields per record until they are published."""
+        now = time.monotonic()
+        for write in batch:
+            if not write.changes:
+                continue
+            pending = self._pending.setdefault(write.record_id, _Pending(now, write.origin.user_id, 0))
+            pending.user_id = write.origin.user_id
+            pending.upto_change_id = max(pending.upto_change_id, newest_changes.get(write.record_id, 0))
+            for change in write.changes:
+                pending.fields[change.field] = change.after
+
+    async def publish(self, event: events.NewEvent) -> None:
+        """Publish one event now (created, deleted, restored); returns once it is stored and pushed."""
+        await self._publish_now([event])
+
+    async def _publish_now(self, new: list[events.NewEvent]) -> None:
+        async with self._database.session() as session:
+            payloads = await describe(session, new)
+        await self._store(new, payloads)
+
+    def _store(self, new: list[events.NewEvent], payloads: list[dict[str, Any]]) -> asyncio.Future[None]:
+        return self._writer.store_events(new, lambda ids: self._push(ids, new, payloads))
+
+    async def recover(self) -> None:
+        """Publish what a previous run committed but did not publish (it died in between), in the order
+        it happened: records created, their edits, then records deleted or restored."""
+        async with self._database.session() as session:
+            created, ended_or_back = await events.unpublished_lifecycle(session, _RECOVERY_WINDOW)
+            missed = await events.unpublished_changes(session, _RECOVERY_WINDOW)
+        now = time.monotonic() - self._coalesce
+        for change in missed:
+            pending = self._pending.setdefault(change.record_id, _Pending(now, change.user_id, 0))
+            pending.user_id = change.user_id
+            pending.upto_change_id = max(pending.upto_change_id, change.id)
+            pending.fields[change.field] = change.after
+        if missed or created or ended_or_back:
+            log.info(
+                "publishing what a previous run committed but did not publish: %d records created, %d"
+                " changes, %d records deleted or restored",
+                len(created),
+                len(missed),
+                len(ended_or_back),
+            )
+        if created:
+            await self._publish_now(created)
+        await self._publish_due(everything=True)
+        if ended_or_back:
+            await self._publish_now(ended_or_back)
+
+    async def _tick(self) -> None:
+        await self._publish_due(everything=False)
+        if time.monotonic() - self._last_heartbeat >= self._heartbeat:
+            self._last_heartbeat = time.monotonic()
+            for subscribers in self._subscribers.values():
+                for subscriber in subscribers:
+                    subscriber.push(self._heartbeat_chunk)
+        if time.monotonic() - self._last_prune > _PRUNE_SECONDS:
+            self._last_prune = time.monotonic()
+            async with self._database.session() as session:
+                await events.prune(session, utcnow() - self._retention)
+                await session.commit()
+
+    async def _publish_due(self, everything: bool) -> None:
+        now = time.monotonic()
+        due = [rid for rid, p in self._pending.items() if everything or now - p.first_seen >= self._coalesce]
+        if not due:
+            return
+        # Taken out before any await: changes committed meanwhile start the record's next event.
+        taken = {rid: self._pending.pop(rid) for rid in due}
+        try:
+            async with self._database.session() as session:
+                found = await session.execute(
+                    select(Record.id, Record.tenant_id, Record.collection_id).where(Record.id.in_(due))
+                )
+                # Only the columns an event needs: a busy record's summary can hold thousands of fields.
+                records = {record_id: (tenant, collection) for record_id, tenant, collection in found}
+                new = [
+                    events.NewEvent(
+                        tenant_id=records[rid][0],
+                        collection_id=records[rid][1],
+                        record_id=rid,
+                        type="record.updated",
+                        at=utcnow(),
+                        user_id=pending.user_id,
+                        fields=pending.fields,
+                        upto_change_id=pending.upto_change_id,
+                    )
+                    for rid, pending in taken.items()
+                    if rid in records
+                ]
+                payloads = await describe(session, new)
+        except BaseException:
+            for rid, pending in taken.items():  # try again with whatever came in meanwhile
+                later = self._pending.get(rid)
+                if later is not None:
+                    pending.fields.update(later.fields)
+                    pending.user_id = later.user_id
+                    pending.upto_change_id = max(pending.upto_change_id, later.upto_change_id)
+                self._pending[rid] = pending
+            raise
+        if new:
+            # Once handed over, the writer retries until the events are stored.
+            await self._store(new, payloads)
+
+    def _push(self, ids: list[int], new: list[events.NewEvent], payloads: list[dict[str, Any]]) -> None:
+        # Framed once and joined per collection: each subscriber gets one chunk per publish, not one
+        # event per changed record, so a publish costs a write per stream however many records it holds.
+        per_list: dict[tuple[str, str], list[FeedEvent]] = {}
+        for event_id, event, payload in zip(ids, new, payloads, strict=True):
+            per_list.setdefault((event.tenant_id, event.collection_id), []).append(
+                feed_event(self._framer, event_id, event.type, payload)
+            )
+        for key, published in per_list.items():
+            chunk = chunk_of(published)
+            for subscriber in list(self._subscribers.get(key, ())):
+                subscriber.push(chunk)
+
+    # -- subscribers -------------------------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        if self._closing:
+            subscriber.end()
+        self._subscribers.setdefault((subscriber.tenant_id, subscriber.collection_id), set()).add(subscriber)
+
+    def end_streams(self) -> None:
+        """The server is stopping: streams end after what is queued (clients resume by id elsewhere).
+
+        Called before the HTTP server waits for its connections to finish, since a stream never would.
+        """
+        self._closing = True
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                subscriber.end()
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        key = (subscriber.tenant_id, subscriber.collection_id)
+        self._subscribers.get(key, set()).discard(subscriber)
+        if not self._subscribers.get(key):
+            self._subscribers.pop(key, None)
+
+    def end_sessions(self, session_ids: set[str]) -> None:
+        """A revoked session's streams end at once, like its WebSockets."""
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                if subscriber.session_id in session_ids:
+                    subscriber.end(drop_queued=True)
+
+    def push_presence(self, tenant_id: str, collection_id: str, data: dict[str, Any]) -> None:
+        subscribers = list(self._subscribers.get((tenant_id, collection_id), ()))
+        if subscribers:
+            chunk = chunk_of([feed_event(self._framer, None, "presence", data)])
+            for subscriber in subscribers:
+                subscriber.push(chunk)
+
+
+class Describable(Protocol):
+    """An event, stored (`EventRow`) or about to be (`NewEvent`)."""
+
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def collection_id(self) -> str: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def fields(self) -> dict[str, Any]: ...
+
+
+async def describe(session: Any, rows: Sequence[Describable]) -> list[dict[str, Any]]:
+    """The contract's event data: record, collection (name), at, by {id, name, email}, fields."""
+    if not rows:
+        return []
+    collection_ids = {row.collection_id for row in rows}
+    user_ids = {row.user_id for row in rows if row.user_id}
+    found = await session.execute(
+        select(Collection.id, Collection.name).where(Collection.id.in_(collection_ids))
+    )
+    # A Result has .keys(), so dict() would take it for a mapping: build the dict from its rows.
+    names = {collection_id: name for collection_id, name in found}
+    users = (
+        {
+            user.id: {"id": user.id, "name": user.name, "email": user.email}
+            for user in await session.scalars(select(User).where(User.id.in_(user_ids)))
+        }
+        if user_ids
+        else {}
+    )
+    return [
+        {
+            "record": row.record_id,
+            "collection": names.get(row.collection_id),
+            "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=utcnow().tzinfo)).isoformat(),
+            "by": users.get(row.user_id or ""),
+            "fields": row.fields,
+        }
+        for row in rows
+    ]

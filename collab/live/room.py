@@ -1,0 +1,432 @@
+"""A room: the live document of one record and the connections editing it.
+
+Everything here runs on the event loop without awaiting, so one message is handled start to finish before
+the next: no locks, and the order in which updates are applied is the order in which they are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from pycrdt import Doc, TransactionEvent, get_state
+
+from collab import close_codes
+from collab.errors import MalformedMessage, RoomBroken
+from collab.live.admission import UpdateRefused, admit, clock_ends
+from collab.live.awareness import Awareness
+from collab.live.connection import Connection
+from collab.origin import Origin, OriginKind
+from collab.records.correction import correct
+from collab.records.document import read_fields, write_fields
+from collab.records.field_changes import FieldChange, FieldIndex, changes_for
+from collab.records.schema import FieldSpec
+from collab.store.writer import PendingWrite, UpdateWriter
+from collab.ycodec import protocol
+from collab.ycodec.ystructs import Skip, Update
+from collab.ycodec.yupdate import UpdateDecodeError, decode_state_vector, decode_update
+from persistence.client_ids import SERVER
+
+log = logging.getLogger(__name__)
+
+# A browser writes under one client id per page load, plus those of offline edits it still holds; more on
+# one connection is someone minting ids (each is a row and an entry of every state vector, forever).
+MAX_CLAIMS_PER_CONNECTION = 64
+
+
+class _Owners(Mapping[int, str]):
+    """The owners admission checks against: recorded writers, then ids reserved by live connections."""
+
+    def __init__(self, room: Room) -> None:
+        self._room = room
+
+    def __getitem__(self, client_id: int) -> str:
+        owner = self._room._owner_of(client_id)
+        if owner is None:
+            raise KeyError(client_id)
+        return owner
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._room.owners)
+
+    def __len__(self) -> int:
+        return len(self._room.owners)
+
+
+# A Yjs update with no structs and an empty delete set: nothing to apply, store or forward.
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class Room:
+    def __init__(
+        self,
+        record_id: str,
+        doc: Doc,
+        writer: UpdateWriter,
+        on_stored: Callable[[Room], None] = lambda room: None,
+        field_index: FieldIndex | None = None,
+        owners: dict[int, str] | None = None,
+        specs: list[FieldSpec] | None = None,
+        on_broken: Callable[[Room], None] = lambda room: None,
+    ) -> None:
+        self.record_id = record_id
+        self.tenant_id = ""  # set by the registry when it loads the room
+        self.collection_id = ""
+        self.doc = doc
+        # Who writes under each Yjs client id (collab/live/admission.py); the server writes under the
+        # document's.
+        self.owners = dict(owners or {})
+        self._server_id_stored = self.owners.get(doc.client_id) == SERVER
+        self.owners[doc.client_id] = SERVER
+        # The collection's fields: live edits are corrected to fit them (None: no schema, room tests).
+        self.specs = specs
+        self.broken = False
+        self._on_broken = on_broken
+        # The document's state vector, kept here: decoding it per update would cost its number of clients.
+        self._state = decode_state_vector(doc.get_state())
+        self._integrated: bytes | None = None  # the update of the document's last transaction
+        self._subscription = doc.observe(self._on_transaction)
+        self._claimed: dict[int, int] = {}  # new client ids written under, per connection
+        # Each connection's own client id (its first awareness entry), reserved for (user, connection).
+        self._announced: dict[int, int] = {}
+        self._reserved: dict[int, tuple[str, int]] = {}
+        self._field_index = field_index
+        self.connections: dict[int, Connection] = {}
+        self.stored_state_vector = doc.get_state()
+        self.updates_since_snapshot = 0
+        self.last_update_at = time.monotonic()
+        self.holders = 0
+        self._writer = writer
+        self._on_stored = on_stored
+        self._awareness = Awareness()
+        self._saved_due: set[int] = set()
+
+    # -- connections -------------------------------------------------------------------------------------
+
+    def join(self, connection: Connection) -> None:
+        self.connections[connection.id] = connection
+        connection.enqueue(protocol.sync_step1(self.doc.get_state()))
+        states = self._awareness.payload()
+        if states is not None:
+            connection.enqueue(protocol.awareness(states))
+
+    def leave(self, connection: Connection) -> None:
+        self.connections.pop(connection.id, None)
+        self._claimed.pop(connection.id, None)
+        # A reservation outlives the connection: its offline edits under that id may come back later.
+        self._announced.pop(connection.id, None)
+        gone = self._awareness.leave(connection.id)
+        if gone is not None:
+            self._broadcast(protocol.awareness(gone))
+
+    # -- messages ----------------------------------------------------------------------------------------
+
+    def receive(self, connection: Connection, frame: bytes) -> None:
+        """Handle one frame from a connection; raises `MalformedMessage` and changes nothing if it is bad."""
+        message = protocol.decode_message(frame)
+        match message:
+            case protocol.SyncStep1(state_vector=state_vector):
+                self._answer_step1(connection, state_vector)
+            case protocol.SyncUpdate(update=update):
+                self._receive_update(connection, update)
+            case protocol.AwarenessMessage(payload=payload):
+                self._receive_awareness(connection, payload)
+            case protocol.QueryAwareness():
+                states = self._awareness_entries(None)
+                connection.enqueue(protocol.awareness(protocol.encode_awareness(states)))
+            case protocol.Ignored():
+                pass
+
+    def _answer_step1(self, connection: Connection, state_vector: bytes) -> None:
+        try:
+            missing = self.doc.get_update(state_vector)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            raise MalformedMessage("state vector refused") from exc
+        connection.enqueue(protocol.sync_step2(missing))
+        # Tells a client that reconnects with nothing new that its earlier edits are safe.
+        connection.enqueue(protocol.saved(self.stored_state_vector))
+
+    def _receive_update(self, connection: Connection, update: bytes) -> None:
+        if not connection.principal.can_edit:
+            # Every client answers the server's sync step 1 with a step 2, usually with nothing new: only
+            # an update that would add something is a refused write worth telling the viewer about.
+            if not connection.denied_write_notified and self._would_add(update):
+                connection.denied_write_notified = True
+                connection.enqueue(protocol.permission_denied("read-only"))
+            return
+        origin = Origin(
+            OriginKind.LIVE, connection.principal.user_id, connection.principal.session_id, connection.id
+        )
+        reasons = self.apply(update, origin)
+        if reasons:
+            connection.enqueue(protocol.notice({"kind": "corrected", "fields": reasons}))
+
+    def _would_add(self, update: bytes) -> bool:
+        """Does the update hold content this document lacks? (Deletions alone are not counted.)"""
+        if update == EMPTY_UPDATE:
+            return False
+        try:
+            structs = decode_update(update).structs
+        except UpdateDecodeError:
+            return True  # not an update this room could apply either way
+        known = self._state
+        return any(
+            not isinstance(struct, Skip) and struct.id.clock + struct.length > known.get(struct.id.client, 0)
+            for struct in structs
+        )
+
+    def apply(self, update: bytes, origin: Origin) -> dict[str, str]:
+        """Admit and apply an update from a client: broadcast it at once, queue it for the log, and correct
+        what does not fit the schema. Returns the corrected fields with the reason for each.
+
+        Raises `UpdateRefused` (nothing changed) or `RoomBroken` (the room must be reloaded)."""
+        if update == EMPTY_UPDATE:
+            return {}
+        self._check_usable()
+        try:
+            decoded = decode_update(update)
+            get_state(update)  # yrs' own decoder, which is stricter in places: it panics here, not half-way
+        except UpdateDecodeError as exc:
+            raise UpdateRefused(f"update does not decode: {exc}") from None
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # pyo3's PanicException derives from BaseException
+            raise UpdateRefused(f"update refused by yrs: {type(exc).__name__}") from None
+        writer = origin.user_id or SERVER
+        self._check_announced(origin.connection_id, decoded, writer)
+        admitted = admit(decoded, self._state, _Owners(self), writer)
+        if admitted.claims and origin.connection_id is not None:
+            claimed = self._claimed.get(origin.connection_id, 0) + len(admitted.claims)
+            if claimed > MAX_CLAIMS_PER_CONNECTION:
+                raise UpdateRefused(f"more than {MAX_CLAIMS_PER_CONNECTION} new client ids on one connection")
+            self._claimed[origin.connection_id] = claimed
+        self._integrated = None
+        try:
+            self.doc.apply_update(update)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # a yrs panic may leave half of the update applied
+            self._break(f"applying an admitted update failed: {type(exc).__name__}")
+            raise RoomBroken(self.record_id) from exc
+        if admitted.advanced and not self._integrated_as(admitted.advanced):
+            self._break("an admitted update did not integrate as predicted")
+            raise RoomBroken(self.record_id)
+        self._state.update(admitted.advanced)
+        for client in admitted.claims:
+            self.owners[client] = writer
+        changes = self._accept(update, origin, admitted.claims)
+        return self._correct(changes)
+
+    def edit(self, specs: list[FieldSpec], values: dict[str, Any], origin: Origin) -> bytes:
+        """Set field values on the server's own behalf (HTTP edits, restores): a forward update that every
+        live and offline client merges, never a reset of the document. Returns the update.
+
+        The values must have been checked against the schema; if the document still refuses one half-way
+        (a yrs panic), the room is reloaded from storage (`RoomBroken`): nothing was logged or broadcast."""
+        self._check_usable()
+        try:
+            update = write_fields(self.doc, specs, values)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            self._break(f"a server edit failed: {type(exc).__name__}")
+            raise RoomBroken(self.record_id) from exc
+        if update != EMPTY_UPDATE:
+            self._advance(update)
+            self._accept(update, origin, self._server_claim())
+        return update
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        self._integrated = event.update
+
+    def _integrated_as(self, advanced: dict[int, int]) -> bool:
+        """Did the last transaction integrate exactly up to `advanced`? Its own update holds only what was
+        integrated (structs yrs keeps pending are left out), so this costs the update's size, not the
+        document's number of clients."""
+        if self._integrated is None:
+            return False
+        ends = clock_ends(decode_update(self._integrated))
+        return all(ends.get(client) == clock for client, clock in advanced.items())
+
+    def _advance(self, update: bytes) -> None:
+        """Follow a server edit's clocks in the room's state."""
+        for client, end in clock_ends(decode_update(update)).items():
+            if end > self._state.get(client, 0):
+                self._state[client] = end
+
+    def _server_claim(self) -> tuple[int, ...]:
+        """The server's client id, stored as the server's with its first update in this document."""
+        if self._server_id_stored:
+            return ()
+        self._server_id_stored = True
+        return (self.doc.client_id,)
+
+    def _correct(self, changes: tuple[FieldChange, ...]) -> dict[str, str]:
+        """Bring the fields an accepted update changed back within the schema, as a server edit."""
+        if self.specs is None or not changes:
+            return {}
+        before = {change.field: change.before for change in changes}
+        try:
+            update, reasons = correct(self.doc, self.specs, before)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            self._break(f"correcting an update failed: {type(exc).__name__}")
+            raise RoomBroken(self.record_id) from exc
+        if update is not None:
+            self._advance(update)
+            self._accept(update, Origin(OriginKind.CORRECTION, None, None), self._server_claim())
+        return reasons
+
+    def _check_usable(self) -> None:
+        if self.broken:
+            raise RoomBroken(self.record_id)
+
+    def _break(self, why: str) -> None:
+        """The document may now differ from what is stored: nothing more is accepted here, and the registry
+        drops the room (its clients reconnect to a fresh load)."""
+        log.error("record %s: %s; reloading it from storage", self.record_id, why)
+        self.broken = True
+        self._on_broken(self)
+
+    def _accept(self, update: bytes, origin: Origin, claims: tuple[int, ...] = ()) -> tuple[FieldChange, ...]:
+        changes = self._field_changes(update, origin)
+        self.last_update_at = time.monotonic()
+        message = protocol.sync_update(update)
+        for connection in self.connections.values():
+            if connection.id != origin.connection_id:
+                connection.enqueue(message)
+        self._writer.submit(
+            PendingWrite(
+                record_id=self.record_id,
+                update=update,
+                origin=origin,
+                state_vector_after=self.doc.get_state(),
+                on_durable=self._durable,
+                changes=changes,
+                read_fields=self.fields,
+                claims=claims,
+                on_refused=self._refused,
+            )
+        )
+        return changes
+
+    def _refused(self, write: PendingWrite, reason: str) -> None:
+        """The database will never store this write (nor the ones after it): the live document is ahead of
+        storage for good, so it is reloaded; the connection that sent it is closed for good (4400)."""
+        if write.origin.connection_id is not None:
+            sender = self.connections.get(write.origin.connection_id)
+            if sender is not None:
+                sender.close(close_codes.MALFORMED, "update could not be stored")
+        if not self.broken:
+            self._break(f"storing an update failed: {reason}")
+
+    def _field_changes(self, update: bytes, origin: Origin) -> tuple[FieldChange, ...]:
+        """The history of an accepted update. Never a reason to refuse it: if the index fails, it is
+        rebuilt from the document (losing only this update's entry) and the update goes on."""
+        if self._field_index is None:
+            return ()
+        try:
+            return tuple(changes_for(self._field_index, update, self.doc, origin.user_id))
+        except Exception:
+            log.exception("field changes of an update to record %s could not be read", self.record_id)
+            self._field_index = FieldIndex.from_state(self.doc.get_update(), self.doc)
+            return ()
+
+    def fields(self) -> dict[str, Any]:
+        return read_fields(self.doc)
+
+    def _durable(self, write: PendingWrite) -> None:
+        self.stored_state_vector = write.state_vector_after
+        self.updates_since_snapshot += 1
+        if write.origin.connection_id is not None:
+            # The writer reports a whole batch in one go: send one "saved" per connection, after it.
+            if not self._saved_due:
+                asyncio.get_running_loop().call_soon(self._send_saved)
+            self._saved_due.add(write.origin.connection_id)
+        self._on_stored(self)
+
+    def _send_saved(self) -> None:
+        due, self._saved_due = self._saved_due, set()
+        message = protocol.saved(self.stored_state_vector)
+        for connection_id in due:
+            connection = self.connections.get(connection_id)
+            if connection is not None:
+                connection.enqueue(message)
+
+    # -- awareness ---------------------------------------------------------------------------------------
+
+    def _receive_awareness(self, connection: Connection, payload: bytes) -> None:
+        """Ownership, the per-connection caps and the user stamp: collab/live/awareness.py."""
+        entries = protocol.decode_awareness(payload)
+        self._reserve(connection, [entry.client_id for entry in entries])
+        accepted = self._awareness.receive(
+            connection.id, connection.user_stamp, connection.awareness_limits, entries
+        )
+        if accepted is not None:
+            self._broadcast(protocol.awareness(accepted))
+
+    def _reserve(self, connection: Connection, client_ids: list[int]) -> None:
+        """A y-websocket client's first awareness message names its own document's client id alone (later
+        ones also relay other people's states): from then on, for the room's life, nobody else may write
+        first under that id (and so take it between announcement and first write). It also tells when the
+        connection's own writes meet an id someone else already took (see `_check_announced`)."""
+        if connection.id in self._announced or len(client_ids) != 1:
+            return
+        own = client_ids[0]
+        self._announced[connection.id] = own
+        if own not in self.owners and own not in self._reserved:
+            self._reserved[own] = (connection.principal.user_id, connection.id)
+
+    def _owner_of(self, client_id: int) -> str | None:
+        owner = self.owners.get(client_id)
+        if owner is None and client_id in self._reserved:
+            return self._reserved[client_id][0]
+        return owner
+
+    def _check_announced(self, connection_id: int | None, update: Update, writer: str) -> None:
+        """Refuse a connection's update under a client id it announced as its own but another writer holds:
+        its items there are duplicates the document ignores, and "saved" would cover them anyway."""
+        own = self._announced.get(connection_id) if connection_id is not None else None
+        if own is None or self.owners.get(own, writer) == writer:
+            return
+        if any(struct.id.client == own for struct in update.structs):
+            raise UpdateRefused(f"client id {own} was taken by another writer; reload the record")
+
+    def _awareness_entries(self, client_ids: set[int] | None) -> list[protocol.AwarenessEntry]:
+        return [
+            entry
+            for entry in self._awareness.entries()
+            if client_ids is None or entry.client_id in client_ids
+        ]
+
+    def presence(self) -> list[dict[str, object]]:
+        """Who is connected, from the server's own connections; `field`: what their client says they edit."""
+        seen: dict[str, dict[str, object]] = {}
+        for connection in sorted(self.connections.values(), key=lambda c: c.joined_at):
+            principal = connection.principal
+            entry = seen.setdefault(
+                principal.user_id,
+                {
+                    "id": principal.user_id,
+                    "name": principal.name,
+                    "since": connection.joined_at.isoformat(),
+                    "field": None,
+                },
+            )
+            if entry["field"] is None:
+                entry["field"] = self._awareness.field_of(connection.id)
+        return list(seen.values())
+
+    def _broadcast(self, message: bytes) -> None:
+        for connection in self.connections.values():
+            connection.enqueue(message)
+
+    def close_all(self, code: int, reason: str = "") -> None:
+        for connection in list(self.connections.values()):
+            connection.close(code, reason)

@@ -1,0 +1,98 @@
+"""Corrections: live edits brought back within the collection's schema by a forward update.
+
+A live update is checked for what no honest client can send (collab/live/admission.py) and refused then; a
+value that merely does not fit the schema (a string in a number field, an unknown key, a text above the
+size limit) is accepted and at once corrected by the server. Refusing it instead would leave the sender's
+replica, and its offline copy in IndexedDB, holding an update the server never takes: every reconnect would
+send it again and be refused again. A correction is an ordinary update, so every replica and the stored
+state converge on valid values, and the sender is told which fields were corrected and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pycrdt import Doc, Map, Text
+
+from collab.records.document import fields_map, tidy
+from collab.records.schema import MAX_TEXT_CHARS, FieldSpec, SchemaError, check_values
+
+
+def correct(doc: Doc, specs: list[FieldSpec], before: dict[str, Any]) -> tuple[bytes | None, dict[str, str]]:
+    """Make the values of the keys of `before` (the fields an edit changed, with their values before it) fit
+    `specs`, in one transaction; returns its update (None when nothing was wrong) and a reason per field."""
+    by_key = {spec.key: spec for spec in specs}
+    target = fields_map(doc)
+    reasons: dict[str, str] = {}
+    state = doc.get_state()
+    with doc.transaction():
+        for key in sorted(before):
+            if key not in target:
+                continue  # deleted: an absent value always fits
+            spec = by_key.get(key)
+            if spec is None:
+                del target[key]
+                reasons[key] = "no such field in this collection"
+                continue
+            problem = _fix(target, spec, before.get(key))
+            if problem is not None:
+                reasons[key] = problem
+    if not reasons:
+        return None, reasons
+    return doc.get_update(state), reasons
+
+
+def _fix(target: Map, spec: FieldSpec, before: Any) -> str | None:
+    """Correct one field if it does not fit; returns why it was corrected, or None."""
+    value = target[spec.key]
+    if spec.type == "richtext":
+        if isinstance(value, Text):
+            return _truncate(value)
+        if isinstance(value, str):
+            target[spec.key] = Text(value[:MAX_TEXT_CHARS])
+            return "a rich-text field holds a text"
+        _put_back(target, spec, before)
+        return "expected a text"
+    if isinstance(value, Text):
+        if spec.type == "text":
+            target[spec.key] = str(value)[:MAX_TEXT_CHARS]
+            return "a text field holds a plain string"
+        _put_back(target, spec, before)
+        return "expected a plain value"
+    if spec.type == "text" and isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+        target[spec.key] = value[:MAX_TEXT_CHARS]  # keep what fits rather than nothing
+        return f"at most {MAX_TEXT_CHARS} characters"
+    problem = _problem(spec, tidy(value))
+    if problem is not None:
+        _put_back(target, spec, before)
+    return problem
+
+
+def _truncate(text: Text) -> str | None:
+    # pycrdt measures and indexes a text in UTF-8 bytes, so a text within the limit in bytes is within it in
+    # characters too, and only a long one is read as a string.
+    if len(text) <= MAX_TEXT_CHARS:
+        return None
+    content = str(text)
+    if len(content) <= MAX_TEXT_CHARS:
+        return None
+    del text[len(content[:MAX_TEXT_CHARS].encode()) :]
+    return f"at most {MAX_TEXT_CHARS} characters"
+
+
+def _problem(spec: FieldSpec, value: Any) -> str | None:
+    try:
+        check_values([spec], {spec.key: value})
+    except SchemaError as exc:
+        return exc.errors.get(spec.key, str(exc))
+    return None
+
+
+def _put_back(target: Map, spec: FieldSpec, before: Any) -> None:
+    """The value before the edit if it fits (it normally does), else no value."""
+    if before is None or _problem(spec, before) is not None:
+        del target[spec.key]
+    elif spec.type == "richtext":
+        target[spec.key] = Text(before)
+    else:
+        target[spec.key] = before

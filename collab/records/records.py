@@ -1,0 +1,207 @@
+"""Collections and records of a tenant: every query is scoped by the caller's tenant.
+
+A record of another tenant is reported exactly like a missing one (`RecordNotFound`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pycrdt import Doc
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.principal import Principal
+from collab.errors import RecordNotFound
+from collab.origin import OriginKind
+from collab.records.document import summarize, write_fields
+from collab.records.schema import SchemaError, check_values, parse_collection, specs_from_json
+from persistence import client_ids, update_log
+from persistence.models import ChangeRow, Collection, Record, User, is_id
+
+SAMPLE_COLLECTION = {
+    "name": "customers",
+    "label": "Customers",
+    "fields": [
+        {"key": "name", "label": "Name", "type": "text"},
+        {"key": "email", "label": "Email", "type": "text"},
+        {"key": "revenue", "label": "Revenue", "type": "number"},
+        {"key": "stage", "label": "Stage", "type": "select", "options": ["lead", "prospect", "customer"]},
+        {"key": "active", "label": "Active", "type": "boolean"},
+        {"key": "next_call", "label": "Next call", "type": "date"},
+        {"key": "notes", "label": "Notes", "type": "richtext"},
+    ],
+}
+
+
+class CollectionNotFound(LookupError):
+    pass
+
+
+class CollectionExists(ValueError):
+    pass
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC; SQLite hands datetimes back without their zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def collection_json(collection: Collection) -> dict[str, Any]:
+    return {
+        "id": collection.id,
+        "name": collection.name,
+        "label": collection.label,
+        "fields": collection.fields,
+        "created_at": iso(collection.created_at),
+    }
+
+
+async def create_collection(session: AsyncSession, tenant_id: str, payload: Any) -> Collection:
+    name, label, specs = parse_collection(payload)
+    exists = await session.scalar(
+        select(Collection).where(Collection.tenant_id == tenant_id, Collection.name == name)
+    )
+    if exists is not None:
+        raise CollectionExists(f"collection {name!r} already exists")
+    collection = Collection(
+        tenant_id=tenant_id, name=name, label=label, fields=[spec.as_json() for spec in specs]
+    )
+    session.add(collection)
+    await session.flush()
+    return collection
+
+
+async def list_collections(session: AsyncSession, principal: Principal) -> list[Collection]:
+    rows = await session.scalars(
+        select(Collection).where(Collection.tenant_id == principal.tenant_id).order_by(Collection.name)
+    )
+    return list(rows)
+
+
+async def find_collection(session: AsyncSession, principal: Principal, name: str) -> Collection:
+    collection = await session.scalar(
+        select(Collection).where(Collection.tenant_id == principal.tenant_id, Collection.name == name)
+    )
+    if collection is None:
+        raise CollectionNotFound(f"no collection {name!r}")
+    return collection
+
+
+async def find_record(
+    session: AsyncSession, principal: Principal, record_id: str, *, include_deleted: bool = False
+) -> tuple[Record, Collection]:
+    """The caller's record; deleted ones only with `include_deleted` (to undelete them)."""
+    if not is_id(record_id):
+        raise RecordNotFound(record_id)
+    query = (
+        select(Record, Collection)
+        .join(Collection, Collection.id == Record.collection_id)
+        .where(Record.id == record_id, Record.tenant_id == principal.tenant_id)
+    )
+    if not include_deleted:
+        query = query.where(Record.deleted_at.is_(None))
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise RecordNotFound(record_id)
+    return row[0], row[1]
+
+
+async def create_record(
+    session: AsyncSession, principal: Principal, collection_name: Any, values: Any
+) -> tuple[Record, Collection]:
+    """The record row and its first update, in the caller's transaction (a new record has no room yet)."""
+    if not isinstance(collection_name, str):
+        raise SchemaError({"collection": "expected a collection name"})
+    collection = await find_collection(session, principal, collection_name)
+    specs = specs_from_json(collection.fields)
+    checked = check_values(specs, values if values is not None else {})
+    summary, search_text = summarize({key: value for key, value in checked.items() if value is not None})
+    record = Record(
+        tenant_id=principal.tenant_id,
+        collection_id=collection.id,
+        created_by=principal.user_id,
+        updated_by=principal.user_id,
+        summary=summary,
+        search_text=search_text,
+    )
+    session.add(record)
+    await session.flush()
+    server_doc: Doc = Doc()
+    present = {key: value for key, value in checked.items() if value is not None}
+    update = write_fields(server_doc, specs, present)
+    # The first values are history too: who put them there, and from where.
+    first_changes = [
+        ChangeRow(
+            record_id=record.id,
+            field=key,
+            before=None,
+            after=value,
+            user_id=principal.user_id,
+            session_id=principal.session_id,
+            origin=OriginKind.API.value,
+        )
+        for key, value in checked.items()
+        if value is not None
+    ]
+    session.add_all(first_changes)
+    await update_log.append(
+        session,
+        [
+            update_log.NewUpdate(
+                record_id=record.id,
+                data=update,
+                user_id=principal.user_id,
+                session_id=principal.session_id,
+                origin=OriginKind.CREATE.value,
+            )
+        ],
+    )
+    # The client id the first values were written under is the server's: nobody may add to it.
+    await client_ids.claim(session, [(record.id, server_doc.client_id, None)])
+    await session.flush()
+    return record, collection
+
+
+async def list_records(
+    session: AsyncSession,
+    principal: Principal,
+    collection: Collection,
+    limit: int,
+    offset: int,
+    query: str | None = None,
+) -> list[Record]:
+    """Newest first; `query` keeps the records whose text values contain it (case-insensitive)."""
+    statement = select(Record).where(
+        Record.tenant_id == principal.tenant_id,
+        Record.collection_id == collection.id,
+        Record.deleted_at.is_(None),
+    )
+    if query:
+        statement = statement.where(Record.search_text.contains(query.lower(), autoescape=True))
+    rows = await session.scalars(
+        statement.order_by(Record.created_at.desc(), Record.id).limit(limit).offset(offset)
+    )
+    return list(rows)
+
+
+async def user_refs(session: AsyncSession, tenant_id: str, user_ids: set[str]) -> dict[str, dict[str, str]]:
+    if not user_ids:
+        return {}
+    users = await session.scalars(select(User).where(User.tenant_id == tenant_id, User.id.in_(user_ids)))
+    return {user.id: {"id": user.id, "name": user.name, "email": user.email} for user in users}
+
+
+def record_json(
+    record: Record, collection: Collection, fields: dict[str, Any], users: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "collection": collection.name,
+        "fields": fields,
+        "created_at": iso(record.created_at),
+        "created_by": users.get(record.created_by or ""),
+        "updated_at": iso(record.updated_at),
+        "updated_by": users.get(record.updated_by or ""),
+    }

@@ -1,0 +1,123 @@
+"""The composition root: builds the Starlette app and owns the server's long-lived parts.
+
+Lifespan order: database (migrated) → update writer → room registry. Shutdown runs it backwards: rooms
+close their connections, the writer commits everything accepted, and final snapshots are written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.middleware import Middleware
+from starlette.types import Receive, Scope, Send
+
+from auth.sessions import SessionPolicy
+from auth.throttle import LoginThrottle
+from collab.changefeed.feed import Feed
+from collab.live.registry import RoomRegistry
+from collab.live.session_watch import SessionWatch
+from collab.settings import Settings
+from collab.store.retention import Retention
+from collab.store.writer import SqlUpdateWriter
+from persistence.database import Database
+from server.bootstrap import prepare_database
+from web.errors import EXCEPTION_HANDLERS
+from web.events_route import FEED_PATH, feed_app, presence_of
+from web.headers import SecurityHeaders
+from web.input_guard import RejectNul
+from web.limits import BodyLimit
+from web.routes import ROUTES
+from web.services import Services
+from web.sse_frames import SSE
+from web.ws_route import websocket_app
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> CollabApp:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with Database(settings.database_url) as database:
+            bootstrap = await prepare_database(database, settings)
+            if bootstrap is not None:
+                app.state.bootstrap = bootstrap
+            policy = SessionPolicy(
+                idle=timedelta(seconds=settings.session_idle_seconds),
+                max_age=timedelta(seconds=settings.session_max_age_seconds),
+            )
+            throttle = LoginThrottle(
+                settings.login_failures_per_account,
+                settings.login_failures_per_address,
+                settings.login_window_seconds,
+                settings.login_failures_per_account_address,
+            )
+            async with (
+                SqlUpdateWriter(
+                    database,
+                    settings.write_batch_max,
+                    settings.history_burst_seconds,
+                    settings.shutdown_grace_seconds,
+                ) as writer,
+                # Between the two: it publishes the rooms' last updates, and its events go through the writer.
+                Feed(
+                    database,
+                    writer,
+                    settings.feed_coalesce_seconds,
+                    timedelta(days=settings.event_retention_days),
+                    settings.feed_heartbeat_seconds,
+                    framer=SSE,
+                ) as feed,
+                RoomRegistry(database, writer, settings) as registry,
+                Retention(database, settings.log_retention_days, settings.retention_check_seconds),
+                SessionWatch(database, registry, policy, settings.session_check_seconds),
+            ):
+                writer.committed_listeners.append(feed.updates_committed)
+                registry.session_end_listeners.append(feed.end_sessions)
+                registry.presence_listeners.append(
+                    lambda room: feed.push_presence(room.tenant_id, room.collection_id, presence_of(room))
+                )
+                app.state.services = Services(settings, database, registry, writer, throttle, policy, feed)
+                yield
+            log.info("all accepted updates are stored; shutting down")
+
+    http_app = Starlette(
+        routes=ROUTES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(RejectNul)],
+        lifespan=lifespan,
+    )
+    # An API answers the path it was asked; a redirect to another spelling only blurs what exists.
+    http_app.router.redirect_slashes = False
+
+    return CollabApp(http_app, settings)
+
+
+class CollabApp:
+    """HTTP (and the lifespan) through Starlette; WebSockets and feed streams straight to their endpoints.
+
+    Every HTTP response, the feed's included, gets the browser security headers, and every request body is
+    measured before and while it is read (`web/headers.py`, `web/limits.py`).
+    """
+
+    def __init__(self, http_app: Starlette, settings: Settings) -> None:
+        self.http_app = http_app
+        https = settings.session_cookie_secure
+        self.guarded_http = SecurityHeaders(BodyLimit(http_app, settings.max_body_bytes), https)
+        self.feed_app = SecurityHeaders(BodyLimit(RejectNul(feed_app), settings.max_body_bytes), https)
+
+    @property
+    def state(self) -> State:
+        return self.http_app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await websocket_app({**scope, "app": self.http_app}, receive, send)
+        elif scope["type"] == "http" and scope["path"] == FEED_PATH:
+            await self.feed_app({**scope, "app": self.http_app}, receive, send)
+        else:
+            await self.guarded_http(scope, receive, send)

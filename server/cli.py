@@ -1,0 +1,218 @@
+"""The `collab` command: serve, and manage tenants and users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import resource
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import uvicorn
+
+from auth import accounts
+from auth.errors import AuthError
+from collab.records.records import SAMPLE_COLLECTION, create_collection
+from collab.settings import Settings
+from persistence.database import Database
+from persistence.errors import PersistenceError
+from server.app import CollabApp, create_app
+from server.logs import log_config
+from server.strangers import StrangerGuard, WaitLimits, guarded_protocols
+
+# uvicorn drops frames above its own cap with 1009, after which y-websocket resends forever; keep it well
+# above ours so that the client gets 4413 instead.
+_UVICORN_CAP_FACTOR = 4
+
+# The collector's thresholds once serving (Python's defaults: 700, 10, 10). A thousand feed streams are
+# ~85,000 objects that live as long as their connections, and each publish makes a few per stream that live
+# until the next one: with the defaults those filled the old generation, whose full passes (65-75 ms here)
+# came every 6-10 s and stalled fan-outs. Fewer young passes promote less, and a full pass waits for 100
+# middle ones (none came in 100 s of bench.feed).
+GC_THRESHOLDS = (5000, 10, 100)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+class _Server(uvicorn.Server):
+    """Says where it listens (the real port, also with --port 0) and prints a first start's login once."""
+
+    def __init__(self, config: uvicorn.Config, app: CollabApp, settings: Settings) -> None:
+        super().__init__(config)
+        self._app = app
+        self._settings = settings
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        port = self.servers[0].sockets[0].getsockname()[1]
+        url = f"http://{self._settings.host}:{port}"
+        bootstrap = getattr(self._app.state, "bootstrap", None)
+        if bootstrap is not None:
+            for line in bootstrap.announcement(url):
+                _say(line)
+        _say(f"collab: listening on {url}")
+        # What start-up made (modules, classes, functions: about 100,000 objects) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise stall every room and feed
+        # stream for tens of milliseconds each time (measured by bench.feed).
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        services = getattr(self._app.state, "services", None)
+        if services is not None:
+            services.feed.end_streams()  # uvicorn waits for open responses, and a feed stream never ends
+        await super().shutdown(sockets)
+
+
+def wait_limits(settings: Settings) -> WaitLimits:
+    """The strangers' limits; the bound on waiting connections is kept to half the file descriptors, so
+    that a flood of sockets pushes out older ones before accept() runs out of descriptors."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    max_pending = settings.max_pending_connections
+    if soft != resource.RLIM_INFINITY:
+        max_pending = min(max_pending, soft // 2)
+    return WaitLimits(
+        header_seconds=settings.http_header_timeout_seconds,
+        body_seconds=settings.http_body_timeout_seconds,
+        first_message_seconds=settings.ws_first_message_timeout_seconds,
+        max_pending=max(1, max_pending),
+        max_header_bytes=settings.max_header_bytes,
+    )
+
+
+def serve(settings: Settings) -> int:
+    app = create_app(settings)
+    limits = wait_limits(settings)
+    http_protocol, ws_protocol = guarded_protocols(StrangerGuard(limits))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=log_config(),
+        # Time-outs and a bound for connections that keep the server waiting (server/strangers.py).
+        http=http_protocol,
+        ws=ws_protocol,
+        ws_max_size=settings.max_message_bytes * _UVICORN_CAP_FACTOR,
+        # Compressing every broadcast once per receiver costs more CPU than the bandwidth it saves on a
+        # LAN-sized edit stream (see docs/architecture.md); the reference servers do not compress either.
+        ws_per_message_deflate=False,
+        proxy_headers=settings.trust_proxy_headers,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )
+    logging.getLogger(__name__).info(
+        "connections waiting for their client: at most %d, headers within %g s, bodies within %g s, "
+        "a WebSocket's first message within %g s",
+        limits.max_pending, limits.header_seconds, limits.body_seconds, limits.first_message_seconds,
+    )  # fmt: skip
+    server = _Server(config, app, settings)
+    server.run()
+    return 0 if server.started else 1
+
+
+async def _with_database(settings: Settings, action: Callable[[Database], Awaitable[int]]) -> int:
+    # Migrate only: a first-start admin is created by `serve`, which is where its password is shown.
+    async with Database(settings.database_url) as database:
+        await database.migrate()
+        return await action(database)
+
+
+def add_tenant(settings: Settings, slug: str, name: str | None) -> int:
+    async def action(database: Database) -> int:
+        async with database.session() as session:
+            tenant = await accounts.add_tenant(session, slug, name)
+            # A new organisation's first screen is never empty: it starts with the sample collection.
+            await create_collection(session, tenant.id, SAMPLE_COLLECTION)
+            await session.commit()
+        _say(f"collab: tenant {slug!r} added, with a sample 'customers' collection")
+        return 0
+
+    return asyncio.run(_with_database(settings, action))
+
+
+def add_user(
+    settings: Settings, tenant: str, email: str, role: str, name: str | None, password: str | None
+) -> int:
+    chosen = password or secrets.token_urlsafe(12)
+
+    async def action(database: Database) -> int:
+        async with database.session() as session:
+            found = await accounts.find_tenant(session, tenant)
+            user = await accounts.add_user(session, found, email=email, role=role, password=chosen, name=name)
+            await session.commit()
+        _say(f"collab: user {user.email!r} ({role}) added to tenant {tenant!r}")
+        if password is None:
+            _say(f"  password {chosen}  (shown once)")
+        return 0
+
+    return asyncio.run(_with_database(settings, action))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collab", description="Live collaborative records.")
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL (env COLLAB_DATABASE_URL); default SQLite in ./data/"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="run the server")
+    serve_cmd.add_argument("--host", help="address to bind (env COLLAB_HOST, default 127.0.0.1)")
+    serve_cmd.add_argument(
+        "--port", type=int, help="port (env COLLAB_PORT, default 8000; 0 picks a free one)"
+    )
+    serve_cmd.add_argument("--database-url", dest="serve_database_url", help=argparse.SUPPRESS)
+    serve_cmd.add_argument("--redis-url", help="Redis for several nodes (env COLLAB_REDIS_URL)")
+
+    tenant_cmd = commands.add_parser("tenant", help="manage tenants").add_subparsers(
+        dest="action", required=True
+    )
+    tenant_add = tenant_cmd.add_parser("add", help="add a tenant")
+    tenant_add.add_argument("slug")
+    tenant_add.add_argument("--name")
+    tenant_add.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
+
+    user_cmd = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    user_add = user_cmd.add_parser("add", help="add a user")
+    user_add.add_argument("--tenant", required=True)
+    user_add.add_argument("--email", required=True)
+    user_add.add_argument("--role", required=True, choices=["admin", "editor", "viewer"])
+    user_add.add_argument("--name")
+    user_add.add_argument("--password", help="default: a random one, printed once")
+    user_add.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    database_url = (
+        getattr(args, "serve_database_url", None)
+        or getattr(args, "sub_database_url", None)
+        or args.database_url
+    )
+    try:
+        settings = Settings.from_env(
+            database_url=database_url,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            redis_url=getattr(args, "redis_url", None),
+        )
+        if args.command == "serve":
+            return serve(settings)
+        if args.command == "tenant":
+            return add_tenant(settings, args.slug, args.name)
+        return add_user(settings, args.tenant, args.email, args.role, args.name, args.password)
+    except (AuthError, PersistenceError, ValueError) as exc:
+        print(f"collab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-_PALETTE = (
+PALETTE = (
     "#e6194b",
     "#3cb44b",
     "#4363d8",
@@ -39,18 +39,10 @@ class Principal:
     session_id: str
 
     @property
-    def can_edit(self) -> bool:
-        return self.role in (Role.ADMIN, Role.EDITOR)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
-    @property
     def color(self) -> str:
         """A stable colour per user, so a person looks the same in every presence list."""
         digest = hashlib.sha256(self.user_id.encode()).digest()
-        return _PALETTE[digest[0] % len(_PALETTE)]
+        return PALETTE[digest[0] % len(PALETTE)]
 
     def public(self) -> dict[str, str]:
         return {"id": self.user_id, "name": self.name, "email": self.email}

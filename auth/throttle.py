@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 from auth.attempts import AttemptCounter, MemoryAttempts
 from auth.errors import AuthError
@@ -35,7 +36,13 @@ _MAX_TENANT = 64
 
 class TooManyAttempts(AuthError):
     """Too many attempts (failed logins, or requests over a budget); `retry_after_seconds` says when the
-    next one may go through."""
+    next one may go through. Answered 429 with Retry-After; a socket is closed with 4429 (collab's
+    `close_codes.RATE_LIMITED`, spelled out: auth may not import collab)."""
+
+    status = 429
+    error_code = "too_many_attempts"
+    close_code = 4429
+    close_reason: ClassVar[str | None] = "too many requests"
 
     def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
         super().__init__(message or f"too many failed logins; retry in {retry_after_seconds} s")

@@ -20,7 +20,8 @@ from pycrdt import Doc, Map, Text
 
 from collab.origin import Origin, OriginKind
 from collab.store.snapshotter import load_document, take_snapshot
-from collab.store.writer import PendingWrite, SqlUpdateWriter
+from collab.store.writer import SqlUpdateWriter
+from collab.store.writes import PendingWrite
 from persistence.database import Database
 from persistence.models import Collection, Record, Tenant
 
@@ -61,7 +62,7 @@ async def measure(length: int, folder: Path) -> tuple[float, float]:
         async with SqlUpdateWriter(database) as writer:
             for n, update in enumerate(updates(length), start=1):
                 for record_id in (plain, snapped):
-                    writer.submit(PendingWrite(record_id, update, origin, b"", lambda write: None))
+                    writer.submit(PendingWrite(record_id, update, origin, b""))
                 if n % SNAPSHOT_EVERY == 0:
                     await writer.flush()
                     await take_snapshot(database, snapped, "auto")

@@ -13,6 +13,7 @@ SQLite (through aiosqlite) and PostgreSQL (through asyncpg) are supported; plain
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -212,9 +213,28 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            _execute_pragma(cursor, pragma)
     finally:
         cursor.close()
+
+
+# Switching a brand-new file to WAL takes an exclusive lock that SQLite does not wait for (busy_timeout
+# does not apply): two first connections at once (two processes starting, or a pool's first two) and the
+# loser fails with "database is locked". Once the file is WAL the pragma returns at once, so this retry
+# only ever runs in that race, at first start; a short blocking pause there is harmless.
+_LOCKED_RETRIES = 50
+_LOCKED_PAUSE_SECONDS = 0.02
+
+
+def _execute_pragma(cursor: Any, pragma: str) -> None:
+    for attempt in range(_LOCKED_RETRIES):
+        try:
+            cursor.execute(pragma)
+            return
+        except Exception as exc:
+            if "database is locked" not in str(exc) or attempt == _LOCKED_RETRIES - 1:
+                raise
+            time.sleep(_LOCKED_PAUSE_SECONDS)
 
 
 def _disable_driver_transactions(dbapi_connection: Any, _record: object) -> None:

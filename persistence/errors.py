@@ -1,27 +1,35 @@
 """Errors raised by the persistence layer.
 
-Callers catch these, never SQLAlchemy's or a driver's exceptions, for the conditions listed here:
+Callers catch these, never SQLAlchemy's or a driver's exceptions, for the conditions listed here. Each
+knows its HTTP status and WebSocket close code as collab/errors.py describes (`status` None: no answer of
+its own, a 500 with its traceback logged); persistence sits below everything, so the close codes are plain
+numbers here, checked against collab/close_codes.py by tests/web/test_errors.py.
 
-    PersistenceError                 base of everything below
-    ├── InvalidDatabaseUrl           the URL names no database kind collab supports (also a ValueError)
-    ├── DatabaseUnavailable          the database cannot be reached or opened (server down, bad
-    │                                credentials, unwritable file); carries the URL without its password
-    ├── WriteRefused                 the database (or its driver) refused what was sent: a value it cannot
-    │   │                            hold, a constraint; sending it again cannot succeed
-    │   └── UnstorableValue          a value JSON or a text column cannot hold (NaN, ±Infinity, a lone
-    │                                surrogate), found before anything was sent
-    └── SchemaError                  the database holds a schema this code must not touch
-        ├── SchemaTooNew             its revision is unknown here: written by a newer collab
-        └── SchemaUnknown            it has tables but no migration history: not a collab database,
-                                     or one whose first migration was interrupted outside a transaction
+    PersistenceError                 500 / 1011  base of everything below
+    ├── InvalidDatabaseUrl           500 / 1011  the URL names no database kind collab supports (also a
+    │                                            ValueError)
+    ├── DatabaseUnavailable          503 / 1013  the database cannot be reached or opened (server down, bad
+    │                                            credentials, unwritable file), or did not answer within the
+    │                                            writer's grace; carries the URL without its password
+    ├── WriteRefused                 500 / 1011  the database (or its driver) refused what was sent: a value
+    │   │                                        it cannot hold, a constraint; sending it again cannot succeed
+    │   └── UnstorableValue          500 / 1011  a value JSON or a text column cannot hold (NaN, ±Infinity, a
+    │                                            lone surrogate), found before anything was sent
+    └── SchemaError                  500 / 1011  the database holds a schema this code must not touch
+        ├── SchemaTooNew                         its revision is unknown here: written by a newer collab
+        └── SchemaUnknown                        it has tables but no migration history: not a collab
+                                                 database, or one whose first migration was interrupted
+                                                 outside a transaction
 
 A `SchemaError` is raised before anything is written, so the database is left exactly as it was.
-`is_unavailable` is the one place that tells a driver's "not reachable now" from "refused this".
+`is_unavailable` is the one place that tells a driver's "not reachable now" from "refused this"; the update
+writer retries only what it calls unavailable, and fails everything else at once.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from typing import ClassVar
 
 from asyncpg.exceptions import InterfaceError as AsyncpgInterfaceError
 from sqlalchemy.exc import DBAPIError
@@ -29,6 +37,11 @@ from sqlalchemy.exc import DBAPIError
 
 class PersistenceError(Exception):
     """Base class of every error the persistence layer raises on purpose."""
+
+    status: ClassVar[int | None] = None
+    error_code: ClassVar[str] = "internal"
+    close_code: ClassVar[int] = 1011  # close_codes.INTERNAL_ERROR
+    close_reason: ClassVar[str | None] = "internal error"
 
 
 class InvalidDatabaseUrl(PersistenceError, ValueError):
@@ -40,6 +53,11 @@ class InvalidDatabaseUrl(PersistenceError, ValueError):
 
 class DatabaseUnavailable(PersistenceError):
     """The database could not be reached or opened. `url` never contains a password."""
+
+    status = 503
+    error_code = "unavailable"
+    close_code = 1013  # close_codes.TRY_AGAIN_LATER
+    close_reason = "database unavailable"
 
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"database {url} is unavailable: {reason}")

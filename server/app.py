@@ -21,13 +21,22 @@ from auth.throttle import LoginThrottle
 from collab.changefeed.feed import Feed
 from collab.live.registry import RoomRegistry
 from collab.live.session_watch import SessionWatch
+from collab.services.collections import Collections
+from collab.services.connections import Connections
+from collab.services.history import History
+from collab.services.records import Records
+from collab.services.sessions import Sessions
+from collab.services.snapshots import Snapshots
+from collab.services.streams import Streams
+from collab.services.users import Users
 from collab.settings import Settings
 from collab.store.retention import Retention
 from collab.store.writer import SqlUpdateWriter
 from persistence.database import Database
+from persistence.errors import PersistenceError
 from server.bootstrap import prepare_database
-from web.errors import EXCEPTION_HANDLERS
-from web.events_route import FEED_PATH, feed_app, presence_of
+from web.errors import exception_handlers
+from web.events_route import FEED_PATH, feed_app
 from web.headers import SecurityHeaders
 from web.input_guard import RejectNul
 from web.limits import BodyLimit
@@ -76,18 +85,27 @@ def create_app(settings: Settings) -> CollabApp:
                 Retention(database, settings.log_retention_days, settings.retention_check_seconds),
                 SessionWatch(database, registry, policy, settings.session_check_seconds),
             ):
-                writer.committed_listeners.append(feed.updates_committed)
+                # The feed and the registry consume the writer's outcomes (each subscribes as it is built).
                 registry.session_end_listeners.append(feed.end_sessions)
-                registry.presence_listeners.append(
-                    lambda room: feed.push_presence(room.tenant_id, room.collection_id, presence_of(room))
+                services = Services(
+                    settings=settings,
+                    sessions=Sessions(database, registry, throttle, policy),
+                    users=Users(database, registry, throttle),
+                    collections=Collections(database),
+                    records=Records(database, registry, feed),
+                    history=History(database, registry),
+                    snapshots=Snapshots(database, registry, settings.viewers_read_snapshots),
+                    streams=Streams(database, registry, feed, SSE),
+                    connections=Connections(database, registry, settings),
                 )
-                app.state.services = Services(settings, database, registry, writer, throttle, policy, feed)
+                registry.presence_listeners.append(services.streams.presence_changed)
+                app.state.services = services
                 yield
             log.info("all accepted updates are stored; shutting down")
 
     http_app = Starlette(
         routes=ROUTES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=exception_handlers(PersistenceError),
         middleware=[Middleware(RejectNul)],
         lifespan=lifespan,
     )

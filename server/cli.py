@@ -40,13 +40,23 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-class _Server(uvicorn.Server):
-    """Says where it listens (the real port, also with --port 0) and prints a first start's login once."""
+class CollabServer(uvicorn.Server):
+    """Says where it listens (the real port, also with --port 0) and prints a first start's login once.
 
-    def __init__(self, config: uvicorn.Config, app: CollabApp, settings: Settings) -> None:
+    `say` is where those lines go (stdout; a test running the server in its own process collects them).
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        app: CollabApp,
+        settings: Settings,
+        say: Callable[[str], None] = _say,
+    ) -> None:
         super().__init__(config)
         self._app = app
         self._settings = settings
+        self._say = say
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
@@ -57,18 +67,22 @@ class _Server(uvicorn.Server):
         bootstrap = getattr(self._app.state, "bootstrap", None)
         if bootstrap is not None:
             for line in bootstrap.announcement(url):
-                _say(line)
-        _say(f"collab: listening on {url}")
-        # What start-up made (modules, classes, functions: about 100,000 objects) lives as long as the
-        # process: keep it out of the collector's full passes, which otherwise stall every room and feed
-        # stream for tens of milliseconds each time (measured by bench.feed).
+                self._say(line)
+        self._say(f"collab: listening on {url}")
+        self.tune_collector()
+
+    def tune_collector(self) -> None:
+        """What start-up made (modules, classes, functions: about 100,000 objects) lives as long as the
+        process: keep it out of the collector's full passes, which otherwise stall every room and feed
+        stream for tens of milliseconds each time (measured by bench.feed). Process-wide, so a server
+        that shares its process (a test's) leaves it alone."""
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
 
     async def shutdown(self, sockets: Any = None) -> None:
         services = getattr(self._app.state, "services", None)
         if services is not None:
-            services.feed.end_streams()  # uvicorn waits for open responses, and a feed stream never ends
+            services.streams.end_all()  # uvicorn waits for open responses, and a feed stream never ends
         await super().shutdown(sockets)
 
 
@@ -88,15 +102,16 @@ def wait_limits(settings: Settings) -> WaitLimits:
     )
 
 
-def serve(settings: Settings) -> int:
-    app = create_app(settings)
-    limits = wait_limits(settings)
-    http_protocol, ws_protocol = guarded_protocols(StrangerGuard(limits))
-    config = uvicorn.Config(
+def uvicorn_config(
+    app: CollabApp, settings: Settings, logging_config: dict[str, Any] | None
+) -> uvicorn.Config:
+    """How `collab serve` runs the app; `logging_config=None` leaves the process's logging as it is."""
+    http_protocol, ws_protocol = guarded_protocols(StrangerGuard(wait_limits(settings)))
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        log_config=log_config(),
+        log_config=logging_config,
         # Time-outs and a bound for connections that keep the server waiting (server/strangers.py).
         http=http_protocol,
         ws=ws_protocol,
@@ -108,12 +123,18 @@ def serve(settings: Settings) -> int:
         lifespan="on",
         timeout_graceful_shutdown=30,
     )
+
+
+def serve(settings: Settings) -> int:
+    app = create_app(settings)
+    config = uvicorn_config(app, settings, log_config())
+    limits = wait_limits(settings)
     logging.getLogger(__name__).info(
         "connections waiting for their client: at most %d, headers within %g s, bodies within %g s, "
         "a WebSocket's first message within %g s",
         limits.max_pending, limits.header_seconds, limits.body_seconds, limits.first_message_seconds,
     )  # fmt: skip
-    server = _Server(config, app, settings)
+    server = CollabServer(config, app, settings)
     server.run()
     return 0 if server.started else 1
 

@@ -9,7 +9,8 @@ import pytest
 import yaml
 from sqlalchemy import make_url
 
-from tests.support.live_server import ROOT, LiveServer
+from tests.support.live_server import ROOT
+from tests.support.server_process import ServerProcess
 
 PACKAGES = ["server", "collab", "persistence", "auth", "web"]
 
@@ -30,7 +31,7 @@ async def test_the_compose_app_environment_serves_on_postgresql(database_url: st
         host=test_url.host, port=test_url.port, database=test_url.database, username=test_url.username
     ).render_as_string(hide_password=False)
     env["COLLAB_HOST"] = "127.0.0.1"  # the container binds 0.0.0.0; a test machine need not
-    server = LiveServer(database_url, tmp_path / "server.log", env=env)
+    server = ServerProcess(database_url, tmp_path / "server.log", env=env)  # as the container runs it
     await server.start()
     try:
         async with server.client() as http:

@@ -10,7 +10,6 @@ from starlette.requests import HTTPConnection
 
 from auth.errors import Forbidden, NotAuthenticated
 from auth.principal import Principal
-from auth.sessions import authenticate
 from web.abuse_limits import abuse_limits
 from web.rate_limits import kind_of
 from web.services import services
@@ -48,10 +47,7 @@ async def principal_of(connection: HTTPConnection) -> Principal:
         and not cookie_origin_allowed(connection)
     ):
         raise Forbidden("this origin may not make changes")
-    found = services(connection)
-    async with found.database.session() as session:
-        principal = await authenticate(session, token, found.session_policy)
-        await session.commit()
+    principal = await services(connection).sessions.authenticate(token)
     # Every authenticated request passes here once: the one place its user's budget is charged.
     abuse_limits(connection).requests.charge(principal.user_id, kind_of(connection))
     return principal

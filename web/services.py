@@ -1,4 +1,8 @@
-"""What the routes need from the running server, built by the composition root and kept on `app.state`."""
+"""What the routes need from the running server, built by the composition root and kept on `app.state`.
+
+The routes reach storage and live rooms only through collab's application services (collab/services/):
+they parse the request, call one use-case and render its answer.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,28 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-from auth.sessions import SessionPolicy
-from auth.throttle import LoginThrottle
-from collab.changefeed.feed import Feed
-from collab.live.registry import RoomRegistry
+from collab.services.collections import Collections
+from collab.services.connections import Connections
+from collab.services.history import History
+from collab.services.records import Records
+from collab.services.sessions import Sessions
+from collab.services.snapshots import Snapshots
+from collab.services.streams import Streams
+from collab.services.users import Users
 from collab.settings import Settings
-from collab.store.writer import UpdateWriter
-from persistence.database import Database
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    database: Database
-    registry: RoomRegistry
-    writer: UpdateWriter
-    throttle: LoginThrottle
-    session_policy: SessionPolicy
-    feed: Feed
+    sessions: Sessions
+    users: Users
+    collections: Collections
+    records: Records
+    history: History
+    snapshots: Snapshots
+    streams: Streams
+    connections: Connections
 
 
 def services(connection: HTTPConnection) -> Services:

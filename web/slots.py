@@ -13,7 +13,9 @@ from auth.throttle import TooManyAttempts
 
 
 class TooManyOpen(TooManyAttempts):
-    """A cap on things held open at once was reached (429)."""
+    """A cap on things held open at once was reached (429; a socket's close reason is the message)."""
+
+    close_reason = None
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(retry_after_seconds, message)

@@ -5,15 +5,18 @@ transaction commits, in commit order: ids grow in commit order and "everything a
 a client that saw N missed. Live edits are coalesced per record over `coalesce_seconds` before they become
 one `record.updated` event; they are derived from the change rows committed with their updates, so events
 a crash kept from being published are published at the next start (`recover`).
+
+The feed is a consumer of the writer's outcomes: each `Committed` brings the live edits it stored (with
+their record's tenant and collection, so nothing is read back) and the feed's own events with their ids.
+Time (coalescing, heartbeats, pruning) comes from a `Clock`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
@@ -21,8 +24,10 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from collab.changefeed.events import Chunk, FeedEvent, Framer, chunk_of, feed_event, heartbeat
+from collab.clock import SYSTEM_CLOCK, Clock
 from collab.periodic import Periodic
-from collab.store.writer import PendingWrite, SqlUpdateWriter
+from collab.store.writer import SqlUpdateWriter
+from collab.store.writes import Committed, WriteOutcome
 from persistence import events
 from persistence.database import Database
 from persistence.models import Collection, Record, User, utcnow
@@ -41,6 +46,16 @@ class _Pending:
     user_id: str | None
     upto_change_id: int
     fields: dict[str, Any] = field(default_factory=dict)
+    # Where the record lives ("" when recovered from the change log: read when it is published).
+    tenant_id: str = ""
+    collection_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Described(events.NewEvent):
+    """An event handed to the writer with the data its stream frame carries (`describe`)."""
+
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 class Subscriber:
@@ -108,6 +123,7 @@ class Feed:
         heartbeat_seconds: float = 15.0,
         *,
         framer: Framer,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._framer = framer
         self._heartbeat_chunk = heartbeat(framer)
@@ -116,12 +132,14 @@ class Feed:
         self._coalesce = coalesce_seconds
         self._retention = retention
         self._heartbeat = heartbeat_seconds
-        self._last_heartbeat = time.monotonic()
+        self._clock = clock
+        self._last_heartbeat = clock.monotonic()
         self._pending: dict[str, _Pending] = {}
         self._subscribers: dict[tuple[str, str], set[Subscriber]] = {}
-        self._loop = Periodic("collab-feed", _TICK_SECONDS, self._tick, "publishing the change feed failed")
-        self._last_prune = 0.0
+        self._loop = Periodic("collab-feed", _TICK_SECONDS, self.tick, "publishing the change feed failed")
+        self._last_prune: float | None = None
         self._closing = False
+        writer.subscribe(self._committed)
 
     async def __aenter__(self) -> Feed:
         await self.recover()
@@ -132,23 +150,33 @@ class Feed:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._loop.stop()
-        await self._writer.flush()  # the rooms' last updates reach `updates_committed` first
+        await self._writer.flush()  # the rooms' last updates reach `_committed` first
         await self._publish_due(everything=True)
         self.end_streams()
 
     # -- publishing --------------------------------------------------------------------------------------
 
-    def updates_committed(self, batch: list[PendingWrite], newest_changes: dict[str, int]) -> None:
-        """The writer's listener: collect the changed fields per record until they are published."""
-        now = time.monotonic()
-        for write in batch:
+    def _committed(self, outcome: WriteOutcome) -> None:
+        """The writer's consumer: collect the changed fields per record until they are published, and push
+        the feed's own events that were stored."""
+        if not isinstance(outcome, Committed):
+            return
+        now = self._clock.monotonic()
+        for write in outcome.writes:
             if not write.changes:
                 continue
-            pending = self._pending.setdefault(write.record_id, _Pending(now, write.origin.user_id, 0))
+            pending = self._pending.get(write.record_id)
+            if pending is None:
+                pending = _Pending(now, write.origin.user_id, 0)
+                self._pending[write.record_id] = pending
             pending.user_id = write.origin.user_id
-            pending.upto_change_id = max(pending.upto_change_id, newest_changes.get(write.record_id, 0))
+            pending.tenant_id, pending.collection_id = write.tenant_id, write.collection_id
+            newest = outcome.newest_changes.get(write.record_id, 0)
+            pending.upto_change_id = max(pending.upto_change_id, newest)
             for change in write.changes:
                 pending.fields[change.field] = change.after
+        if outcome.events:
+            self._push(outcome.events)
 
     async def publish(self, event: events.NewEvent) -> None:
         """Publish one event now (created, deleted, restored); returns once it is stored and pushed."""
@@ -159,8 +187,13 @@ class Feed:
             payloads = await describe(session, new)
         await self._store(new, payloads)
 
-    def _store(self, new: list[events.NewEvent], payloads: list[dict[str, Any]]) -> asyncio.Future[None]:
-        return self._writer.store_events(new, lambda ids: self._push(ids, new, payloads))
+    def _store(self, new: list[events.NewEvent], payloads: list[dict[str, Any]]) -> asyncio.Future[list[int]]:
+        """Hand the events to the writer; they are pushed when their `Committed` comes back."""
+        described: list[events.NewEvent] = [
+            _Described(**{name: getattr(event, name) for name in _EVENT_FIELDS}, payload=payload)
+            for event, payload in zip(new, payloads, strict=True)
+        ]
+        return self._writer.store_events(described)
 
     async def recover(self) -> None:
         """Publish what a previous run committed but did not publish (it died in between), in the order
@@ -168,7 +201,7 @@ class Feed:
         async with self._database.session() as session:
             created, ended_or_back = await events.unpublished_lifecycle(session, _RECOVERY_WINDOW)
             missed = await events.unpublished_changes(session, _RECOVERY_WINDOW)
-        now = time.monotonic() - self._coalesce
+        now = self._clock.monotonic() - self._coalesce
         for change in missed:
             pending = self._pending.setdefault(change.record_id, _Pending(now, change.user_id, 0))
             pending.user_id = change.user_id
@@ -188,21 +221,24 @@ class Feed:
         if ended_or_back:
             await self._publish_now(ended_or_back)
 
-    async def _tick(self) -> None:
+    async def tick(self) -> None:
+        """One round of the feed's loop (every `_TICK_SECONDS`): publish the records whose edits are due,
+        send the heartbeat when it is time, prune old events now and then."""
         await self._publish_due(everything=False)
-        if time.monotonic() - self._last_heartbeat >= self._heartbeat:
-            self._last_heartbeat = time.monotonic()
+        now = self._clock.monotonic()
+        if now - self._last_heartbeat >= self._heartbeat:
+            self._last_heartbeat = now
             for subscribers in self._subscribers.values():
                 for subscriber in subscribers:
                     subscriber.push(self._heartbeat_chunk)
-        if time.monotonic() - self._last_prune > _PRUNE_SECONDS:
-            self._last_prune = time.monotonic()
+        if self._last_prune is None or now - self._last_prune > _PRUNE_SECONDS:
+            self._last_prune = now
             async with self._database.session() as session:
                 await events.prune(session, utcnow() - self._retention)
                 await session.commit()
 
     async def _publish_due(self, everything: bool) -> None:
-        now = time.monotonic()
+        now = self._clock.monotonic()
         due = [rid for rid, p in self._pending.items() if everything or now - p.first_seen >= self._coalesce]
         if not due:
             return
@@ -210,11 +246,18 @@ class Feed:
         taken = {rid: self._pending.pop(rid) for rid in due}
         try:
             async with self._database.session() as session:
-                found = await session.execute(
-                    select(Record.id, Record.tenant_id, Record.collection_id).where(Record.id.in_(due))
-                )
-                # Only the columns an event needs: a busy record's summary can hold thousands of fields.
-                records = {record_id: (tenant, collection) for record_id, tenant, collection in found}
+                records = {rid: (p.tenant_id, p.collection_id) for rid, p in taken.items() if p.tenant_id}
+                unknown = [rid for rid in taken if rid not in records]  # recovered from the change log
+                if unknown:
+                    found = await session.execute(
+                        select(Record.id, Record.tenant_id, Record.collection_id).where(
+                            Record.id.in_(unknown)
+                        )
+                    )
+                    # Only the columns an event needs: a busy record's summary can hold thousands of fields.
+                    records.update(
+                        (record_id, (tenant, collection)) for record_id, tenant, collection in found
+                    )
                 new = [
                     events.NewEvent(
                         tenant_id=records[rid][0],
@@ -237,19 +280,23 @@ class Feed:
                     pending.fields.update(later.fields)
                     pending.user_id = later.user_id
                     pending.upto_change_id = max(pending.upto_change_id, later.upto_change_id)
+                    pending.tenant_id = pending.tenant_id or later.tenant_id
+                    pending.collection_id = pending.collection_id or later.collection_id
                 self._pending[rid] = pending
             raise
         if new:
             # Once handed over, the writer retries until the events are stored.
             await self._store(new, payloads)
 
-    def _push(self, ids: list[int], new: list[events.NewEvent], payloads: list[dict[str, Any]]) -> None:
+    def _push(self, stored: Sequence[tuple[int, events.NewEvent]]) -> None:
         # Framed once and joined per collection: each subscriber gets one chunk per publish, not one
         # event per changed record, so a publish costs a write per stream however many records it holds.
         per_list: dict[tuple[str, str], list[FeedEvent]] = {}
-        for event_id, event, payload in zip(ids, new, payloads, strict=True):
+        for event_id, event in stored:
+            if not isinstance(event, _Described):
+                continue  # not the feed's (stored by someone else through the same writer)
             per_list.setdefault((event.tenant_id, event.collection_id), []).append(
-                feed_event(self._framer, event_id, event.type, payload)
+                feed_event(self._framer, event_id, event.type, event.payload)
             )
         for key, published in per_list.items():
             chunk = chunk_of(published)
@@ -292,6 +339,9 @@ class Feed:
             chunk = chunk_of([feed_event(self._framer, None, "presence", data)])
             for subscriber in subscribers:
                 subscriber.push(chunk)
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(events.NewEvent))
 
 
 class Describable(Protocol):

@@ -50,6 +50,8 @@ _MAX_VALUE_DEPTH = 64
 class UpdateRefused(MalformedMessage):
     """An update that must not enter the document; the message says why (it becomes the close reason)."""
 
+    close_reason = None
+
 
 @dataclass(frozen=True, slots=True)
 class Admitted:

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pycrdt import merge_updates
 
 from auth.principal import Principal, Role
-from collab import close_codes
 from collab.clock import SYSTEM_CLOCK, Clock
+from collab.errors import ConsumerTooSlow, close_frame
 from collab.live.awareness import DEFAULT_LIMITS, AwarenessLimits
 from collab.live.channel import Channel
 from collab.live.rate_limit import TokenBucket
@@ -159,7 +159,7 @@ class Connection:
                 self.record_id,
                 self.backlog_bytes,
             )
-            self.close(close_codes.TRY_AGAIN_LATER, "consumer too slow")
+            self.close(*close_frame(ConsumerTooSlow("consumer too slow")))
         elif self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().call_later(self._stall_seconds, self._watch)
 
@@ -186,7 +186,7 @@ class Connection:
                 idle,
                 self._queued_bytes,
             )
-            self.close(close_codes.TRY_AGAIN_LATER, "consumer stuck")
+            self.close(*close_frame(ConsumerTooSlow("consumer stuck")))
             return True
         return False
 

@@ -2,7 +2,10 @@
 
 Many connections may ask for the same record at the same moment; they all await one load task, and none of
 them sees the room before the load is complete. A load that fails refuses those connections (they retry)
-and is never replaced by an empty document.
+and is never replaced by an empty document. A load reads everything in one database session.
+
+The registry consumes the writer's outcomes: it routes each to the room that queued the write, then
+starts the snapshots they make due. Time (quiet rooms, idle rooms) comes from a `Clock`.
 """
 
 from __future__ import annotations
@@ -10,30 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 
-from sqlalchemy import select
-
 from auth.principal import Role
 from collab import close_codes
+from collab.clock import SYSTEM_CLOCK, Clock
 from collab.errors import RoomLoadFailed
 from collab.live.connection import Connection
-from collab.live.room import Room
-from collab.records.schema import FieldSpec, specs_from_json
+from collab.live.room import Room, settle
 from collab.settings import Settings
-from collab.store.snapshotter import (
-    fresh_client_id,
-    load_document,
-    load_field_index,
-    load_owners,
-    take_snapshot,
-)
+from collab.store.snapshotter import load_room, take_snapshot
 from collab.store.writer import UpdateWriter
+from collab.store.writes import PendingWrite, WriteOutcome
 from persistence.database import Database
-from persistence.models import Collection, Record
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +35,24 @@ _HOUSEKEEPING_SECONDS = 1.0
 
 
 class RoomRegistry:
-    def __init__(self, database: Database, writer: UpdateWriter, settings: Settings) -> None:
+    def __init__(
+        self, database: Database, writer: UpdateWriter, settings: Settings, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._database = database
         self._writer = writer
         self._settings = settings
+        self._clock = clock
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Task[Room]] = {}
+        self._loads = 0
         self._snapshotting: dict[str, asyncio.Task[None]] = {}
         self._idle_since: dict[str, float] = {}
         self._housekeeping: asyncio.Task[None] | None = None
         self._per_user: Counter[str] = Counter()
-        # Records whose room was dropped as broken: the next load waits until what it accepted is stored.
-        self._reload_after_flush: set[str] = set()
+        # Rooms dropped as broken whose writes are not all settled: they still hear the outcomes (a refused
+        # write closes its sender), and the record's next load waits until what they accepted is stored.
+        self._dropped: dict[str, Room] = {}
+        writer.subscribe(self._settle)
         # Told when a room's set of people changes, and when sessions end (other live streams close too).
         self.presence_listeners: list[Callable[[Room], None]] = []
         self.session_end_listeners: list[Callable[[set[str]], None]] = []
@@ -100,7 +100,7 @@ class RoomRegistry:
     def release(self, room: Room) -> None:
         room.holders -= 1
         if room.holders == 0 and self._rooms.get(room.record_id) is room:
-            self._idle_since[room.record_id] = time.monotonic()
+            self._idle_since[room.record_id] = self._clock.monotonic()
 
     @contextlib.asynccontextmanager
     async def use(self, record_id: str) -> AsyncIterator[Room]:
@@ -112,24 +112,29 @@ class RoomRegistry:
 
     async def _load(self, record_id: str) -> Room:
         try:
-            if record_id in self._reload_after_flush:
+            if record_id in self._dropped:
                 await self._writer.flush()
-                self._reload_after_flush.discard(record_id)
-            tenant_id, collection_id, specs = await self._owner(record_id)
-            owners = await load_owners(self._database, record_id)
-            doc, _ = await load_document(self._database, record_id, fresh_client_id(owners))
-            index = await load_field_index(self._database, record_id, doc)
-            room = Room(
-                record_id,
-                doc,
-                self._writer,
-                on_stored=self._stored,
-                field_index=index,
-                owners=owners,
-                specs=specs,
-                on_broken=self._discard,
-            )
-            room.tenant_id, room.collection_id = tenant_id, collection_id
+                self._dropped.pop(record_id, None)
+            loaded = await load_room(self._database, record_id)
+            self._loads += 1
+            try:
+                room = Room(
+                    record_id,
+                    loaded.doc,
+                    self._writer,
+                    field_index=loaded.field_index,
+                    owners=loaded.owners,
+                    specs=loaded.specs,
+                    on_broken=self._discard,
+                    tenant_id=loaded.tenant_id,
+                    collection_id=loaded.collection_id,
+                    load=self._loads,
+                    clock=self._clock,
+                )
+            except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+                raise
+            except BaseException as exc:  # a stored document pycrdt cannot read: pycrdt panics included
+                raise RoomLoadFailed(f"stored state of record {record_id} cannot be read") from exc
             self._rooms[record_id] = room
             return room
         except RoomLoadFailed:
@@ -138,23 +143,6 @@ class RoomRegistry:
         finally:
             del self._loading[record_id]
 
-    async def _owner(self, record_id: str) -> tuple[str, str, list[FieldSpec]]:
-        """The record's tenant, collection and the collection's fields."""
-        try:
-            async with self._database.session() as session:
-                row = (
-                    await session.execute(
-                        select(Record.tenant_id, Record.collection_id, Collection.fields)
-                        .join(Collection, Collection.id == Record.collection_id)
-                        .where(Record.id == record_id)
-                    )
-                ).first()
-        except Exception as exc:
-            raise RoomLoadFailed(f"could not read record {record_id}") from exc
-        if row is None:
-            raise RoomLoadFailed(f"record {record_id} does not exist")
-        return row[0], row[1], specs_from_json(row[2])
-
     def _discard(self, room: Room) -> None:
         """A room whose document may differ from storage is dropped; its clients reconnect (1012) to a room
         loaded afresh once everything it accepted before is stored. The connection that caused it is closed
@@ -162,12 +150,24 @@ class RoomRegistry:
         if self._rooms.get(room.record_id) is room:
             del self._rooms[room.record_id]
             self._idle_since.pop(room.record_id, None)
-            self._reload_after_flush.add(room.record_id)
+            if room.unsettled:
+                self._dropped[room.record_id] = room
         asyncio.get_running_loop().call_soon(room.close_all, close_codes.SERVICE_RESTART, "record reloaded")
 
-    def _stored(self, room: Room) -> None:
-        if room.updates_since_snapshot >= self._settings.snapshot_every_updates:
-            self._start_snapshot(room, "auto")
+    # -- what became of the rooms' writes ----------------------------------------------------------------
+
+    def _settle(self, outcome: WriteOutcome) -> None:
+        """The writer's consumer: each room hears of its own writes; then the snapshots that became due."""
+        for room in settle(outcome, self._room_of):
+            if room.updates_since_snapshot >= self._settings.snapshot_every_updates:
+                self._start_snapshot(room, "auto")
+        for record_id, room in list(self._dropped.items()):
+            if room.unsettled <= 0:
+                del self._dropped[record_id]
+
+    def _room_of(self, write: PendingWrite) -> Room | None:
+        room = self._rooms.get(write.record_id) or self._dropped.get(write.record_id)
+        return room if room is not None and room.load == write.load else None
 
     def _start_snapshot(self, room: Room, reason: str) -> None:
         if room.record_id in self._snapshotting:
@@ -189,12 +189,13 @@ class RoomRegistry:
         while True:
             await asyncio.sleep(_HOUSEKEEPING_SECONDS)
             try:
-                await self._housekeep_once()
+                await self.housekeep()
             except Exception:
                 log.exception("room housekeeping failed")
 
-    async def _housekeep_once(self) -> None:
-        now = time.monotonic()
+    async def housekeep(self) -> None:
+        """One round (the registry runs one every second): snapshot quiet rooms, evict idle ones."""
+        now = self._clock.monotonic()
         for record_id, room in list(self._rooms.items()):
             quiet = now - room.last_update_at
             if room.updates_since_snapshot and quiet >= self._settings.snapshot_quiet_seconds:
@@ -267,3 +268,26 @@ class RoomRegistry:
         for connection in self.connections():
             if connection.principal.user_id == user_id:
                 connection.set_role(role)
+
+    # -- for the application services (collab/services): what is open now, and closing one record ---------
+
+    def open_room(self, record_id: str) -> Room | None:
+        """The record's room if it is loaded now; never loads one (a read uses the stored state instead)."""
+        return self._rooms.get(record_id)
+
+    def open_rooms(self, tenant_id: str, collection_id: str) -> list[Room]:
+        """The loaded rooms of one collection that have people on them."""
+        return [
+            room
+            for room in self._rooms.values()
+            if room.connections and (room.tenant_id, room.collection_id) == (tenant_id, collection_id)
+        ]
+
+    def close_record(self, record_id: str, code: int, reason: str) -> int:
+        """Close every live connection of one record (it was deleted); returns how many were open."""
+        room = self._rooms.get(record_id)
+        if room is None:
+            return 0
+        count = len(room.connections)
+        room.close_all(code, reason)
+        return count

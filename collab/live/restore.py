@@ -1,13 +1,13 @@
-"""Bringing a record back: reading, comparing and restoring its snapshots, and undeleting it.
+"""Bringing a record back: reading, comparing and restoring its snapshots.
 
 Restoring never resets a document. Rebuilding it from old state would make a stale client that reconnects
 re-send the items the rebuild dropped (duplicated or resurrected content), so a restore is a forward
 update on the live room (`Room.edit`): every field is set to the snapshot's value, fields the snapshot lacks
 are cleared, rich text is replaced in place. Every live and offline client merges it like any other edit.
 
-Callers check that the record is in the caller's tenant first (`records.find_record`); snapshots are then
-looked up by record and id together, so another record's snapshot id is `SnapshotNotFound`, which is
-answered exactly like a missing record.
+Callers (collab/services/snapshots.py) check that the record is in the caller's tenant first
+(`records.find_record`); snapshots are then looked up by record and id together, so another record's
+snapshot id is `SnapshotNotFound`, which is answered exactly like a missing record.
 """
 
 from __future__ import annotations
@@ -21,21 +21,17 @@ from pycrdt import Doc, Text
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collab.errors import MalformedMessage, RecordNotFound, RoomLoadFailed
+from collab.errors import MalformedMessage, RoomLoadFailed, SnapshotNotFound
 from collab.live.room import Room
 from collab.origin import Origin
 from collab.records.document import fields_map, read_fields
 from collab.records.schema import FieldSpec
 from collab.ycodec.boundary import apply_update_safely
-from persistence.models import Record, SnapshotRow, utcnow
+from persistence.models import SnapshotRow
 from persistence.snapshots import StoredSnapshot
 
 # Snapshot ids are BIGINT on PostgreSQL: a larger number would be a database error, not "no such snapshot".
 MAX_SNAPSHOT_ID = 2**63 - 1
-
-
-class SnapshotNotFound(RecordNotFound):
-    """No such snapshot of this record; a subclass so that it is answered exactly like a missing record."""
 
 
 @dataclass(frozen=True)
@@ -146,21 +142,3 @@ def restore_into(room: Room, specs: list[FieldSpec], snapshot: Doc, origin: Orig
             by_key[key] = FieldSpec(key, key, "richtext")
     values = {key: wanted.get(key) for key in [*by_key, *present, *wanted]}
     return room.edit(list(by_key.values()), values, origin)
-
-
-# -- deleting and undeleting ---------------------------------------------------------------------------
-
-
-def mark_deleted(record: Record, deleted: bool) -> None:
-    """Soft delete (or bring back) a record loaded in the caller's session; the caller commits."""
-    record.deleted_at = utcnow() if deleted else None
-
-
-def close_deleted(rooms: dict[str, Room], record_id: str, code: int) -> int:
-    """Close every live connection of a deleted record; returns how many were open."""
-    room = rooms.get(record_id)
-    if room is None:
-        return 0
-    count = len(room.connections)
-    room.close_all(code, "record deleted")
-    return count

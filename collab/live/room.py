@@ -2,29 +2,34 @@
 
 Everything here runs on the event loop without awaiting, so one message is handled start to finish before
 the next: no locks, and the order in which updates are applied is the order in which they are logged.
+
+A room queues each accepted update as plain data (`PendingWrite`), with everything its commit needs; it
+learns what became of its writes from the writer's outcomes (`stored`, `refused`, routed by `settle`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from pycrdt import Doc, TransactionEvent, get_state
 
+from auth.access import Action, allows
 from collab import close_codes
+from collab.clock import SYSTEM_CLOCK, Clock
 from collab.errors import MalformedMessage, RoomBroken
 from collab.live.admission import UpdateRefused, admit, clock_ends
 from collab.live.awareness import Awareness
 from collab.live.connection import Connection
 from collab.origin import Origin, OriginKind
 from collab.records.correction import correct
-from collab.records.document import read_fields, write_fields
-from collab.records.field_changes import FieldChange, FieldIndex, changes_for
+from collab.records.document import fields_map, read_fields, tidy, write_fields
+from collab.records.field_changes import FieldChange, FieldEdit, FieldIndex, field_edit
 from collab.records.schema import FieldSpec
-from collab.store.writer import PendingWrite, UpdateWriter
+from collab.store.writer import UpdateWriter
+from collab.store.writes import PendingWrite, Refused, WriteOutcome
 from collab.ycodec import protocol
 from collab.ycodec.ystructs import Skip, Update
 from collab.ycodec.yupdate import UpdateDecodeError, decode_state_vector, decode_update
@@ -66,15 +71,21 @@ class Room:
         record_id: str,
         doc: Doc,
         writer: UpdateWriter,
-        on_stored: Callable[[Room], None] = lambda room: None,
         field_index: FieldIndex | None = None,
         owners: dict[int, str] | None = None,
         specs: list[FieldSpec] | None = None,
         on_broken: Callable[[Room], None] = lambda room: None,
+        *,
+        tenant_id: str = "",
+        collection_id: str = "",
+        load: int = 0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.record_id = record_id
-        self.tenant_id = ""  # set by the registry when it loads the room
-        self.collection_id = ""
+        self.tenant_id = tenant_id
+        self.collection_id = collection_id
+        # Which load of the record this is: its writes carry it, so outcomes reach this room and no other.
+        self.load = load
         self.doc = doc
         # Who writes under each Yjs client id (collab/live/admission.py); the server writes under the
         # document's.
@@ -94,15 +105,18 @@ class Room:
         self._announced: dict[int, int] = {}
         self._reserved: dict[int, tuple[str, int]] = {}
         self._field_index = field_index
+        # The record's field values as `read_fields` gives them, kept current from the keys each update
+        # touches: every queued write carries them (for the summary) without reading the whole document.
+        self._fields: Mapping[str, Any] = read_fields(doc)
         self.connections: dict[int, Connection] = {}
         self.stored_state_vector = doc.get_state()
         self.updates_since_snapshot = 0
-        self.last_update_at = time.monotonic()
+        self.unsettled = 0  # writes queued whose outcome has not come back yet
+        self._clock = clock
+        self.last_update_at = clock.monotonic()
         self.holders = 0
         self._writer = writer
-        self._on_stored = on_stored
         self._awareness = Awareness()
-        self._saved_due: set[int] = set()
 
     # -- connections -------------------------------------------------------------------------------------
 
@@ -152,7 +166,7 @@ class Room:
         connection.enqueue(protocol.saved(self.stored_state_vector))
 
     def _receive_update(self, connection: Connection, update: bytes) -> None:
-        if not connection.principal.can_edit:
+        if not allows(connection.principal, Action.EDIT):
             # Every client answers the server's sync step 1 with a step 2, usually with nothing new: only
             # an update that would add something is a refused write worth telling the viewer about.
             if not connection.denied_write_notified and self._would_add(update):
@@ -213,13 +227,13 @@ class Room:
         except BaseException as exc:  # a yrs panic may leave half of the update applied
             self._break(f"applying an admitted update failed: {type(exc).__name__}")
             raise RoomBroken(self.record_id) from exc
-        if admitted.advanced and not self._integrated_as(admitted.advanced):
+        if admitted.advanced and not self._integrated_as(admitted.advanced, update, decoded):
             self._break("an admitted update did not integrate as predicted")
             raise RoomBroken(self.record_id)
         self._state.update(admitted.advanced)
         for client in admitted.claims:
             self.owners[client] = writer
-        changes = self._accept(update, origin, admitted.claims)
+        changes = self._accept(update, decoded, origin, admitted.claims)
         return self._correct(changes)
 
     def edit(self, specs: list[FieldSpec], values: dict[str, Any], origin: Origin) -> bytes:
@@ -237,27 +251,30 @@ class Room:
             self._break(f"a server edit failed: {type(exc).__name__}")
             raise RoomBroken(self.record_id) from exc
         if update != EMPTY_UPDATE:
-            self._advance(update)
-            self._accept(update, origin, self._server_claim())
+            decoded = self._advance(update)
+            self._accept(update, decoded, origin, self._server_claim())
         return update
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self._integrated = event.update
 
-    def _integrated_as(self, advanced: dict[int, int]) -> bool:
+    def _integrated_as(self, advanced: dict[int, int], update: bytes, decoded: Update) -> bool:
         """Did the last transaction integrate exactly up to `advanced`? Its own update holds only what was
         integrated (structs yrs keeps pending are left out), so this costs the update's size, not the
-        document's number of clients."""
+        document's number of clients. Usually it is the applied update itself, already decoded."""
         if self._integrated is None:
             return False
-        ends = clock_ends(decode_update(self._integrated))
+        integrated = decoded if self._integrated == update else decode_update(self._integrated)
+        ends = clock_ends(integrated)
         return all(ends.get(client) == clock for client, clock in advanced.items())
 
-    def _advance(self, update: bytes) -> None:
-        """Follow a server edit's clocks in the room's state."""
-        for client, end in clock_ends(decode_update(update)).items():
+    def _advance(self, update: bytes) -> Update:
+        """Follow a server edit's clocks in the room's state; returns the update decoded."""
+        decoded = decode_update(update)
+        for client, end in clock_ends(decoded).items():
             if end > self._state.get(client, 0):
                 self._state[client] = end
+        return decoded
 
     def _server_claim(self) -> tuple[int, ...]:
         """The server's client id, stored as the server's with its first update in this document."""
@@ -279,8 +296,8 @@ class Room:
             self._break(f"correcting an update failed: {type(exc).__name__}")
             raise RoomBroken(self.record_id) from exc
         if update is not None:
-            self._advance(update)
-            self._accept(update, Origin(OriginKind.CORRECTION, None, None), self._server_claim())
+            decoded = self._advance(update)
+            self._accept(update, decoded, Origin(OriginKind.CORRECTION, None, None), self._server_claim())
         return reasons
 
     def _check_usable(self) -> None:
@@ -294,9 +311,12 @@ class Room:
         self.broken = True
         self._on_broken(self)
 
-    def _accept(self, update: bytes, origin: Origin, claims: tuple[int, ...] = ()) -> tuple[FieldChange, ...]:
-        changes = self._field_changes(update, origin)
-        self.last_update_at = time.monotonic()
+    def _accept(
+        self, update: bytes, decoded: Update, origin: Origin, claims: tuple[int, ...] = ()
+    ) -> tuple[FieldChange, ...]:
+        edit = self._field_edit(decoded, origin)
+        fields = self._fields_after(edit)
+        self.last_update_at = self._clock.monotonic()
         message = protocol.sync_update(update)
         for connection in self.connections.values():
             if connection.id != origin.connection_id:
@@ -307,57 +327,75 @@ class Room:
                 update=update,
                 origin=origin,
                 state_vector_after=self.doc.get_state(),
-                on_durable=self._durable,
-                changes=changes,
-                read_fields=self.fields,
+                changes=edit.changes if edit is not None else (),
+                fields=fields,
                 claims=claims,
-                on_refused=self._refused,
+                tenant_id=self.tenant_id,
+                collection_id=self.collection_id,
+                load=self.load,
             )
         )
-        return changes
+        self.unsettled += 1
+        return edit.changes if edit is not None else ()
 
-    def _refused(self, write: PendingWrite, reason: str) -> None:
+    def _field_edit(self, update: Update, origin: Origin) -> FieldEdit | None:
+        """The history of an accepted update. Never a reason to refuse it: if the index fails, it is
+        rebuilt from the document (losing only this update's entry) and the update goes on."""
+        if self._field_index is None:
+            return None
+        try:
+            return field_edit(self._field_index, update, self.doc, origin.user_id, self._state)
+        except Exception:
+            log.exception("field changes of an update to record %s could not be read", self.record_id)
+            self._field_index = FieldIndex.from_state(self.doc.get_update(), self.doc)
+            return None
+
+    def _fields_after(self, edit: FieldEdit | None) -> Mapping[str, Any]:
+        """The field values now, re-reading only the keys the update touched (all of them when the index
+        cannot say which). A document that cannot be read breaks the room: nothing was broadcast or
+        queued yet, and a reload gives the stored state."""
+        try:
+            if edit is None:
+                self._fields = read_fields(self.doc)
+            elif edit.touched:
+                self._fields = _with_keys(self._fields, self.doc, edit.touched)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # pycrdt's panics are BaseExceptions
+            self._break(f"the record's fields could not be read: {type(exc).__name__}")
+            raise RoomBroken(self.record_id) from exc
+        return self._fields
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self._fields)
+
+    # -- outcomes of the writes --------------------------------------------------------------------------
+
+    def stored(self, writes: Sequence[PendingWrite]) -> None:
+        """The writer committed these writes of this room (in the order they were queued): everything the
+        last one's state vector covers is stored. Each connection that wrote gets one "saved" for them."""
+        self.unsettled -= len(writes)
+        self.stored_state_vector = writes[-1].state_vector_after
+        self.updates_since_snapshot += len(writes)
+        due = {write.origin.connection_id for write in writes if write.origin.connection_id is not None}
+        if not due:
+            return
+        message = protocol.saved(self.stored_state_vector)
+        for connection_id in due:
+            connection = self.connections.get(connection_id)
+            if connection is not None:
+                connection.enqueue(message)
+
+    def refused(self, write: PendingWrite, reason: str) -> None:
         """The database will never store this write (nor the ones after it): the live document is ahead of
         storage for good, so it is reloaded; the connection that sent it is closed for good (4400)."""
+        self.unsettled -= 1
         if write.origin.connection_id is not None:
             sender = self.connections.get(write.origin.connection_id)
             if sender is not None:
                 sender.close(close_codes.MALFORMED, "update could not be stored")
         if not self.broken:
             self._break(f"storing an update failed: {reason}")
-
-    def _field_changes(self, update: bytes, origin: Origin) -> tuple[FieldChange, ...]:
-        """The history of an accepted update. Never a reason to refuse it: if the index fails, it is
-        rebuilt from the document (losing only this update's entry) and the update goes on."""
-        if self._field_index is None:
-            return ()
-        try:
-            return tuple(changes_for(self._field_index, update, self.doc, origin.user_id))
-        except Exception:
-            log.exception("field changes of an update to record %s could not be read", self.record_id)
-            self._field_index = FieldIndex.from_state(self.doc.get_update(), self.doc)
-            return ()
-
-    def fields(self) -> dict[str, Any]:
-        return read_fields(self.doc)
-
-    def _durable(self, write: PendingWrite) -> None:
-        self.stored_state_vector = write.state_vector_after
-        self.updates_since_snapshot += 1
-        if write.origin.connection_id is not None:
-            # The writer reports a whole batch in one go: send one "saved" per connection, after it.
-            if not self._saved_due:
-                asyncio.get_running_loop().call_soon(self._send_saved)
-            self._saved_due.add(write.origin.connection_id)
-        self._on_stored(self)
-
-    def _send_saved(self) -> None:
-        due, self._saved_due = self._saved_due, set()
-        message = protocol.saved(self.stored_state_vector)
-        for connection_id in due:
-            connection = self.connections.get(connection_id)
-            if connection is not None:
-                connection.enqueue(message)
 
     # -- awareness ---------------------------------------------------------------------------------------
 
@@ -430,3 +468,37 @@ class Room:
     def close_all(self, code: int, reason: str = "") -> None:
         for connection in list(self.connections.values()):
             connection.close(code, reason)
+
+
+def _with_keys(fields: Mapping[str, Any], doc: Doc, keys: Collection[str]) -> dict[str, Any]:
+    """`fields` with `keys` read again from the document, as `read_fields` reads them."""
+    current = dict(fields)
+    target = fields_map(doc)
+    for key in keys:
+        if key in target:
+            value = target[key]
+            to_py = getattr(value, "to_py", None)  # a nested type, as `Map.to_py` converts it
+            current[key] = tidy(to_py() if to_py is not None else value)
+        else:
+            current.pop(key, None)
+    return current
+
+
+def settle(outcome: WriteOutcome, room_of: Callable[[PendingWrite], Room | None]) -> list[Room]:
+    """Tell each room what became of its writes (`room_of` finds the room that queued a write, None when
+    it is gone); returns the rooms that stored writes."""
+    if isinstance(outcome, Refused):
+        room = room_of(outcome.write)
+        if room is not None:
+            room.refused(outcome.write, outcome.reason)
+        else:
+            log.warning("a refused update of record %s has no room to tell", outcome.write.record_id)
+        return []
+    per_room: dict[Room, list[PendingWrite]] = {}
+    for write in outcome.writes:
+        room = room_of(write)
+        if room is not None:
+            per_room.setdefault(room, []).append(write)
+    for room, writes in per_room.items():
+        room.stored(writes)
+    return list(per_room)

@@ -1,7 +1,7 @@
 """Serving one live connection: join the room, read frames until the peer leaves, leave cleanly.
 
-Errors are contained here: a bad frame closes its own connection with its code, and the room and every
-other connection carry on.
+Errors are contained here: a bad frame closes its own connection, and the room and every other connection
+carry on. The close frame (code and reason) is always `collab.errors.close_frame` of the error.
 """
 
 from __future__ import annotations
@@ -9,9 +9,14 @@ from __future__ import annotations
 import logging
 
 from auth.principal import Principal
-from collab import close_codes
-from collab.errors import MalformedMessage, RoomBroken, RoomLoadFailed
-from collab.live.admission import UpdateRefused
+from collab.errors import (
+    MalformedMessage,
+    MessageTooLarge,
+    RoomBroken,
+    RoomLoadFailed,
+    TooManyMessages,
+    close_frame,
+)
 from collab.live.awareness import AwarenessLimits
 from collab.live.channel import Channel, ChannelClosed
 from collab.live.connection import Connection
@@ -21,6 +26,9 @@ from collab.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# What a peer's own frames can cause: its connection closes with the error's code, logged without a trace.
+_PEER_FAULTS = (MalformedMessage, RoomBroken, MessageTooLarge, TooManyMessages)
+
 
 async def serve_connection(
     registry: RoomRegistry, channel: Channel, principal: Principal, record_id: str, settings: Settings
@@ -28,9 +36,9 @@ async def serve_connection(
     """Run one connection to the end; the caller has already checked the record belongs to the principal."""
     try:
         room = await registry.acquire(record_id)
-    except RoomLoadFailed:
-        # 1011 makes the client retry later; the record is never served as an empty document.
-        await channel.close(close_codes.INTERNAL_ERROR, "record could not be loaded")
+    except RoomLoadFailed as exc:
+        # The client retries later (1011); the record is never served as an empty document.
+        await channel.close(*close_frame(exc))
         return
     rate = TokenBucket(settings.max_messages_per_second, settings.message_burst)
     connection = Connection(
@@ -50,22 +58,18 @@ async def serve_connection(
         while connection.close_code is None:
             frame = await channel.recv()
             if len(frame) > settings.max_message_bytes:
-                connection.close(close_codes.TOO_LARGE, "message too large")
-                break
+                raise MessageTooLarge(f"a frame of {len(frame)} bytes")
             if connection.rate is not None and not connection.rate.allow():
-                log.info("closing connection %s on record %s: rate limited", connection.id, record_id)
-                connection.close(close_codes.RATE_LIMITED, "too many messages")
-                break
+                raise TooManyMessages("rate limited")
             room.receive(connection, frame)
     except ChannelClosed:
         pass
-    except (MalformedMessage, RoomBroken) as exc:
+    except _PEER_FAULTS as exc:
         log.info("closing connection %s on record %s: %s", connection.id, record_id, exc)
-        reason = str(exc) if isinstance(exc, UpdateRefused) else "malformed message"
-        connection.close(close_codes.MALFORMED, reason.encode()[:120].decode(errors="ignore"))
-    except Exception:
+        connection.close(*close_frame(exc))
+    except Exception as exc:
         log.exception("connection %s on record %s failed", connection.id, record_id)
-        connection.close(close_codes.INTERNAL_ERROR, "internal error")
+        connection.close(*close_frame(exc))
     finally:
         registry.leave(room, connection)
         registry.release(room)

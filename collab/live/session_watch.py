@@ -1,7 +1,7 @@
 """Keeps live connections true to their sessions: expired, revoked or deactivated ones are closed, and a
 changed role applies, also when the change came from another node or the CLI.
 
-Changes made through this node's API act at once (the routes call the registry); this loop is the net
+Changes made through this node's API act at once (collab/services call the registry); this loop is the net
 under them, every `session_check_seconds`.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from types import TracebackType
 
+from auth.errors import SessionEnded
 from auth.sessions import SessionPolicy, session_states
-from collab import close_codes
+from collab.errors import close_frame
 from collab.live.registry import RoomRegistry
 from collab.periodic import Periodic
 from persistence.database import Database
@@ -50,6 +51,6 @@ class SessionWatch:
         for connection in connections:
             role = states.get(connection.principal.session_id)
             if role is None:
-                connection.close(close_codes.NOT_AUTHENTICATED, "session ended")
+                connection.close(*close_frame(SessionEnded("session ended")))
             else:
                 connection.set_role(role)

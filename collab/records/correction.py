@@ -14,8 +14,9 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
+from collab.errors import SchemaError
 from collab.records.document import fields_map, tidy
-from collab.records.schema import MAX_TEXT_CHARS, FieldSpec, SchemaError, check_values
+from collab.records.schema import MAX_TEXT_CHARS, FieldSpec, check_values
 
 
 def correct(doc: Doc, specs: list[FieldSpec], before: dict[str, Any]) -> tuple[bytes | None, dict[str, str]]:

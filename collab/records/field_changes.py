@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from pycrdt import Doc, Map, Text
@@ -46,6 +46,7 @@ from collab.ycodec.ystructs import (
     ContentType,
     Item,
     Skip,
+    Update,
 )
 from collab.ycodec.yupdate import decode_state_vector, decode_update
 
@@ -140,7 +141,7 @@ class FieldIndex:
         """Index a document from its full state (``doc.get_update()`` or a merged log) and ``doc`` itself,
         which must hold that state; ``author_of`` attributes each entry by its item ID."""
         index = cls(root)
-        index._ingest(state, doc, author_of, deleter=None)
+        index._ingest(decode_update(state), doc, author_of, deleter=None)
         return index
 
     def entry(self, key: str) -> FieldEntry | None:
@@ -161,9 +162,18 @@ class FieldIndex:
         ranges = self._ranges.get(id_.client)
         return ranges.find(id_.clock) if ranges is not None else None
 
-    def _ingest(self, update: bytes, doc: Doc, author_of: AuthorOf, deleter: str | None) -> dict[str, _Touch]:
-        decoded = decode_update(update)
-        integrated = decode_state_vector(doc.get_state())
+    def _ingest(
+        self,
+        decoded: Update,
+        doc: Doc,
+        author_of: AuthorOf,
+        deleter: str | None,
+        integrated: dict[int, int] | None = None,
+    ) -> dict[str, _Touch]:
+        """Index the update's structs and deletions; ``integrated`` is the document's state vector (read
+        from ``doc`` when not given: decoding it costs the document's number of clients)."""
+        if integrated is None:
+            integrated = decode_state_vector(doc.get_state())
         structs: list[tuple[Item | GC | Skip, str | None]] = [*self._pending]
         structs.extend((s, author_of(s.id)) for s in decoded.structs)
         touched: dict[str, _Touch] = {}
@@ -208,7 +218,7 @@ class FieldIndex:
                 self._keys[owner.key].live = FieldEntry(live.id, author, None, live.nested, deleted=True)
 
     def _new_items(
-        self, structs: list[tuple[Item | GC | Skip, str | None]], doc: Doc, integrated: dict[int, int]
+        self, structs: list[tuple[Item | GC | Skip, str | None]], doc: Doc, integrated: Mapping[int, int]
     ) -> list[tuple[Item, int, int, str | None]]:
         """The items not ingested before, each with the offsets of a new part of it (an item partly ingested
         past a gap before has several); the rest wait in ``_pending``.
@@ -296,7 +306,7 @@ class FieldIndex:
 
 
 def _present_beyond(
-    doc: Doc, integrated: dict[int, int], clients: set[int]
+    doc: Doc, integrated: Mapping[int, int], clients: set[int]
 ) -> dict[int, list[tuple[int, int]]]:
     """The clock ranges of ``clients`` the document holds at or past its state vector (gap-integrated)."""
     # From one clock below the state: a diff from the state itself, or from 0 for a client at 0, is empty.
@@ -326,12 +336,28 @@ def _doc_value(doc: Doc, root: str, key: str) -> AnyValue:
     return str(value) if value is not None else None
 
 
-def changes_for(index: FieldIndex, update: bytes, doc_after: Doc, author: str | None) -> list[FieldChange]:
-    """The field changes ``update`` made, given ``index`` as it was before and ``doc_after``, the document
-    with the update applied; updates ``index``. One change per field touched, conflicts included, in the
-    order the update first touched them; writes that changed nothing (same value, no conflict) are left out.
+@dataclass(frozen=True, slots=True)
+class FieldEdit:
+    """What one update did to the fields: the changes for the history, and every key it touched (written,
+    deleted or edited inside, changed or not), whose value may differ now."""
+
+    changes: tuple[FieldChange, ...]
+    touched: frozenset[str]
+
+
+def field_edit(
+    index: FieldIndex,
+    update: Update,
+    doc_after: Doc,
+    author: str | None,
+    integrated: dict[int, int] | None = None,
+) -> FieldEdit:
+    """The field changes the decoded ``update`` made, given ``index`` as it was before and ``doc_after``, the
+    document with the update applied (``integrated``: its state vector, when the caller keeps it); updates
+    ``index``. One change per field touched, conflicts included, in the order the update first touched
+    them; writes that changed nothing (same value, no conflict) are left out.
     """
-    touched = index._ingest(update, doc_after, lambda _: author, deleter=author)
+    touched = index._ingest(update, doc_after, lambda _: author, author, integrated)
     changes = []
     for key, touch in touched.items():
         after = index.entry(key)
@@ -353,4 +379,12 @@ def changes_for(index: FieldIndex, update: bytes, doc_after: Doc, author: str | 
                 lost_author=lost_author,
             )
         )
-    return changes
+    return FieldEdit(tuple(changes), frozenset(touched))
+
+
+def changes_for(
+    index: FieldIndex, update: bytes | Update, doc_after: Doc, author: str | None
+) -> list[FieldChange]:
+    """`field_edit`'s changes, for an update given as bytes or decoded."""
+    decoded = decode_update(update) if isinstance(update, bytes) else update
+    return list(field_edit(index, decoded, doc_after, author).changes)

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
-from collab.errors import RecordNotFound
+from collab.errors import CollectionExists, CollectionNotFound, RecordNotFound, SchemaError
 from collab.origin import OriginKind
 from collab.records.document import summarize, write_fields
-from collab.records.schema import SchemaError, check_values, parse_collection, specs_from_json
+from collab.records.schema import check_values, parse_collection, specs_from_json
 from persistence import client_ids, update_log
 from persistence.models import ChangeRow, Collection, Record, User, is_id
 
@@ -33,14 +33,6 @@ SAMPLE_COLLECTION = {
         {"key": "notes", "label": "Notes", "type": "richtext"},
     ],
 }
-
-
-class CollectionNotFound(LookupError):
-    pass
-
-
-class CollectionExists(ValueError):
-    pass
 
 
 def iso(moment: datetime) -> str:

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from collab.errors import SchemaError
+
 FIELD_TYPES = ("text", "richtext", "number", "boolean", "date", "select")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -26,14 +28,6 @@ MAX_SAFE_INTEGER = 2**53 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Exactly YYYY-MM-DD: date.fromisoformat also takes "20200101", "2020-W01-1" and more.
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-class SchemaError(ValueError):
-    """Values that do not fit; `errors` maps each offending field (or `fields`) to a message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ sequence the live room applied, so the loaded document is the one the room confi
 the rows is not equivalent: it keeps an item that was still waiting for a missing predecessor and drops the
 later real items with the same ids). Every update the room accepts is fully integrated when applied (see
 `collab/live/admission.py`), so encoding the replayed document drops nothing and is a faithful snapshot.
+
+A room is loaded from one database session (`load_room`): the record's tenant, collection and fields, the
+owners of its client ids, its newest snapshot and the log after it, and the authors of its fields.
 """
 
 from __future__ import annotations
@@ -12,14 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import dataclass
 
 from pycrdt import Doc
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from collab.errors import RoomLoadFailed
 from collab.records.field_changes import FieldIndex
+from collab.records.schema import FieldSpec, specs_from_json
 from collab.ycodec.boundary import apply_update_safely
-from persistence import changes, client_ids, snapshots
+from persistence import changes, client_ids, snapshots, update_log
 from persistence.database import Database
+from persistence.models import Collection, Record
 
 log = logging.getLogger(__name__)
 
@@ -49,31 +57,74 @@ async def load_document(database: Database, record_id: str, client_id: int | Non
             blobs, upto_seq = await snapshots.load_state(session, record_id)
     except Exception as exc:
         raise RoomLoadFailed(f"could not read record {record_id}") from exc
+    return _replayed(record_id, blobs, client_id), upto_seq
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedRoom:
+    """What a room starts from."""
+
+    tenant_id: str
+    collection_id: str
+    specs: list[FieldSpec]
+    # Who owns each Yjs client id of the record (`client_ids.SERVER` for the server's).
+    owners: dict[int, str]
+    # The stored document, under a client id of its own for the server's edits.
+    doc: Doc
+    # The history index, attributed from the change log; None (no history for the room's lifetime, its
+    # content unaffected) when the stored state cannot be indexed.
+    field_index: FieldIndex | None
+
+
+async def load_room(database: Database, record_id: str) -> LoadedRoom:
+    """Everything a room of the record needs, read in one session; `RoomLoadFailed` rather than empty."""
     try:
-        doc = replay(blobs, client_id)
+        async with database.session() as session:
+            row = (
+                await session.execute(
+                    select(Record.tenant_id, Record.collection_id, Collection.fields)
+                    .join(Collection, Collection.id == Record.collection_id)
+                    .where(Record.id == record_id)
+                )
+            ).first()
+            if row is None:
+                raise RoomLoadFailed(f"record {record_id} does not exist")
+            owners = await client_ids.owners(session, record_id)
+            blobs, _ = await snapshots.load_state(session, record_id)
+            authors = await _last_authors(session, record_id)
+    except RoomLoadFailed:
+        raise
+    except Exception as exc:
+        raise RoomLoadFailed(f"could not read record {record_id}") from exc
+    doc = _replayed(record_id, blobs, fresh_client_id(owners))
+    return LoadedRoom(
+        row[0], row[1], specs_from_json(row[2]), owners, doc, _field_index(record_id, doc, authors)
+    )
+
+
+async def _last_authors(session: AsyncSession, record_id: str) -> dict[str, str | None] | None:
+    # Read last: on PostgreSQL a failed statement ends the transaction, and the other reads are done.
+    try:
+        return await changes.last_authors(session, record_id)
+    except Exception:
+        log.exception("the field authors of record %s could not be read", record_id)
+        return None
+
+
+def _replayed(record_id: str, blobs: list[bytes], client_id: int | None) -> Doc:
+    try:
+        return replay(blobs, client_id)
     except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
         raise
     except BaseException as exc:
         raise RoomLoadFailed(f"stored state of record {record_id} does not decode") from exc
-    return doc, upto_seq
 
 
-async def load_owners(database: Database, record_id: str) -> dict[int, str]:
-    """Who owns each Yjs client id of the record (`client_ids.SERVER` for the server's)."""
-    try:
-        async with database.session() as session:
-            return await client_ids.owners(session, record_id)
-    except Exception as exc:
-        raise RoomLoadFailed(f"could not read the writers of record {record_id}") from exc
-
-
-async def load_field_index(database: Database, record_id: str, doc: Doc) -> FieldIndex | None:
-    """The index the history is computed with, attributed from the change log. None (no history for
-    this room's lifetime, content unaffected) if the stored state cannot be indexed."""
+def _field_index(record_id: str, doc: Doc, authors: dict[str, str | None] | None) -> FieldIndex | None:
+    if authors is None:
+        return None
     try:
         index = FieldIndex.from_state(doc.get_update(), doc)
-        async with database.session() as session:
-            authors = await changes.last_authors(session, record_id)
     except Exception:
         log.exception("history index of record %s could not be built", record_id)
         return None
@@ -87,10 +138,13 @@ async def take_snapshot(
 ) -> int | None:
     """Write a snapshot of everything committed for a record; None when the newest one already covers it."""
     async with database.session() as session:
+        # The newest snapshot and the log rows after it (what `snapshots.load_state` reads, in two queries).
         latest = await snapshots.latest(session, record_id)
-        blobs, upto_seq = await snapshots.load_state(session, record_id)
-        if not blobs or (latest is not None and latest.upto_seq >= upto_seq and reason == "auto"):
+        rows = await update_log.read_after(session, record_id, latest.upto_seq if latest is not None else 0)
+        if not rows and (latest is None or reason == "auto"):
             return None
+        blobs = ([latest.state] if latest is not None else []) + [data for _, data in rows]
+        upto_seq = rows[-1][0] if rows else latest.upto_seq if latest is not None else 0
         doc = replay(blobs)
         snapshot_id = await snapshots.write(
             session,

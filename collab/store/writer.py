@@ -1,7 +1,7 @@
 """The group-commit writer: every accepted update reaches the update log before anyone hears "saved".
 
 Updates are queued in arrival order; one task commits everything that queued up meanwhile in one
-transaction, then tells each room which state is now durable. A failed commit is one of two kinds
+transaction, then reports what it stored. A failed commit is one of two kinds
 (`persistence.errors.is_unavailable` tells them apart, and the log appender translates):
 
 - The database is unavailable (down, unreachable, locked, not answering): the batch is kept whole and
@@ -10,13 +10,18 @@ transaction, then tells each room which state is now durable. A failed commit is
   `shutdown_grace_seconds`, so neither a request nor the shutdown waits forever.
 - The database refused something in the batch (a value it cannot hold, a constraint): the batch is split
   in halves until each write that fails on its own is found. The others commit; that write is refused
-  through its `on_refused`, and so is every later write of its record still waiting, since a Yjs update
+  (a `Refused` outcome), and so is every later write of its record still waiting, since a Yjs update
   may depend on the ones before it. A refused write is never confirmed; it counts as settled for
   `flush()`. Retrying it could never succeed, and it held back every write behind it.
 
+Every outcome is a value (`collab/store/writes.py`): one `Committed` per transaction, one `Refused` per
+refused write, handed to each consumer (`subscribe`) in commit order. Consumers (the registry for its
+rooms, the change feed) must not block; the writer never calls into a room or its document.
+
 The change feed's events ride along (`store_events`): they go into the next transaction, after the updates
-they describe, and each caller hears their ids in commit order. A split keeps them: they are stored apart
-from the updates, and split in turn only if they themselves are refused.
+they describe, and come back with their ids in that transaction's `Committed`, so they are pushed in id
+order. A split keeps them: they are stored apart from the updates, and split in turn only if they
+themselves are refused.
 """
 
 from __future__ import annotations
@@ -27,11 +32,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
-from collab.origin import Origin, OriginKind
+from collab.origin import OriginKind
 from collab.records.document import summarize
-from collab.records.field_changes import FieldChange
+from collab.store.writes import Committed, PendingWrite, Refused, WriteOutcome
 from persistence import update_log
 from persistence.changes import NewChange
 from persistence.database import Database
@@ -47,34 +52,19 @@ _EARLIER_REFUSED = "an earlier update of this record was refused"
 
 
 @dataclass(frozen=True, slots=True)
-class PendingWrite:
-    record_id: str
-    update: bytes
-    origin: Origin
-    # The room's state vector right after this update was applied: once the update is committed, everything
-    # this vector covers is stored, because the log is committed in the order the room applied it.
-    state_vector_after: bytes
-    on_durable: Callable[[PendingWrite], None]
-    # What the update did to each field, for the history; stored in the same transaction.
-    changes: tuple[FieldChange, ...] = ()
-    # The record's field values now, read at commit time for its list summary and search text.
-    read_fields: Callable[[], dict[str, Any]] | None = None
-    # Yjs client ids this update writes under first: stored as its author's in the same transaction.
-    claims: tuple[int, ...] = ()
-    # Told, with the reason, when this write is refused: the database will not take it (or an earlier write
-    # of the record), so it is not stored and never will be, and the live document holds it.
-    on_refused: Callable[[PendingWrite, str], None] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _EventJob:
     events: list[NewEvent]
-    on_stored: Callable[[list[int]], None]
-    done: asyncio.Future[None]
+    done: asyncio.Future[list[int]]
+
+
+Consumer = Callable[[WriteOutcome], None]
 
 
 class UpdateWriter(Protocol):
     def submit(self, write: PendingWrite) -> None: ...
+
+    def subscribe(self, consumer: Consumer) -> None:
+        """Hand `consumer` every outcome from now on, in commit order."""
 
     async def flush(self) -> None:
         """Return once every update submitted before the call is committed (or refused)."""
@@ -104,11 +94,11 @@ class SqlUpdateWriter:
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        # Told of every committed batch, with the newest change id per record (the change feed).
-        self.committed_listeners: list[Callable[[list[PendingWrite], dict[str, int]], None]] = []
+        self._consumers: list[Consumer] = []
 
     async def __aenter__(self) -> SqlUpdateWriter:
         self._task = asyncio.create_task(self._run(), name="collab-writer")
+        self._task.add_done_callback(_report_crash)
         return self
 
     async def __aexit__(
@@ -138,14 +128,16 @@ class SqlUpdateWriter:
         self._submitted += 1
         self._wakeup.set()
 
-    def store_events(
-        self, events: list[NewEvent], on_stored: Callable[[list[int]], None]
-    ) -> asyncio.Future[None]:
-        """Commit `events` with the next batch; `on_stored` gets their ids right after the commit, called in
-        commit order across callers (so what it publishes goes out in id order). The future is done then."""
+    def subscribe(self, consumer: Consumer) -> None:
+        """Hand `consumer` every outcome from now on, in commit order, right after it happens."""
+        self._consumers.append(consumer)
+
+    def store_events(self, events: list[NewEvent]) -> asyncio.Future[list[int]]:
+        """Commit `events` with the next batch. They come back with their ids in that batch's `Committed`
+        (consumers see them in id order); the future is done right after, with their ids."""
         if self._stopping:
             raise RuntimeError("the update writer is stopped")
-        job = _EventJob(events, on_stored, asyncio.get_running_loop().create_future())
+        job = _EventJob(events, asyncio.get_running_loop().create_future())
         self._event_jobs.append(job)
         self._wakeup.set()
         return job.done
@@ -242,7 +234,7 @@ class SqlUpdateWriter:
                 reason,
             )
             if not job.done.done():
-                job.done.set_result(None)
+                job.done.set_result([])
             return
         for part_writes, part_jobs in parts:  # in order: a record's writes commit in the order applied
             await self._store(part_writes, part_jobs)
@@ -271,40 +263,19 @@ class SqlUpdateWriter:
 
     def _settle_refused(self, write: PendingWrite, reason: str) -> None:
         self._settled += 1
-        if write.on_refused is None:
-            log.error("a refused update of record %s has no one to tell", write.record_id)
-            return
-        try:
-            write.on_refused(write, reason)
-        except Exception:
-            log.exception("refusal callback failed for record %s", write.record_id)
+        _emit(self._consumers, Refused(write, reason))
 
     def _committed(self, writes: list[PendingWrite], jobs: list[_EventJob], appended: Appended) -> None:
         self._settled += len(writes)
-        for write in writes:
-            try:
-                write.on_durable(write)
-            except Exception:
-                log.exception("durable callback failed for record %s", write.record_id)
-        for listener in self.committed_listeners:
-            try:
-                listener(writes, appended.newest_changes)
-            except Exception:
-                log.exception("a listener of committed updates failed")
-        self._stored(jobs, appended.event_ids)
-
-    @staticmethod
-    def _stored(jobs: list[_EventJob], event_ids: list[int]) -> None:
+        events = [event for job in jobs for event in job.events]
+        stored = tuple(zip(appended.event_ids, events, strict=True))
+        _emit(self._consumers, Committed(tuple(writes), appended.newest_changes, stored))
         start = 0
         for job in jobs:
-            ids = event_ids[start : start + len(job.events)]
+            ids = appended.event_ids[start : start + len(job.events)]
             start += len(job.events)
-            try:
-                job.on_stored(ids)
-            except Exception:
-                log.exception("a listener of stored events failed")
             if not job.done.done():
-                job.done.set_result(None)
+                job.done.set_result(ids)
 
     async def _commit_when_available(self, writes: list[PendingWrite], jobs: list[_EventJob]) -> Appended:
         """Commit, retrying with back-off for as long as the database is unavailable; `WriteRefused` when
@@ -350,8 +321,8 @@ class SqlUpdateWriter:
         now = utcnow()
         touched = {}
         for write in reversed(batch):  # the newest write of each record names its last author
-            if write.record_id not in touched and write.read_fields is not None:
-                summary, search_text = _summary_of(write.read_fields)
+            if write.record_id not in touched and write.fields is not None:
+                summary, search_text = summarize(dict(write.fields))
                 touched[write.record_id] = RecordTouch(write.origin.user_id, summary, search_text)
         changes = [
             NewChange(
@@ -373,13 +344,12 @@ class SqlUpdateWriter:
         return await self._appender.append(rows, touched, now, changes, events)
 
 
-def _summary_of(read_fields: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], str]:
-    try:
-        return summarize(read_fields())
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # a document that cannot be read: pycrdt's panics are BaseExceptions
-        raise WriteRefused(f"the record's fields could not be read: {type(exc).__name__}") from exc
+def _emit(consumers: list[Consumer], outcome: WriteOutcome) -> None:
+    for consumer in list(consumers):
+        try:
+            consumer(outcome)
+        except Exception:
+            log.exception("a consumer of the writer's %s failed", type(outcome).__name__)
 
 
 class MemoryUpdateWriter:
@@ -388,15 +358,19 @@ class MemoryUpdateWriter:
     def __init__(self) -> None:
         self.pending: list[PendingWrite] = []
         self.committed: list[PendingWrite] = []
+        self._consumers: list[Consumer] = []
+
+    def subscribe(self, consumer: Consumer) -> None:
+        self._consumers.append(consumer)
 
     def submit(self, write: PendingWrite) -> None:
         self.pending.append(write)
 
     def commit(self) -> None:
         batch, self.pending = self.pending, []
-        for write in batch:
-            self.committed.append(write)
-            write.on_durable(write)
+        self.committed.extend(batch)
+        if batch:
+            _emit(self._consumers, Committed(tuple(batch), {}))
 
     async def flush(self) -> None:
         self.commit()
@@ -405,5 +379,11 @@ class MemoryUpdateWriter:
         """Refuse every pending write, as the SQL writer does with one the database will not take."""
         batch, self.pending = self.pending, []
         for write in batch:
-            if write.on_refused is not None:
-                write.on_refused(write, reason)
+            _emit(self._consumers, Refused(write, reason))
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """Say so at once when the writer dies of an unexpected error (it retries only an unavailable
+    database): nothing is confirmed from then on, and the next `flush()` or the shutdown re-raises it."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.critical("the update writer stopped: nothing more is stored or confirmed", exc_info=error)

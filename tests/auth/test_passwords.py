@@ -2,7 +2,11 @@
 
 import asyncio
 
+import pytest
+
 from auth.passwords import hash_password, verify_password
+
+pytestmark = pytest.mark.unit
 
 
 async def test_a_hash_verifies_its_password_only() -> None:

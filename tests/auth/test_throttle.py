@@ -13,6 +13,8 @@ import pytest
 from auth.attempts import MemoryAttempts
 from auth.throttle import LockKey, LockKind, LoginAttempt, LoginThrottle, TooManyAttempts
 
+pytestmark = pytest.mark.unit
+
 WINDOW = 900.0
 
 

@@ -2,6 +2,10 @@
 
 Playwright's own browser downloads are never used. A missing Chromium or an unbuilt bundle fails the
 tests with what to run, rather than skipping them: CI must not go green without having looked.
+
+One Chromium serves the whole run (a launch costs about a second per test), so the browser tests run on
+the session's event loop (`pytestmark = pytest.mark.asyncio(loop_scope="session")` in each module), and so
+do the servers they drive (`live_server` and `admin_token` below).
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+
+from tests.support.live_server import LiveServer, running, server_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 BUNDLE = Path(__file__).resolve().parents[2] / "web" / "static" / "dist" / "app.js"
@@ -25,7 +32,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium() -> Path:
     """The browser binary, once the page it is to test has been built."""
     if not CHROMIUM.exists():
@@ -35,8 +42,9 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium_process(chromium: Path) -> AsyncIterator[Browser]:
+    """One Chromium for the whole run (a launch costs about a second); each test gets contexts of its own."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
@@ -45,6 +53,29 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium_process: Browser) -> AsyncIterator[Browser]:
+    """The shared Chromium; the contexts (profiles: cookies, storage, pages) a test opened are closed after
+    it, so nothing of one test is left for the next."""
+    yield chromium_process
+    for context in chromium_process.contexts:
+        await context.close()
+
+
+# The tests run on the session's loop; a server process is driven from the loop that started it.
+@pytest_asyncio.fixture(loop_scope="session")
+async def live_server(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> AsyncIterator[LiveServer]:
+    async with running(server_for(request.node, database_url, tmp_path / "server.log")) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def admin_token(live_server: LiveServer) -> str:
+    return await live_server.login()
 
 
 class PageErrors:

@@ -3,12 +3,15 @@ and a select field, the server's 422 shown next to the field it is about; editor
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import PageErrors
 from tests.browser.helpers import DEADLINE_MS, PHONE, sign_in
 from tests.browser.test_records_and_admin import check_phone_layout
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_admin_lists_and_creates_collections(

@@ -3,11 +3,14 @@ screen-reader users start at the new content; the first page of a load takes foc
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import PageErrors
 from tests.browser.helpers import DEADLINE_MS, fill_sign_in, open_record
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_focus_lands_on_the_heading_of_each_new_page(

@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from playwright.async_api import Browser, Page, Request, Route, expect
 
 from tests.browser.conftest import PageErrors
 from tests.browser.helpers import DEADLINE_MS, PHONE, open_record, sign_in
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from tests.support.server_process import ServerProcess
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BOB_EMAIL = "bob@example.com"
 BOB_PASSWORD = "bob-password-1"
@@ -93,8 +97,9 @@ async def test_others_creating_editing_opening_and_deleting_records_show_in_an_o
     assert page_errors.messages == []
 
 
+@pytest.mark.server_process  # restarted: the page's event stream drops and catches up
 async def test_a_search_stays_current_and_the_list_catches_up_after_the_stream_drops(
-    live_server: LiveServer, admin_token: str, browser: Browser, page_errors: PageErrors
+    live_server: ServerProcess, admin_token: str, browser: Browser, page_errors: PageErrors
 ) -> None:
     await live_server.create_record(admin_token, {"name": "Panda"})
     koala = await live_server.create_record(admin_token, {"name": "Koala"})

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import PageErrors
 from tests.browser.helpers import DEADLINE_MS, SAVED, open_record, sign_in
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BOB_EMAIL = "bob@example.com"
 BOB_PASSWORD = "bob-password-1"

@@ -10,6 +10,7 @@ import asyncio
 import os
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import PageErrors
@@ -24,6 +25,9 @@ from tests.browser.helpers import (
     type_at,
 )
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from tests.support.server_process import ServerProcess
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BOB_EMAIL = "bob@example.com"
 BOB_PASSWORD = "bob-password-1"
@@ -100,8 +104,9 @@ async def test_two_people_edit_one_record_live(
     assert page_errors.messages == []
 
 
+@pytest.mark.server_process  # SIGKILL: only what was committed survives
 async def test_saved_edits_survive_a_crash_and_offline_edits_are_sent_later(
-    live_server: LiveServer, admin_token: str, browser: Browser
+    live_server: ServerProcess, admin_token: str, browser: Browser
 ) -> None:
     page = await sign_in(await browser.new_context(), live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
     await page.get_by_test_id("new-record").click()

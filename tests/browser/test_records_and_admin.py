@@ -3,11 +3,14 @@ screen: nothing scrolls sideways, and every control has a label."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, Page, Response, expect
 
 from tests.browser.conftest import PageErrors
 from tests.browser.helpers import DEADLINE_MS, PHONE, horizontal_overflow, sign_in
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRETS_SEEN, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 MIN_TAP_PX = 44
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import PageErrors
 from tests.browser.helpers import DEADLINE_MS, SAVED, expect_rich_text, sign_in, type_at
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BOB_EMAIL = "bob@example.com"
 BOB_PASSWORD = "bob-password-1"

@@ -3,6 +3,7 @@ field each one is in."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import PageErrors
@@ -16,6 +17,8 @@ from tests.browser.helpers import (
     sign_in,
 )
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 FIELDS = ["name", "email", "revenue", "stage", "active", "next_call"]  # native controls
 

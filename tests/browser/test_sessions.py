@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.browser.conftest import PageErrors
@@ -17,6 +18,8 @@ from tests.browser.helpers import (
     user_id,
 )
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRETS_SEEN, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CAROL_EMAIL = "carol@acme.example"
 CAROL_PASSWORD = "carol-password-1"

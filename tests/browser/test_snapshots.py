@@ -3,11 +3,14 @@ edit, and restores it: the editor's open page shows the old value again, live.""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import PageErrors
 from tests.browser.helpers import DEADLINE_MS, SAVED, open_record, sign_in
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_an_admin_restores_a_snapshot_and_an_editor_sees_it_live(

@@ -12,7 +12,7 @@ from auth.principal import Principal, Role
 from collab.errors import MalformedMessage, RoomBroken
 from collab.live.admission import UpdateRefused, admit
 from collab.live.connection import Connection
-from collab.live.room import Room
+from collab.live.room import Room, settle
 from collab.records.document import read_fields
 from collab.records.field_changes import FieldIndex
 from collab.records.schema import FieldSpec
@@ -24,6 +24,8 @@ from collab.ycodec.ystructs import TypeRef
 from collab.ycodec.yupdate import decode_state_vector, decode_update
 from tests.support import ylib0
 from tests.support.memory_channel import MemoryChannel
+
+pytestmark = pytest.mark.unit
 
 SPECS = [
     FieldSpec("name", "Name", "text"),
@@ -182,7 +184,14 @@ class Peer:
 
 def make_room(writer: MemoryUpdateWriter, specs: list[FieldSpec] | None = SPECS) -> Room:
     doc: Doc = Doc()
-    return Room("r1", doc, writer, field_index=FieldIndex.from_state(doc.get_update(), doc), specs=specs)
+    index = FieldIndex.from_state(doc.get_update(), doc)
+    return wired(Room("r1", doc, writer, field_index=index, specs=specs), writer)
+
+
+def wired(room: Room, writer: MemoryUpdateWriter) -> Room:
+    """The room hears what became of its writes, as the registry tells it."""
+    writer.subscribe(lambda outcome: settle(outcome, lambda write: room))
+    return room
 
 
 def reloaded(writer: MemoryUpdateWriter) -> Doc:
@@ -283,7 +292,7 @@ async def test_a_write_the_database_refuses_reloads_the_room_and_closes_its_send
     writer = MemoryUpdateWriter()
     broken: list[Room] = []
     doc: Doc = Doc()
-    room = Room("r1", doc, writer, specs=SPECS, on_broken=broken.append)
+    room = wired(Room("r1", doc, writer, specs=SPECS, on_broken=broken.append), writer)
     ann, bob = Peer(room, principal("ann")), Peer(room, principal("bob"))
     ann.edit("name", "never stored")
     writer.refuse("the database will not take it")

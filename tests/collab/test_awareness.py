@@ -16,6 +16,8 @@ from collab.store.writer import MemoryUpdateWriter
 from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
 
+pytestmark = pytest.mark.unit
+
 LIMITS = AwarenessLimits(client_ids=4, state_bytes=16 * 1024)
 ANN = {"id": "id-ann", "name": "ann", "color": "#123456"}
 BOB = {"id": "id-bob", "name": "bob", "color": "#654321"}

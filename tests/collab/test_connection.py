@@ -17,6 +17,8 @@ from collab.live.connection import DEFAULT_SEND_QUEUE_BYTES, Connection
 from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
 
+pytestmark = pytest.mark.unit
+
 WHO = Principal("id-ann", "t1", "default", "ann@example.com", "ann", Role.EDITOR, "s-ann")
 
 

@@ -44,7 +44,7 @@ async def _lifecycle_after_restart(database_url: str) -> tuple[dict[str, str], l
             )
         ]
         async with SqlUpdateWriter(database) as writer:
-            await writer.store_events(published, lambda ids: None)
+            await writer.store_events(published)
             async with Feed(database, writer, framer=SSE):  # entering it recovers
                 pass
             async with Feed(database, writer, framer=SSE):  # and a second start finds nothing left to publish

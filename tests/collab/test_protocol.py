@@ -3,6 +3,8 @@ import pytest
 from collab.errors import MalformedMessage
 from collab.ycodec import protocol
 
+pytestmark = pytest.mark.unit
+
 
 def test_sync_messages_round_trip() -> None:
     assert protocol.decode_message(protocol.sync_step1(b"\x01\x02")) == protocol.SyncStep1(b"\x01\x02")

@@ -11,10 +11,12 @@ from pycrdt import Doc, Map
 from auth.principal import Principal, Role
 from collab.errors import MalformedMessage
 from collab.live.connection import Connection
-from collab.live.room import Room
+from collab.live.room import Room, settle
 from collab.store.writer import MemoryUpdateWriter
 from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
+
+pytestmark = pytest.mark.unit
 
 
 def principal(name: str, role: Role = Role.EDITOR) -> Principal:
@@ -59,7 +61,9 @@ def writer() -> MemoryUpdateWriter:
 
 @pytest.fixture
 def room(writer: MemoryUpdateWriter) -> Iterator[Room]:
-    yield Room("r1", Doc(), writer)
+    room = Room("r1", Doc(), writer)
+    writer.subscribe(lambda outcome: settle(outcome, lambda write: room))
+    yield room
 
 
 async def test_join_sends_step1_and_an_update_reaches_the_others(room: Room) -> None:
@@ -73,18 +77,43 @@ async def test_join_sends_step1_and_an_update_reaches_the_others(room: Room) -> 
     assert room.doc.get("fields", type=Map)["name"] == "Panda"
 
 
-async def test_saved_is_sent_only_after_the_commit(room: Room, writer: MemoryUpdateWriter) -> None:
+def stored_clocks(saved: bytes) -> dict[int, int]:
+    """The state vector a "saved" frame says is stored."""
+    return protocol.decode_state_vector(protocol.Reader(saved[1:]).var_bytes())
+
+
+async def test_saved_is_sent_only_after_the_commit(
+    room: Room, writer: MemoryUpdateWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ann = Peer(room, principal("ann")).join()
     await ann.messages(1)
+    # Every frame is judged as the room's sender hands it over, however many loop turns it took to get
+    # there: a "saved" that covers Ann's edit before the test has committed it is a lie.
+    committed = False
+    premature: list[dict[int, int]] = []
+    send = ann.channel.send
+
+    async def judged_send(frame: bytes) -> None:
+        if frame[0] == protocol.SAVED and ann.doc.client_id in stored_clocks(frame) and not committed:
+            premature.append(stored_clocks(frame))
+        await send(frame)
+
+    monkeypatch.setattr(ann.channel, "send", judged_send)
     ann.edit("revenue", 5000)
-    await asyncio.sleep(0)  # let the sender run: nothing may be there yet
-    assert ann.channel.to_client.empty()
+    # Ask what is stored: the room answers at once with step 2 and "saved", queued behind anything it had
+    # queued for Ann before, so these are the first frames after the edit, and the edit is not stored yet.
+    room.receive(ann.connection, protocol.sync_step1(ann.doc.get_state()))
+    step2, stored_now = await ann.messages(2)
+    assert isinstance(step2, protocol.SyncUpdate) and step2.step2, f"{step2!r} came before the answer"
+    assert isinstance(stored_now, bytes) and stored_now[0] == protocol.SAVED
+    assert ann.doc.client_id not in stored_clocks(stored_now), "saved before the commit"
+    committed = True
     writer.commit()
     (saved,) = await ann.messages(1)
     assert isinstance(saved, bytes) and saved[0] == protocol.SAVED
-    stored = protocol.decode_state_vector(protocol.Reader(saved[1:]).var_bytes())
-    assert stored[ann.doc.client_id] == 1
+    assert stored_clocks(saved)[ann.doc.client_id] == 1
     assert writer.committed[0].origin.user_id == "id-ann"
+    assert premature == []
 
 
 async def test_step1_is_answered_with_step2_and_saved(room: Room) -> None:
@@ -170,3 +199,29 @@ async def test_a_consumer_that_falls_behind_is_closed_and_others_carry_on(room: 
     assert isinstance(step1, protocol.SyncStep1) and isinstance(update, protocol.SyncUpdate)
     bob.doc.apply_update(update.update)
     assert bob.doc.get("fields", type=Map)["n"] == 9
+
+
+async def test_an_update_is_decoded_once(writer: MemoryUpdateWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Admission, the check after applying and the history all read the one decoded update (the document
+    integrated the update as sent, so its own encoding of the transaction is the same bytes)."""
+    import collab.live.room
+    import collab.records.field_changes
+    from collab.records.field_changes import FieldIndex
+    from collab.ycodec.yupdate import decode_update
+
+    doc: Doc = Doc()
+    room = Room("r2", doc, writer, field_index=FieldIndex.from_state(doc.get_update(), doc))
+    ann = Peer(room, principal("ann")).join()
+    ann.edit("name", "warm-up")
+    decoded: list[bytes] = []
+
+    def counted(update: bytes) -> object:
+        decoded.append(update)
+        return decode_update(update)
+
+    monkeypatch.setattr(collab.live.room, "decode_update", counted)
+    monkeypatch.setattr(collab.records.field_changes, "decode_update", counted)
+    update = ann.edit("name", "Panda")
+    assert decoded == [update]
+    (write,) = writer.pending[1:]
+    assert write.changes[0].after == "Panda" and write.fields == {"name": "Panda"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from pycrdt import Doc, Map, Text
 
 from auth.principal import Principal, Role
@@ -13,6 +14,8 @@ from collab.live.room import Room
 from collab.store.writer import MemoryUpdateWriter
 from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
+
+pytestmark = pytest.mark.unit
 
 
 def valid_updates() -> list[bytes]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from collab.changefeed.events import FeedEvent, chunk_of, heartbeat
 from collab.changefeed.events import feed_event as framed_event
 from collab.changefeed.feed import Subscriber
 from web.sse_frames import SSE
+
+pytestmark = pytest.mark.unit
 
 HEARTBEAT = heartbeat(SSE)
 

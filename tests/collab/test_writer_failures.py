@@ -23,7 +23,8 @@ from sqlalchemy import func, make_url, select
 
 from collab.origin import Origin, OriginKind
 from collab.records.field_changes import FieldChange
-from collab.store.writer import PendingWrite, SqlUpdateWriter
+from collab.store.writer import SqlUpdateWriter
+from collab.store.writes import Committed, PendingWrite, Refused, WriteOutcome
 from persistence.database import Database
 from persistence.errors import DatabaseUnavailable
 from persistence.events import NewEvent, after
@@ -36,10 +37,19 @@ GRACE_SECONDS = 1.0
 
 @dataclass
 class Outcomes:
-    """What the writer told each write, by name."""
+    """What the writer told of each write, by name: a consumer of its outcomes."""
 
     durable: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    names: dict[bytes, str] = field(default_factory=dict)  # by update: each one is a different update
+    commits: list[Committed] = field(default_factory=list)
+
+    def consume(self, outcome: WriteOutcome) -> None:
+        if isinstance(outcome, Refused):
+            self.refused[self.names[outcome.write.update]] = outcome.reason
+        else:
+            self.commits.append(outcome)
+            self.durable.extend(self.names[write.update] for write in outcome.writes)
 
 
 class Editor:
@@ -59,15 +69,14 @@ class Editor:
         fields[key] = value
         update = doc.get_update(state)
         self.sent[name] = update
+        self.outcomes.names[update] = name
         return PendingWrite(
             record_id=record_id,
             update=update,
             origin=ORIGIN,
             state_vector_after=doc.get_state(),
-            on_durable=lambda write: self.outcomes.durable.append(name),
             changes=(FieldChange(key, before, value if logged is None else logged, None),),
-            read_fields=lambda: dict(fields.to_py() or {}),
-            on_refused=lambda write, reason: self.outcomes.refused.__setitem__(name, reason),
+            fields=dict(fields.to_py() or {}),
         )
 
 
@@ -110,9 +119,7 @@ async def test_a_write_the_database_cannot_take_is_refused_alone_and_the_batch_c
         tenant, collection, (a, b) = await make_records(database, 2)
         # batch_max 4: the first batch is a1 b1 a2 ghost (and the event); b2 a3 b3 a4 wait in the queue.
         async with SqlUpdateWriter(database, batch_max=4) as writer:
-            heard_events: list[list[int]] = []
-            committed: list[list[PendingWrite]] = []
-            writer.committed_listeners.append(lambda batch, newest: committed.append(list(batch)))
+            writer.subscribe(outcomes.consume)
             writes = [
                 editor.write("a1", a, "name", "Ann"),
                 editor.write("b1", b, "name", "Bob"),
@@ -128,16 +135,16 @@ async def test_a_write_the_database_cannot_take_is_refused_alone_and_the_batch_c
             for write in writes:
                 writer.submit(write)
             event = NewEvent(tenant, collection, b, "record.updated", datetime.now(UTC), None, {"n": 1})
-            stored = writer.store_events([event], heard_events.append)
+            stored = writer.store_events([event])
             await asyncio.wait_for(writer.flush(), timeout=30)
-            await asyncio.wait_for(stored, timeout=30)
+            event_ids = await asyncio.wait_for(stored, timeout=30)
 
         assert outcomes.durable == ["a1", "b1", "b2", "b3"]
         assert set(outcomes.refused) == {"a2", "ghost", "a3", "a4"}
         assert "earlier update" in outcomes.refused["a3"] and "earlier update" in outcomes.refused["a4"]
         assert "earlier update" not in outcomes.refused["a2"]
         assert writer.backlog == 0
-        assert [w.record_id for batch in committed for w in batch] == [a, b, b, b]
+        assert [w.record_id for commit in outcomes.commits for w in commit.writes] == [a, b, b, b]
         assert await stored_updates(database, a) == [editor.sent["a1"]]
         assert await stored_updates(database, b) == [editor.sent[n] for n in ("b1", "b2", "b3")]
         async with database.session() as session:
@@ -145,7 +152,8 @@ async def test_a_write_the_database_cannot_take_is_refused_alone_and_the_batch_c
             events = await after(session, tenant, collection, 0, 10)
             summary = await session.scalar(select(Record.summary).where(Record.id == b))
         assert history == ["Ann", "Bob", 2, "won"]
-        assert len(heard_events) == 1 and [row.id for row in events] == heard_events[0]
+        assert [row.id for row in events] == event_ids
+        assert [(i, e) for commit in outcomes.commits for i, e in commit.events] == [(event_ids[0], event)]
         assert summary == {"name": "Bob", "revenue": 2, "stage": "won"}
 
 
@@ -160,6 +168,7 @@ async def test_derived_values_are_stored_repaired_not_refused(database_url: str)
         legacy = editor.docs.setdefault(a, Doc()).get("fields", type=Map)
         legacy["revenue"], legacy["score"] = float("inf"), float("nan")  # already in the document
         async with SqlUpdateWriter(database) as writer:
+            writer.subscribe(outcomes.consume)
             write = editor.write("fix", a, "revenue", 5)
             writer.submit(write)
             await asyncio.wait_for(writer.flush(), timeout=30)
@@ -275,6 +284,7 @@ async def test_a_database_that_goes_away_is_waited_for_never_a_reason_to_refuse(
 
     async with prepared(database_url, tmp_path) as (outage, (a, b)), Database(outage.writer_url) as database:
         async with SqlUpdateWriter(database, shutdown_grace_seconds=60) as writer:
+            writer.subscribe(outcomes.consume)
             first = []
             if database.dialect == "postgresql":
                 # Connected and working first, so the outage drops a live connection. (An open SQLite
@@ -302,6 +312,7 @@ async def test_shutdown_gives_up_after_the_grace_when_the_database_stays_away(
     editor = Editor(outcomes)
     async with prepared(database_url, tmp_path) as (outage, (a, b)), Database(outage.writer_url) as database:
         async with SqlUpdateWriter(database, shutdown_grace_seconds=GRACE_SECONDS) as writer:
+            writer.subscribe(outcomes.consume)
             await outage.away()
             writer.submit(editor.write("a1", a, "name", "Ann"))
             writer.submit(editor.write("b1", b, "name", "Bob"))
@@ -319,3 +330,33 @@ async def test_shutdown_gives_up_after_the_grace_when_the_database_stays_away(
         await outage.back()
         async with database.session() as session:
             assert await session.scalar(select(func.count()).select_from(UpdateRow)) == 0
+
+
+async def test_an_unexpected_error_stops_the_writer_loudly_and_is_never_retried(
+    database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an unavailable database is waited for: any other failure is a bug, said at once, not looped on."""
+    caplog.set_level(logging.CRITICAL, logger="collab.store.writer")
+    calls = 0
+
+    async def broken_commit(self: SqlUpdateWriter, batch: list[PendingWrite], events: list[NewEvent]) -> Any:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("a bug in the commit")
+
+    async def crash_logged() -> bool:
+        return any("update writer stopped" in r.getMessage() for r in caplog.records)
+
+    monkeypatch.setattr(SqlUpdateWriter, "_commit", broken_commit)
+    async with Database(database_url) as database:
+        await database.migrate()
+        _, _, (record_id,) = await make_records(database, 1)
+        writer = SqlUpdateWriter(database)
+        told_at_once = False
+        with pytest.raises(RuntimeError, match="a bug in the commit"):  # and the shutdown re-raises it
+            async with writer:
+                writer.submit(Editor(Outcomes()).write("a", record_id, "name", "Ada"))
+                with contextlib.suppress(TimeoutError):
+                    told_at_once = await poll_until(crash_logged, bool, "the crash logged", within=5.0)
+        assert told_at_once, "the crash was only told at shutdown"
+        assert calls == 1

@@ -1,5 +1,6 @@
-"""The v1 update decoder: hand-made encodings, Yjs' own `Y.decodeUpdate` as an oracle on random documents
-made by Yjs and by pycrdt, and mutation fuzz (only `UpdateDecodeError` may escape)."""
+"""The v1 update decoder: hand-made encodings and mutation fuzz (only `UpdateDecodeError` may escape).
+Yjs' own `Y.decodeUpdate` as an oracle on random documents made by Yjs and by pycrdt runs with the Node
+tests (tests/interop/test_yjs_oracle.py); the helpers it shares live here."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from collab.ycodec.ystructs import (
     Update,
 )
 from collab.ycodec.yupdate import UpdateDecodeError, decode_state_vector, decode_update
+
+pytestmark = pytest.mark.unit
 
 ORACLE = Path(__file__).resolve().parents[1] / "interop" / "yjs_oracle.mjs"
 NODE_CASES = 300  # random Yjs scenarios; each yields several updates (incremental, full, diff, merged)
@@ -391,70 +394,3 @@ def shape(update: Update) -> dict[str, Any]:
         )
     ds = [[client, [list(r) for r in ranges]] for client, ranges in update.delete_set.clients.items()]
     return {"structs": structs, "ds": ds}
-
-
-def oracle_shape(result: dict[str, Any]) -> dict[str, Any]:
-    structs = []
-    for s in result["structs"]:
-        if s["kind"] == "Item":
-            content = dict(s["content"])
-            for field in ("values", "value", "opts"):
-                if field in content:
-                    content[field] = comparable(from_oracle(content[field]))
-            if "data" in content:
-                content["data"] = base64.b64decode(content["data"])
-            s = {**s, "content": content}
-        structs.append(s)
-    return {"structs": structs, "ds": result["ds"]}
-
-
-@pytest.fixture(scope="module")
-def oracle_run() -> tuple[list[bytes], list[bytes], dict[str, Any]]:
-    """One Node process: Yjs generates and decodes its own documents and decodes pycrdt's and mutants."""
-    rng = random.Random(99)
-    pycrdt_updates = [u for _ in range(PYCRDT_CASES) for u in random_pycrdt_updates(rng)]
-    mutants = [mutate(rng, rng.choice(pycrdt_updates)) for _ in range(ORACLE_MUTANTS)]
-    request = {
-        "generate": {"seed": 7, "cases": NODE_CASES},
-        "decode": [base64.b64encode(u).decode() for u in pycrdt_updates + mutants],
-    }
-    return pycrdt_updates, mutants, run_oracle(request)
-
-
-def test_decoder_matches_yjs_on_yjs_documents(
-    oracle_run: tuple[list[bytes], list[bytes], dict[str, Any]],
-) -> None:
-    generated = oracle_run[2]["generated"]
-    assert len(generated) >= NODE_CASES * 4
-    kinds: set[str] = set()
-    for case in generated:
-        assert case["decoded"]["ok"], case
-        mine = shape(decode_update(base64.b64decode(case["update"])))
-        assert mine == oracle_shape(case["decoded"]), case["update"]
-        kinds.update(s["content"]["kind"] if s["kind"] == "Item" else s["kind"] for s in mine["structs"])
-    assert kinds >= {"Any", "Binary", "Deleted", "Doc", "Embed", "Format", "GC", "Skip", "String", "Type"}
-
-
-def test_decoder_matches_yjs_on_pycrdt_documents(
-    oracle_run: tuple[list[bytes], list[bytes], dict[str, Any]],
-) -> None:
-    updates, _, result = oracle_run
-    for update, decoded in zip(updates, result["decoded"], strict=False):
-        assert decoded["ok"], decoded
-        assert shape(decode_update(update)) == oracle_shape(decoded), base64.b64encode(update)
-
-
-def test_mutants_agree_with_yjs_when_both_decode(
-    oracle_run: tuple[list[bytes], list[bytes], dict[str, Any]],
-) -> None:
-    updates, mutants, result = oracle_run
-    both = 0
-    for mutant, decoded in zip(mutants, result["decoded"][len(updates) :], strict=True):
-        try:
-            mine = decode_update(mutant)
-        except UpdateDecodeError:
-            continue
-        if decoded["ok"]:
-            both += 1
-            assert shape(mine) == oracle_shape(decoded), base64.b64encode(mutant)
-    assert both > ORACLE_MUTANTS // 10

@@ -37,8 +37,8 @@ from collab.ycodec import protocol
 from collab.ycodec.yupdate import UpdateDecodeError, decode_update
 from tests.interop.fuzz_frames import HONEST_KEYS, FixedTarget, HostileFrame, Kind, hostile_frames
 from tests.interop.node_client import CommandTimeout, NodeClient, NodeClientError
-from tests.support.live_server import LiveServer, running_server
 from tests.support.polling import poll_until
+from tests.support.server_process import ServerProcess, running_server
 
 SEED = int(os.environ.get("COLLAB_FUZZ_SEED", "20261205"))
 FRAMES = int(os.environ.get("COLLAB_FUZZ_FRAMES", "10000"))
@@ -388,7 +388,7 @@ class HealthPoller(threading.Thread):
         return self.seconds
 
 
-def rss_bytes(server: LiveServer) -> int:
+def rss_bytes(server: ServerProcess) -> int:
     assert server.process is not None
     for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -487,7 +487,7 @@ async def fuzz_problems(
     return problems
 
 
-async def restart_problems(server: LiveServer, token: str, record: str, honest: Honest) -> list[str]:
+async def restart_problems(server: ServerProcess, token: str, record: str, honest: Honest) -> list[str]:
     """Kill -9 and restart: every confirmed honest edit must be back, over HTTP and in a fresh Node client."""
     await server.kill()
     views: dict[str, dict[str, Any]] = {}
@@ -513,13 +513,13 @@ async def restart_problems(server: LiveServer, token: str, record: str, honest: 
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+async def server(database_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     """`live_server` with a low message size limit and rate limits that let the fuzz through."""
     async with running_server(database_url, tmp_path / "server.log", env=SERVER_ENV) as live:
         yield live
 
 
-async def test_hostile_frames_leave_honest_edits_saved_and_the_server_up(server: LiveServer) -> None:
+async def test_hostile_frames_leave_honest_edits_saved_and_the_server_up(server: ServerProcess) -> None:
     loop = asyncio.get_running_loop()
     admin = await server.login()
     mallory = await server.add_user("mallory@example.com", "editor")

@@ -18,6 +18,7 @@ from pycrdt import Doc
 
 from collab import close_codes
 from collab.ycodec import protocol
+from tests.support.app_server import AppServer
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRETS_SEEN, LiveServer
 from tests.support.polling import poll_until
 
@@ -59,7 +60,7 @@ async def add_user(server: LiveServer, admin_token: str, email: str, role: str) 
 
 async def test_limits_hold_under_concurrency(database_url: str, tmp_path: Path) -> None:
     env = {"COLLAB_HTTP_READ_BURST": str(READ_BURST), "COLLAB_HTTP_READS_PER_SECOND": str(READS_PER_SECOND)}
-    server = LiveServer(database_url, tmp_path / "server.log", env=env)
+    server = AppServer(database_url, tmp_path / "server.log", env=env)
     await server.start()
     try:
         admin_token = await server.login()
@@ -73,7 +74,7 @@ async def test_limits_hold_under_concurrency(database_url: str, tmp_path: Path) 
         # The operator chose the first-start password (COLLAB_BOOTSTRAP_ADMIN_PASSWORD): it is not echoed.
         assert ADMIN_PASSWORD not in "".join(server.stdout_lines)
     finally:
-        await server.kill()
+        await server.stop()
 
 
 async def concurrent_guesses_at_one_account_stop_at_its_limit(server: LiveServer) -> None:

@@ -11,6 +11,7 @@ import websockets
 from collab import close_codes
 from collab.ycodec import protocol
 from tests.interop.node_client import NodeClient
+from tests.support.app_server import AppServer
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from tests.support.yclient import YClient
 
@@ -162,7 +163,7 @@ async def test_message_rate_limit_and_connection_cap(database_url: str, tmp_path
         "COLLAB_MESSAGE_BURST": "100",
         "COLLAB_MAX_CONNECTIONS_PER_USER": "3",
     }
-    server = LiveServer(database_url, tmp_path / "server.log", env=env)
+    server = AppServer(database_url, tmp_path / "server.log", env=env)
     await server.start()
     try:
         token = await server.login()
@@ -179,11 +180,11 @@ async def test_message_rate_limit_and_connection_cap(database_url: str, tmp_path
         for client in kept:
             await client.close()
     finally:
-        await server.kill()
+        await server.stop()
 
 
 async def test_idle_sessions_expire(database_url: str, tmp_path: Path) -> None:
-    server = LiveServer(database_url, tmp_path / "server.log", env={"COLLAB_SESSION_IDLE_SECONDS": "1"})
+    server = AppServer(database_url, tmp_path / "server.log", env={"COLLAB_SESSION_IDLE_SECONDS": "1"})
     await server.start()
     try:
         token = await server.login()
@@ -194,7 +195,7 @@ async def test_idle_sessions_expire(database_url: str, tmp_path: Path) -> None:
                 assert loop.time() < deadline, "the idle session never expired"
                 await asyncio.sleep(0.2)  # polling the server under a deadline
     finally:
-        await server.kill()
+        await server.stop()
 
 
 async def test_foreign_origins_are_refused(live_server: LiveServer, admin_token: str) -> None:

@@ -11,19 +11,23 @@ import contextlib
 import json
 from typing import Any
 
+import pytest
 import websockets
 
 from collab import close_codes
 from collab.ycodec import protocol
-from tests.support.live_server import LiveServer
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
+
+# The server's memory is measured: it must be a process of its own.
+pytestmark = pytest.mark.server_process
 
 WRITERS = 10
 UPDATES_PER_WRITER = 1_000
 MIB = 1024 * 1024
 
 
-def rss_bytes(server: LiveServer) -> int:
+def rss_bytes(server: ServerProcess) -> int:
     """The server process's resident memory now (VmRSS)."""
     assert server.process is not None
     with open(f"/proc/{server.process.pid}/status") as status:
@@ -52,7 +56,7 @@ async def converged_or_closed(client: YClient, expected: dict[int, int]) -> None
 
 
 async def test_a_burst_reaches_every_writer_and_a_reader_that_stops_is_closed(
-    live_server: LiveServer, admin_token: str
+    live_server: ServerProcess, admin_token: str
 ) -> None:
     # -- ten writers, 10,000 updates into one record within seconds: nobody closed, all converge ------------
     record = await live_server.create_record(admin_token, {"name": "Burst"})
@@ -107,7 +111,7 @@ async def test_a_burst_reaches_every_writer_and_a_reader_that_stops_is_closed(
 
 
 async def write_volume(
-    server: LiveServer, token: str, updates: int, stall: bool = False
+    server: ServerProcess, token: str, updates: int, stall: bool = False
 ) -> tuple[int, int, list[float], Any]:
     """Into a new record, write `updates` updates of two 99 KB values with a reader (and, if `stall`, a
     client that stops reading) connected; every 25th is awaited at the reader and saved, so the server's
@@ -147,7 +151,7 @@ async def write_volume(
 
 
 async def test_awareness_claims_cannot_pin_memory_or_flood_a_joiner(
-    live_server: LiveServer, admin_token: str
+    live_server: ServerProcess, admin_token: str
 ) -> None:
     record = await live_server.create_record(admin_token, {"name": "Presence"})
     url = f"{live_server.ws_url}/{record}"

@@ -8,7 +8,10 @@ import contextlib
 import random
 from collections.abc import Mapping
 
+import pytest
+
 from tests.support.live_server import LiveServer
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
 
 WRITERS = 4
@@ -101,7 +104,8 @@ async def stored_fields(server: LiveServer, token: str, record: str) -> dict[str
         return fields
 
 
-async def test_sigkill_loses_nothing_confirmed(live_server: LiveServer, admin_token: str) -> None:
+@pytest.mark.server_process  # SIGKILL while clients write
+async def test_sigkill_loses_nothing_confirmed(live_server: ServerProcess, admin_token: str) -> None:
     record = await durable_record(live_server, admin_token, "Durable")
     rng = random.Random(7)
     writers = [Writer(f"{live_server.ws_url}/{record}", admin_token, key) for key in WRITER_FIELDS]
@@ -146,7 +150,10 @@ async def write_until_confirmed_while(writers: list[Writer], minimum: int) -> No
             )
 
 
-async def test_sigterm_with_writes_in_flight_loses_nothing(live_server: LiveServer, admin_token: str) -> None:
+@pytest.mark.server_process  # SIGTERM while clients write
+async def test_sigterm_with_writes_in_flight_loses_nothing(
+    live_server: ServerProcess, admin_token: str
+) -> None:
     record = await durable_record(live_server, admin_token, "Graceful")
     url = f"{live_server.ws_url}/{record}"
     writers = [Writer(url, admin_token, key) for key in WRITER_FIELDS]

@@ -7,8 +7,11 @@ import contextlib
 import random
 from pathlib import Path
 
+import pytest
+
 from tests.interop.node_client import NodeClient
-from tests.support.live_server import LiveServer, running_server
+from tests.support.live_server import LiveServer
+from tests.support.server_process import ServerProcess, running_server
 from tests.support.sse import FeedClient
 from tests.support.yclient import YClient
 
@@ -69,7 +72,8 @@ async def test_a_subscriber_resumes_with_exactly_what_it_missed(
         await client.close()
 
 
-async def test_resume_across_a_kill(live_server: LiveServer, admin_token: str) -> None:
+@pytest.mark.server_process  # SIGKILL within the coalescing second
+async def test_resume_across_a_kill(live_server: ServerProcess, admin_token: str) -> None:
     async with FeedClient(live_server.base_url, admin_token, "customers") as feed:
         await live_server.create_record(admin_token, {"name": "Before"})
         last = (await feed.collect(1, types=RECORD_EVENTS))[0]

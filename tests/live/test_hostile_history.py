@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from collab import close_codes
 from collab.ycodec import protocol
 from tests.collab.test_field_changes import deleted_entry
 from tests.support.live_server import LiveServer
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
 
 HEALTH_SECONDS = 1.0  # what a load balancer would allow /healthz
@@ -49,8 +52,9 @@ async def accepted_or_refused(client: YClient, clock: int) -> int | None:
     return client.close_code if client.saved_own < clock else None
 
 
+@pytest.mark.server_process  # restarted: the stored hostile update is loaded again
 async def test_a_huge_declared_length_never_freezes_the_server(
-    live_server: LiveServer, admin_token: str
+    live_server: ServerProcess, admin_token: str
 ) -> None:
     record = await live_server.create_record(admin_token, {"name": "Panda", "revenue": 1000})
     editor = await live_server.add_user("mallory@example.com", "editor")

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from persistence.database import Database
-from tests.support.live_server import LiveServer
+from tests.support.server_process import ServerProcess
 from tests.support.sse import FeedClient
 from tests.support.yclient import YClient
 
@@ -56,7 +57,8 @@ async def record_of(http: httpx.AsyncClient, record_id: str) -> tuple[dict[str, 
     return response.json()["fields"], response.headers["etag"]
 
 
-async def test_hostile_input_gets_typed_4xx_and_leaves_everything_working(live_server: LiveServer) -> None:
+@pytest.mark.server_process  # restarted: the record reloads from storage
+async def test_hostile_input_gets_typed_4xx_and_leaves_everything_working(live_server: ServerProcess) -> None:
     token = await live_server.login()
     record = await live_server.create_record(token, {"name": "Hostile", "revenue": 1})
     legacy = await live_server.create_record(token, {"name": "Legacy", "revenue": 7})

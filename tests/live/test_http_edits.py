@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from pycrdt import Text
 
 from collab import close_codes
 from tests.interop.node_client import NodeClient
 from tests.support.live_server import LiveServer
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
 
 MISSING = "0" * 32
@@ -29,8 +31,9 @@ async def get(server: LiveServer, token: str, record: str) -> tuple[dict[str, An
         return response.json(), response.headers["etag"]
 
 
+@pytest.mark.server_process  # restarted: the document is rebuilt from storage
 async def test_the_etag_follows_every_change_deletions_too_and_survives_a_reload(
-    live_server: LiveServer, admin_token: str
+    live_server: ServerProcess, admin_token: str
 ) -> None:
     record = await live_server.create_record(admin_token, {"name": "Tag", "notes": "abcdef"})
     _, first = await get(live_server, admin_token, record)

@@ -6,12 +6,13 @@ the reloaded record holds.
 
 from __future__ import annotations
 
+import pytest
 from pycrdt import Text
 
 from collab import close_codes
 from collab.ycodec import protocol
 from tests.support import ylib0
-from tests.support.live_server import LiveServer
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
 
 
@@ -21,7 +22,10 @@ async def refused(url: str, token: str, update: bytes) -> int | None:
     return await attacker.wait_closed()
 
 
-async def test_hostile_writes_never_undo_confirmed_edits(live_server: LiveServer, admin_token: str) -> None:
+@pytest.mark.server_process  # killed and restarted: what was confirmed is what the record reloads
+async def test_hostile_writes_never_undo_confirmed_edits(
+    live_server: ServerProcess, admin_token: str
+) -> None:
     record = await live_server.create_record(admin_token, {"name": "Panda"})
     url = f"{live_server.ws_url}/{record}"
     mal = await live_server.add_user("mal@example.com", "editor")

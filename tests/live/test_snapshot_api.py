@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from persistence.database import normalise_url
 from tests.interop.node_client import NodeClient
-from tests.support.live_server import LiveServer
+from tests.support.app_server import AppServer
+from tests.support.live_server import LiveServer, running
 from tests.support.polling import poll_until
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
 
 MISSING = "0" * 32
@@ -23,12 +25,9 @@ MISSING = "0" * 32
 @pytest.fixture
 async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
     """A live server whose automatic snapshots never interleave with the ones a test takes."""
-    live = LiveServer(database_url, tmp_path / "server.log", env={"COLLAB_SNAPSHOT_QUIET_SECONDS": "3600"})
-    await live.start()
-    try:
+    quiet = {"COLLAB_SNAPSHOT_QUIET_SECONDS": "3600"}
+    async with running(AppServer(database_url, tmp_path / "server.log", env=quiet)) as live:
         yield live
-    finally:
-        await live.kill()
 
 
 async def sql(database_url: str, query: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -219,7 +218,7 @@ async def test_old_log_rows_are_folded_into_a_snapshot_and_deleted(database_url:
         "COLLAB_RETENTION_CHECK_SECONDS": "0.2",
         "COLLAB_SNAPSHOT_QUIET_SECONDS": "3600",
     }
-    server = LiveServer(database_url, tmp_path / "server.log", env=env)
+    server = ServerProcess(database_url, tmp_path / "server.log", env=env)  # restarted below
     await server.start()
     try:
         admin = await server.login()

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from collab import close_codes
 from persistence.database import normalise_url
-from tests.support.live_server import LiveServer
+from tests.support.app_server import AppServer
+from tests.support.live_server import LiveServer, S
 from tests.support.polling import poll_until
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
 
 
@@ -34,8 +36,8 @@ async def wait_for_snapshots(
     await poll_until(lambda: snapshot_reasons(database_url, record), done, what)
 
 
-async def started(database_url: str, tmp_path: Path, **env: str) -> LiveServer:
-    server = LiveServer(
+async def started(kind: type[S], database_url: str, tmp_path: Path, **env: str) -> S:
+    server = kind(
         database_url, tmp_path / "server.log", env={f"COLLAB_{k.upper()}": v for k, v in env.items()}
     )
     await server.start()
@@ -43,7 +45,10 @@ async def started(database_url: str, tmp_path: Path, **env: str) -> LiveServer:
 
 
 async def test_snapshot_every_n_updates_and_after_quiet(database_url: str, tmp_path: Path) -> None:
-    server = await started(database_url, tmp_path, snapshot_every_updates="10", snapshot_quiet_seconds="1")
+    # Killed and started again: the record loads from the snapshots and the log.
+    server = await started(
+        ServerProcess, database_url, tmp_path, snapshot_every_updates="10", snapshot_quiet_seconds="1"
+    )
     try:
         token = await server.login()
         record = await server.create_record(token, {"name": "Snap"})
@@ -64,11 +69,13 @@ async def test_snapshot_every_n_updates_and_after_quiet(database_url: str, tmp_p
         assert fresh.fields.to_py() == {"name": "Snap", "revenue": 11.0, "email": "quiet"}
         await fresh.close()
     finally:
-        await server.kill()
+        await server.stop()
 
 
 async def test_an_idle_room_is_snapshotted_and_evicted(database_url: str, tmp_path: Path) -> None:
-    server = await started(database_url, tmp_path, snapshot_quiet_seconds="600", room_idle_seconds="1")
+    server = await started(
+        AppServer, database_url, tmp_path, snapshot_quiet_seconds="600", room_idle_seconds="1"
+    )
     try:
         token = await server.login()
         record = await server.create_record(token, {"name": "Idle"})
@@ -81,7 +88,7 @@ async def test_an_idle_room_is_snapshotted_and_evicted(database_url: str, tmp_pa
         assert again.fields.to_py() == {"name": "Idle", "stage": "lead"}
         await again.close()
     finally:
-        await server.kill()
+        await server.stop()
 
 
 async def test_a_record_that_cannot_load_is_refused_not_emptied(

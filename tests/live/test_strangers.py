@@ -29,7 +29,8 @@ from bench.servers import throwaway_postgres
 from collab import close_codes
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PageErrors
 from tests.browser.helpers import open_record, sign_in
-from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, SECRETS_SEEN, LiveServer
+from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, SECRETS_SEEN
+from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -50,7 +51,7 @@ MIB = 1024 * 1024
 
 @dataclass
 class Served:
-    server: LiveServer
+    server: ServerProcess
     token: str
     record: str
 
@@ -91,7 +92,7 @@ async def served(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
         "COLLAB_WS_FIRST_MESSAGE_TIMEOUT_SECONDS": str(FIRST_MESSAGE_SECONDS),
         "COLLAB_TRUST_PROXY_HEADERS": "true",  # so that X-Forwarded-Proto can say HTTPS (for HSTS)
     }
-    server = LiveServer(database, tmp_path_factory.mktemp("strangers") / "server.log", env)
+    server = ServerProcess(database, tmp_path_factory.mktemp("strangers") / "server.log", env)
     # The server inherits the soft limit; this process keeps its own once the server has started.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (SERVER_FILES, hard))

@@ -37,6 +37,11 @@ async def test_migrate_twice_changes_nothing(database: Database) -> None:
 
 
 async def test_concurrent_migrations_run_one_after_the_other(database_url: str) -> None:
+    # The file exists (in WAL mode) before the race: two first connections to a brand-new SQLite file both
+    # switch it to WAL, and the loser's PRAGMA fails at once with "database is locked" (SQLite does not
+    # wait for that lock), which failed this test now and then; what it checks is the migrations' lock.
+    async with Database(database_url) as first:
+        await first.schema_revisions()
     async with Database(database_url) as first, Database(database_url) as second:
         await asyncio.gather(first.migrate(), second.migrate())
         assert await first.schema_revisions() == (HEAD,)
@@ -138,3 +143,15 @@ def test_urls_get_the_async_driver(url: str, normalised: str) -> None:
 def test_unsupported_urls_are_refused(url: str) -> None:
     with pytest.raises(InvalidDatabaseUrl):
         Database(url)
+
+
+async def test_first_connections_to_a_new_sqlite_file_at_once_all_open(tmp_path: Path) -> None:
+    """Two processes starting at once on a new file: switching it to WAL must not fail the loser."""
+    for round_ in range(40):
+        url = f"sqlite+aiosqlite:///{tmp_path / f'new-{round_}.db'}"
+        databases = [Database(url) for _ in range(6)]
+        try:
+            await asyncio.gather(*(database.__aenter__() for database in databases))
+            await asyncio.gather(*(database.schema_revisions() for database in databases))
+        finally:
+            await asyncio.gather(*(database.__aexit__(None, None, None) for database in databases))

@@ -1,24 +1,31 @@
-"""A real `collab serve` process for tests: started on port 0, killed or stopped on purpose.
+"""A collab server on a real socket for tests: what every kind offers (addresses, HTTP helpers, the CLI).
 
-The server is a subprocess so tests can SIGKILL and SIGTERM it like production does.
+Two kinds share this interface:
+- `AppServer` (tests/support/app_server.py): the app under uvicorn in a thread of this process. Starting
+  one costs what the app's lifespan costs, not a Python start-up; most tests use it.
+- `ServerProcess` (tests/support/server_process.py): a `collab serve` subprocess, for the tests that kill,
+  stop or restart it as production does, or that measure the process.
+
+Both listen on port 0, and both send their log lines to `log_path`, which is listed in `LOG_FILES` for the
+end-of-run scan for secrets (tests/conftest.py).
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
-import os
-import re
-import signal
-import sys
+import io
+import ssl
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_LISTENING = re.compile(r"collab: listening on (http://[\d.]+:\d+)")
-START_TIMEOUT_SECONDS = 30.0
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
@@ -28,90 +35,47 @@ ADMIN_PASSWORD = "admin-password-1"
 SECRETS_SEEN: set[str] = {ADMIN_PASSWORD}
 LOG_FILES: list[Path] = []
 
+# One TLS context for every test client: these servers speak plain HTTP, and httpx would otherwise build
+# one per client (20 ms each: a test that opens a thousand clients spent most of its time on them).
+TLS = ssl.create_default_context()
 
-class LiveServer:
+# The CLI's output is collected by swapping sys.stdout, which is process-wide: one command at a time.
+_CLI_OUTPUT = threading.Lock()
+
+S = TypeVar("S", bound="LiveServer")
+
+
+class LiveServer(abc.ABC):
     def __init__(self, database_url: str, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
         self.log_path = log_path
         LOG_FILES.append(log_path)
-        self.extra_env = env or {}
+        self.extra_env = env or {}  # COLLAB_* settings, as a deployment would set them
         self.base_url = ""
         self.port = 0  # chosen by the first start, kept by restarts so clients reconnect as they would
-        self.process: asyncio.subprocess.Process | None = None
-        self.stdout_lines: list[str] = []
-        self._reader: asyncio.Task[None] | None = None
+        self.stdout_lines: list[str] = []  # what the server printed: where it listens, a first start's login
 
     @property
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/ws"
 
+    @abc.abstractmethod
     async def start(self) -> None:
-        env = {
-            **os.environ,
-            "COLLAB_DATABASE_URL": self.database_url,
-            "COLLAB_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "PYTHONUNBUFFERED": "1",
-            **self.extra_env,
-        }
-        log = self.log_path.open("ab")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server", "serve", "--port", str(self.port),
-            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log,
-        )  # fmt: skip
-        log.close()
-        found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._reader = asyncio.create_task(self._read_stdout(found))
-        try:
-            self.base_url = await asyncio.wait_for(found, START_TIMEOUT_SECONDS)
-            self.port = int(self.base_url.rsplit(":", 1)[1])
-        except (TimeoutError, EOFError) as exc:
-            await self.kill()
-            raise RuntimeError(f"collab serve did not start:\n{self.log_tail()}") from exc
+        """Serve; returns once the server listens (`base_url` and `port` are then set)."""
 
-    async def _read_stdout(self, found: asyncio.Future[str]) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        while line := (await self.process.stdout.readline()).decode():
-            self.stdout_lines.append(line)
-            match = _LISTENING.search(line)
-            if match and not found.done():
-                found.set_result(match.group(1))
-        if not found.done():
-            found.set_exception(EOFError("collab serve exited"))
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop serving, by the quickest way that leaves nothing running behind."""
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
-    async def _wait(self) -> int:
-        assert self.process is not None
-        code = await self.process.wait()
-        if self._reader is not None:
-            await self._reader
-        return code
-
-    async def kill(self) -> None:
-        """SIGKILL: nothing is flushed, like a power cut of the process."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-        if self.process is not None:
-            await self._wait()
-
-    async def terminate(self, within: float = 30.0) -> int:
-        """SIGTERM, and wait for the graceful exit."""
-        assert self.process is not None
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self._wait(), within)
-
-    async def restart(self) -> None:
-        await self.kill()
-        await self.start()
-
     # -- HTTP helpers -----------------------------------------------------------------------------------
 
     def client(self, token: str | None = None) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10)
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10, verify=TLS)
 
     async def login(
         self, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, tenant: str = "default"
@@ -137,16 +101,11 @@ class LiveServer:
             return record_id
 
     async def cli(self, *args: str) -> str:
-        """Run a `collab` CLI command against this server's database; return its stdout."""
-        env = {**os.environ, "COLLAB_DATABASE_URL": self.database_url}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server", *args,
-            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, err = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"collab {' '.join(args)} failed: {err.decode()}")
-        return out.decode()
+        """Run a `collab` CLI command against this server's database, as an operator would next to the
+        running server; return its output. The command's own code runs in a thread (its own event loop
+        and engine), which spares a Python start-up per call; tests/collab/test_cli.py runs the real
+        command line."""
+        return await asyncio.to_thread(_run_cli, ["--database-url", self.database_url, *args])
 
     async def add_user(
         self, email: str, role: str, password: str = "user-password-1", tenant: str = "default"
@@ -158,11 +117,32 @@ class LiveServer:
         return await self.login(email, password, tenant)
 
 
+def _run_cli(argv: list[str]) -> str:
+    from server import cli  # the composition root: imported when first needed, not when collecting
+
+    out, err = io.StringIO(), io.StringIO()
+    with _CLI_OUTPUT, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    if code != 0:
+        raise RuntimeError(f"collab {' '.join(argv[2:])} failed: {err.getvalue()}")
+    return out.getvalue()
+
+
+def server_for(test: pytest.Item, database_url: str, log_path: Path) -> LiveServer:
+    """The server a test gets from `live_server`: a `collab serve` process for a test marked
+    `server_process` (it kills, stops, restarts or measures the process), else the app in this process."""
+    from tests.support.app_server import AppServer
+    from tests.support.server_process import ServerProcess
+
+    kind = ServerProcess if test.get_closest_marker("server_process") else AppServer
+    return kind(database_url, log_path)
+
+
 @contextlib.asynccontextmanager
-async def running_server(database_url: str, log_path: Path, **kwargs: Any) -> Any:
-    server = LiveServer(database_url, log_path, **kwargs)
+async def running(server: S) -> AsyncIterator[S]:
+    """`server` started, and stopped however the block ends."""
     await server.start()
     try:
         yield server
     finally:
-        await server.kill()
+        await server.stop()

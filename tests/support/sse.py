@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.live_server import TLS
+
 
 @dataclass(frozen=True)
 class Event:
@@ -24,7 +26,7 @@ class FeedClient:
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
         self._http = httpx.AsyncClient(
-            base_url=base_url, headers=headers, timeout=httpx.Timeout(10, read=None)
+            base_url=base_url, headers=headers, timeout=httpx.Timeout(10, read=None), verify=TLS
         )
         self._collection = collection
         self._stream: Any = None

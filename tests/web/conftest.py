@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from collab.settings import Settings
-from server.app import CollabApp, create_app
-from server.logs import RedactSecrets
-from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LOG_FILES, SECRETS_SEEN
-from web.services import Services
+from tests.support.hashing import cheap_password_hashing
+from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRETS_SEEN
+from tests.support.server_log import server_log
+
+if TYPE_CHECKING:  # the app is imported when a test first serves it, not when the unit layer is collected
+    from collab.settings import Settings
+    from server.app import CollabApp
+    from web.services import Services
 
 USER_PASSWORD = "user-password-1"
 
@@ -66,24 +68,14 @@ class InProcess:
 
 @contextlib.asynccontextmanager
 async def in_process(database_url: str, log_path: Path, **overrides: Any) -> AsyncIterator[InProcess]:
+    from collab.settings import Settings
+    from server.app import create_app
+
     settings = Settings(database_url=database_url, bootstrap_admin_password=ADMIN_PASSWORD, **overrides)
     app = create_app(settings)
-    # What the app logs goes through the production filter into a file the end-of-run scan reads.
-    handler = logging.FileHandler(log_path)
-    handler.addFilter(RedactSecrets())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    LOG_FILES.append(log_path)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.INFO)  # what a served app logs (server/logs.py)
-    root.addHandler(handler)
-    try:
+    with server_log(log_path), cheap_password_hashing():
         async with app.http_app.router.lifespan_context(app.http_app):
             yield InProcess(app, settings)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-        handler.close()
 
 
 @pytest.fixture

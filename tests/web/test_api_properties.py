@@ -1,6 +1,7 @@
 """Property-based run of the whole HTTP API from its OpenAPI document (schemathesis): no input gives a 500.
 
-Every operation gets generated inputs, as an admin, against a real server on SQLite and on PostgreSQL.
+Every operation gets generated inputs, as an admin, against a real server (the app under uvicorn in this
+process) on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -8,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from bench.servers import throwaway_postgres
-from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, SECRETS_SEEN
+from tests.support.app_server import AppServer
+from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, SECRETS_SEEN, TLS
 from web.openapi import DOCUMENT
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -36,10 +36,11 @@ schema = (
 
 
 class Served:
-    def __init__(self, base_url: str, token: str, record: str) -> None:
+    def __init__(self, base_url: str, token: str, record: str, http: httpx.Client) -> None:
         self.base_url = base_url
         self.headers = {"Authorization": f"Bearer {token}", "Origin": base_url}
         self.record = record
+        self.http = http  # one client for the checks between cases (a new one per call costs 20-30 ms)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -54,36 +55,25 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def _serve(folder: Path, url: str) -> Iterator[Served]:
-    env = {**os.environ, "COLLAB_DATABASE_URL": url, "COLLAB_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    env["COLLAB_LOGIN_FAILURES_PER_ADDRESS"] = "100000"  # generated logins must not lock the run out
-    env["COLLAB_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS"] = "100000"
-    env["COLLAB_LOGIN_FAILURES_PER_ACCOUNT"] = "100000"
+    env = {
+        # Generated logins must not lock the run out...
+        "COLLAB_LOGIN_FAILURES_PER_ADDRESS": "100000",
+        "COLLAB_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS": "100000",
+        "COLLAB_LOGIN_FAILURES_PER_ACCOUNT": "100000",
+    }
     for kind in ("READS", "WRITES", "SEARCHES", "EXPORTS", "IMPORTS"):
-        env[f"COLLAB_HTTP_{kind}_PER_SECOND"] = "0"  # nor may request budgets: a budget off is a rate of 0
-    with (folder / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", "0"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
-        )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        base_url = ""
-        for line in process.stdout:
-            if line.startswith("collab: listening on "):
-                base_url = line.split()[-1]
-                break
-        assert base_url, (folder / "server.log").read_text()
+        env[f"COLLAB_HTTP_{kind}_PER_SECOND"] = "0"  # ...nor may request budgets: a budget off is a rate of 0
+    with (
+        AppServer(url, folder / "server.log", env).serving() as server,
+        httpx.Client(base_url=server.base_url, verify=TLS) as http,
+    ):
         login = {"tenant": "default", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        token = httpx.post(f"{base_url}/api/auth/login", json=login).json()["token"]
+        token = http.post("/api/auth/login", json=login).json()["token"]
         SECRETS_SEEN.add(token)
-        headers = {"Authorization": f"Bearer {token}"}
-        created = httpx.post(f"{base_url}/api/records", json={"collection": "customers"}, headers=headers)
-        yield Served(base_url, token, created.json()["id"])
-    finally:
-        process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        served = Served(server.base_url, token, "", http)
+        created = http.post("/api/records", json={"collection": "customers"}, headers=served.headers)
+        served.record = created.json()["id"]
+        yield served
 
 
 @schema.parametrize()
@@ -93,7 +83,7 @@ def test_no_input_makes_a_server_error(case: schemathesis.Case, served: Served) 
         case.path_parameters["record_id"] = served.record  # half the time, a record that exists
     response = case.call(base_url=served.base_url, headers=served.headers)
     # The run only means something while the cases are authenticated.
-    assert httpx.get(f"{served.base_url}/api/auth/me", headers=served.headers).status_code == 200
+    assert served.http.get("/api/auth/me", headers=served.headers).status_code == 200
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
     )

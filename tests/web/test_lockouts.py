@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from auth.accounts import add_tenant, add_user
+from persistence.database import Database
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.web.conftest import USER_PASSWORD, InProcess
 
@@ -59,7 +60,7 @@ async def test_admins_see_and_clear_lockouts_of_their_own_tenant(
     async with serve_in_process() as served:
         admin = await served.login()
         editor = await served.add_user(admin, "ann@example.com", "editor")
-        async with served.services.database.session() as session:
+        async with Database(served.settings.database_url) as database, database.session() as session:
             rival = await add_tenant(session, "rival")
             await add_user(session, rival, email="boss@rival.example", role="admin", password=USER_PASSWORD)
             await session.commit()

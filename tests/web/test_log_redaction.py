@@ -9,6 +9,8 @@ import pytest
 
 from server.logs import RedactSecrets, redact
 
+pytestmark = pytest.mark.unit
+
 TOKEN = "v10JAZHPsSKWYfXvq-EXuurAabfnZBh0IKdJR827zck"
 
 

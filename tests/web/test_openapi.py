@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.routing import Route
 
 from web.openapi import DOCUMENT
 from web.routes import ROUTES
+
+pytestmark = pytest.mark.unit
 
 UNDOCUMENTED = {"/", "/api/openapi.json"}
 

@@ -23,6 +23,7 @@ def connection(method: str | None, path: str, query: str = "") -> HTTPConnection
     return HTTPConnection(scope)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("method", "path", "query", "kind"),
     [
@@ -42,6 +43,7 @@ def test_requests_are_sorted_into_kinds(method: str | None, path: str, query: st
     assert kind_of(connection(method, path, query)) is kind
 
 
+@pytest.mark.unit
 def test_a_bucket_refills_with_the_clock_and_users_do_not_share_one() -> None:
     clock = FakeClock()
     limiter = RateLimiter({kind: Budget(0.5, 2) for kind in RequestKind}, clock)
@@ -65,6 +67,7 @@ def test_a_bucket_refills_with_the_clock_and_users_do_not_share_one() -> None:
         limiter.charge("ann", RequestKind.READ)
 
 
+@pytest.mark.unit
 def test_a_rate_of_zero_switches_a_budget_off() -> None:
     limiter = RateLimiter({kind: Budget(0, 0) for kind in RequestKind}, FakeClock())
     for _ in range(1000):

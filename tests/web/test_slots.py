@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from web.slots import Slots
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_slot_is_taken_under_every_key_or_under_none() -> None:

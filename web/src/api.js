@@ -1,12 +1,30 @@
-// The server's JSON API. The HttpOnly session cookie set at login authenticates every call, so no token
-// is handled here; `credentials: 'same-origin'` says so explicitly (and a same-origin fetch sends the
-// Origin header the server requires for cookie-authenticated changes).
+// The server's JSON API: the app's one HTTP client. Every call goes through `request`, so a revoked or
+// expired session (401) is noticed wherever it happens, and every failure is an ApiError.
+//
+// The HttpOnly session cookie set at login authenticates every call, so no token is handled here;
+// `credentials: 'same-origin'` says so explicitly (and a same-origin fetch sends the Origin header the
+// server requires for cookie-authenticated changes).
+
+/** @typedef {import('./types.js').Account} Account */
+/** @typedef {import('./types.js').AuditEntry} AuditEntry */
+/** @typedef {import('./types.js').Change} Change */
+/** @typedef {import('./types.js').Collection} Collection */
+/** @typedef {import('./types.js').Comparison} Comparison */
+/** @typedef {import('./types.js').RecordData} RecordData */
+/** @typedef {import('./types.js').Session} Session */
+/** @typedef {import('./types.js').Snapshot} Snapshot */
+/** @typedef {import('./types.js').User} User */
 
 /**
  * A failed call. `status` is the HTTP status, or 0 when no answer came at all (offline, server down);
  * `body` is the server's `{error, message, fields}` when it sent one.
  */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {{error?: string, message?: string, fields?: Record<string, string>} | null} body
+   * @param {string} [message]
+   */
   constructor (status, body, message = body?.message ?? `HTTP ${status}`) {
     super(message)
     this.name = 'ApiError'
@@ -20,9 +38,17 @@ export class ApiError extends Error {
 
 // Called on any 401 but signing in and out: the session was revoked or expired while the page was open.
 const SIGN_IN_OUT = new Set(['/api/auth/login', '/api/auth/logout'])
+/** @type {(error: ApiError) => void} */
 let onUnauthorized = () => {}
+/** @param {(error: ApiError) => void} handler */
 export const setUnauthorizedHandler = (handler) => { onUnauthorized = handler }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body] sent as JSON
+ * @returns {Promise<any>} the answer's JSON, null for 204 No Content
+ */
 async function request (method, path, body) {
   let response
   try {
@@ -46,43 +72,109 @@ async function request (method, path, body) {
   return data
 }
 
-const query = (params) => new URLSearchParams(
-  Object.entries(params).filter(([, value]) => value !== undefined && value !== null && value !== '')
-).toString()
+/**
+ * `path` with the parameters that have a value as its query string.
+ * @param {string} path
+ * @param {Record<string, string | number | null | undefined>} params
+ */
+export function withQuery (path, params) {
+  const query = new URLSearchParams(Object.entries(params)
+    .filter(([, value]) => value !== undefined && value !== null && value !== '')
+    .map(([key, value]) => [key, String(value)])).toString()
+  return query ? `${path}?${query}` : path
+}
+/** @param {string} id */
 const recordPath = (id) => `/api/records/${encodeURIComponent(id)}`
+/** @param {string} recordId @param {number} [id] */
+const snapshotPath = (recordId, id) =>
+  `${recordPath(recordId)}/snapshots${id === undefined ? '' : `/${encodeURIComponent(id)}`}`
 
 // -- signing in and sessions --------------------------------------------------------------------------
-/** → {token, user: {id, email, name, role, tenant}} */
+/**
+ * The answer also holds the token, for scripts; the page has the HttpOnly cookie and ignores it.
+ * @param {string} tenant @param {string} email @param {string} password
+ * @returns {Promise<{token: string, user: User}>}
+ */
 export const login = (tenant, email, password) => request('POST', '/api/auth/login', { tenant, email, password })
+/** @returns {Promise<null>} */
 export const logout = () => request('POST', '/api/auth/logout')
+/** @returns {Promise<User>} */
 export const me = async () => (await request('GET', '/api/auth/me')).user
-/** → [{id, device, ip, created_at, last_seen_at, current}] */
+/** @returns {Promise<Session[]>} */
 export const listSessions = async () => (await request('GET', '/api/auth/sessions')).sessions
+/** @param {string} id */
 export const revokeSession = (id) => request('DELETE', `/api/auth/sessions/${encodeURIComponent(id)}`)
 export const revokeOtherSessions = () => request('POST', '/api/auth/sessions/revoke-others')
 
 // -- collections and records --------------------------------------------------------------------------
+/** @returns {Promise<Collection[]>} */
 export const listCollections = async () => (await request('GET', '/api/collections')).collections
-/** Admins: `{name, label, fields: [{key, label, type, options?}]}` → the collection; 409 if the name is taken. */
+/**
+ * Admins: the new collection; 409 if the name is taken, 422 with a message per problem.
+ * @param {Collection} collection
+ * @returns {Promise<Collection>}
+ */
 export const createCollection = (collection) => request('POST', '/api/collections', collection)
-/** `q` searches the records' text on the server; an empty `q` lists them all. */
+/**
+ * `q` searches the records' text on the server; an empty `q` lists them all.
+ * @param {string} collection @param {string} [q]
+ * @returns {Promise<RecordData[]>}
+ */
 export const listRecords = async (collection, q = '') =>
-  (await request('GET', `/api/records?${query({ collection, q: q.trim() })}`)).records
-/** → {id, collection, fields, created_at, created_by: {id, name, email}, updated_at, updated_by} */
+  (await request('GET', withQuery('/api/records', { collection, q: q.trim() }))).records
+/** @param {string} id @returns {Promise<RecordData>} */
 export const getRecord = (id) => request('GET', recordPath(id))
+/** @param {string} collection @param {Record<string, any>} fields @returns {Promise<RecordData>} */
 export const createRecord = (collection, fields) => request('POST', '/api/records', { collection, fields })
+/** @param {string} id */
 export const deleteRecord = (id) => request('DELETE', recordPath(id))
+/** @param {string} id */
 export const undeleteRecord = (id) => request('POST', `${recordPath(id)}/undelete`)
 
-/** → {changes: [{id, at, user, field, before, after, origin, conflict, winner?, lost?}], next_before?} */
-export const history = (id, before) => request('GET', `${recordPath(id)}/history?${query({ before })}`)
+// -- history and snapshots ----------------------------------------------------------------------------
+/**
+ * @param {string} id @param {number | null} [before]
+ * @returns {Promise<{changes: Change[], next_before?: number | null}>}
+ */
+export const history = (id, before) => request('GET', withQuery(`${recordPath(id)}/history`, { before }))
+/** @param {string} id @param {number} changeId */
 export const putBack = (id, changeId) =>
   request('POST', `${recordPath(id)}/history/${encodeURIComponent(changeId)}/restore`)
+/**
+ * @param {string} recordId @param {number | null} [before]
+ * @returns {Promise<{snapshots: Snapshot[], next_before: number | null}>}
+ */
+export const listSnapshots = (recordId, before) => request('GET', withQuery(snapshotPath(recordId), { before }))
+/** Editors and admins. @param {string} recordId @returns {Promise<Snapshot>} */
+export const takeSnapshot = (recordId) => request('POST', snapshotPath(recordId))
+/**
+ * The snapshot next to the record as it is now.
+ * @param {string} recordId @param {number} id
+ * @returns {Promise<Comparison>}
+ */
+export const compareSnapshot = (recordId, id) =>
+  request('GET', withQuery(`${snapshotPath(recordId, id)}/compare`, { with: 'now' }))
+/** Admins. @param {string} recordId @param {number} id */
+export const restoreSnapshot = (recordId, id) => request('POST', `${snapshotPath(recordId, id)}/restore`)
 
 // -- administration (admins only) ---------------------------------------------------------------------
+/** @returns {Promise<Account[]>} */
 export const listUsers = async () => (await request('GET', '/api/admin/users')).users
-/** → the user, with `password` once when the server generated one */
+/**
+ * The user, with `password` once when the server generated one.
+ * @param {{email: string, role: string, name?: string, password?: string}} user
+ * @returns {Promise<Account>}
+ */
 export const createUser = (user) => request('POST', '/api/admin/users', user)
+/**
+ * @param {string} id @param {{role?: string, active?: boolean}} changes
+ * @returns {Promise<Account>}
+ */
 export const updateUser = (id, changes) => request('PATCH', `/api/admin/users/${encodeURIComponent(id)}`, changes)
-/** → [{id, at, action, actor, target, ip, detail}], newest first */
-export const auditLog = async (before) => (await request('GET', `/api/admin/audit?${query({ before })}`)).entries
+/**
+ * Newest first: up to `limit` entries older than the entry `before`.
+ * @param {number | null} before @param {number} limit
+ * @returns {Promise<AuditEntry[]>}
+ */
+export const auditLog = async (before, limit) =>
+  (await request('GET', withQuery('/api/admin/audit', { before, limit }))).entries

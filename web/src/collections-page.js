@@ -2,12 +2,16 @@
 // checks the definition and answers 422 with a message per problem (`name`, `label`, `fields[i]`), shown
 // next to the control it is about.
 import * as api from './api.js'
-import { h, mount, pageHeading } from './dom.js'
+import { FIELD_TYPES } from './constants.js'
+import { find, h, mount, pageHeading } from './dom.js'
 
-const TYPES = ['text', 'richtext', 'number', 'boolean', 'date', 'select']
+/** @typedef {import('./types.js').Collection} Collection */
+/** @typedef {import('./types.js').FieldSpec} FieldSpec */
 
+/** @param {string} id @param {string} label @param {HTMLElement} control @param {HTMLElement} [error] */
 const field = (id, label, control, error) =>
   h('div', { class: 'field' }, h('label', { for: id }, label), control, error)
+/** @param {string} id */
 const errorFor = (id) => h('p', { class: 'field-error', id: `${id}-error`, hidden: true })
 
 /**
@@ -21,6 +25,7 @@ export async function showCollections (root, signal) {
   const rows = h('ol', { class: 'field-rows', 'data-testid': 'field-rows' })
   let nextRow = 0
 
+  /** @param {Collection} collection */
   const collectionRow = (collection) =>
     h('li', { class: 'row', 'data-testid': 'collection' },
       h('div', { class: 'row-main' },
@@ -43,11 +48,12 @@ export async function showCollections (root, signal) {
   /** One field definition: key, label, type, and options when the type is select. */
   const addRow = () => {
     const n = ++nextRow
+    /** @param {string} what */
     const id = (what) => `cf-${n}-${what}`
     const options = h('input', { id: id('options'), 'data-part': 'options', autocomplete: 'off', placeholder: 'e.g. new, active, closed' })
     const optionsField = field(id('options'), 'Options (comma-separated)', options)
     const type = h('select', { id: id('type'), 'data-part': 'type' },
-      ...TYPES.map((t) => h('option', { value: t }, t)))
+      ...FIELD_TYPES.map((t) => h('option', { value: t }, t)))
     const showOptions = () => { optionsField.hidden = type.value !== 'select' }
     type.addEventListener('change', showOptions)
     showOptions()
@@ -63,14 +69,14 @@ export async function showCollections (root, signal) {
         h('button', { type: 'button', class: 'secondary', onclick: () => { row.remove(); renumber() } }, 'Remove field')))
     rows.append(row)
     renumber()
-    row.querySelector('[data-part=key]').focus()
+    find(row, '[data-part=key]').focus()
   }
 
   /** Legends and the remove buttons' names say which field they are about: "Field 2", "Remove field 2". */
   const renumber = () => {
     [...rows.children].forEach((row, index) => {
-      row.querySelector('legend').textContent = `Field ${index + 1}`
-      row.querySelector('button').textContent = `Remove field ${index + 1}`
+      find(row, 'legend').textContent = `Field ${index + 1}`
+      find(row, 'button').textContent = `Remove field ${index + 1}`
     })
   }
 
@@ -78,27 +84,33 @@ export async function showCollections (root, signal) {
   const labelError = errorFor('collection-label')
   const clearErrors = () => {
     problem.hidden = true
-    for (const el of [nameError, labelError, ...rows.querySelectorAll('[data-part=error]')]) {
+    for (const el of [nameError, labelError, ...(/** @type {NodeListOf<HTMLElement>} */ (rows.querySelectorAll('[data-part=error]')))]) {
       el.hidden = true
       el.textContent = ''
     }
   }
+  /** @param {HTMLElement} el @param {string} message */
   const show = (el, message) => {
     el.textContent = message
     el.hidden = false
   }
 
+  /** @param {SubmitEvent} event */
   const onSubmit = async (event) => {
     event.preventDefault()
-    const form = event.currentTarget
+    const form = /** @type {HTMLFormElement} */ (event.currentTarget)
+    /** @param {string} name */
+    const control = (name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name))
     clearErrors()
     created.hidden = true
     const fieldRows = [...rows.children]
     const body = {
-      name: form.elements.name.value.trim(),
-      label: form.elements.label.value.trim() || form.elements.name.value.trim(),
+      name: control('name').value.trim(),
+      label: control('label').value.trim() || control('name').value.trim(),
       fields: fieldRows.map((row) => {
-        const part = (p) => row.querySelector(`[data-part=${p}]`).value.trim()
+        /** @param {string} p */
+        const part = (p) => /** @type {HTMLInputElement | HTMLSelectElement} */ (find(row, `[data-part=${p}]`)).value.trim()
+        /** @type {FieldSpec} */
         const spec = { key: part('key'), label: part('label') || part('key'), type: part('type') }
         if (spec.type === 'select') spec.options = part('options').split(',').map((o) => o.trim()).filter(Boolean)
         return spec
@@ -117,11 +129,12 @@ export async function showCollections (root, signal) {
       if (error.status === 422 && fields) {
         const other = []
         for (const [where, message] of Object.entries(fields)) {
-          const index = where.match(/^fields\[(\d+)\]$/)?.[1]
+          const found = where.match(/^fields\[(\d+)\]$/)?.[1]
+          const index = found === undefined ? undefined : Number(found)
           if (where === 'name') show(nameError, `Name: ${message}`)
           else if (where === 'label') show(labelError, `Label: ${message}`)
           else if (index !== undefined && fieldRows[index]) {
-            show(fieldRows[index].querySelector('[data-part=error]'), `Field ${Number(index) + 1}: ${message}`)
+            show(find(fieldRows[index], '[data-part=error]'), `Field ${index + 1}: ${message}`)
           } else other.push(`${where}: ${message}`)
         }
         show(problem, other.length ? other.join('; ') : 'Please correct the marked problems.')

@@ -4,23 +4,14 @@
 import { WebsocketProvider } from 'y-websocket'
 import { readAuthMessage } from 'y-protocols/auth'
 import * as decoding from 'lib0/decoding'
+import { MESSAGE } from './constants.js'
 import { toast } from './toast.js'
+import { describeNotice } from './wording.js'
 
 /** `ws(s)://<this host>/ws`: the provider appends `/<record id>`. */
 function socketBase () {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
   return `${scheme}//${location.host}/ws`
-}
-
-const MESSAGE_AUTH = 2
-// collab's extension: the server put one of our edits right (a value that does not fit the field).
-const MESSAGE_NOTICE = 101
-
-/** The words for a notice of message type 101, or null for a kind this version does not know. */
-export function describeNotice (notice) {
-  if (notice?.kind !== 'corrected' || typeof notice.fields !== 'object') return null
-  const parts = Object.entries(notice.fields).map(([field, reason]) => `${field}: ${reason}`)
-  return `The server corrected a value that does not fit — ${parts.join('; ')}`
 }
 
 /**
@@ -38,10 +29,13 @@ export function connectRecord (recordId, doc) {
     disableBc: true,
     connect: navigator.onLine
   })
-  // y-websocket's own handler only logs a warning; the server's reason is for the page to show.
-  provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) =>
-    readAuthMessage(decoder, doc, (_doc, reason) => provider.emit('permission-denied', [reason]))
-  provider.messageHandlers[MESSAGE_NOTICE] = (_encoder, decoder) => {
+  // y-websocket's own handler only logs a warning; the server's reason is for the page to show, in an
+  // event of ours (which y-websocket's event map does not list).
+  /** @type {any} */ const events = provider
+  provider.messageHandlers[MESSAGE.AUTH] = (_encoder, decoder) =>
+    readAuthMessage(decoder, doc, (_doc, reason) => events.emit('permission-denied', [reason]))
+  // collab's extension: the server put one of our edits right (a value that does not fit the field).
+  provider.messageHandlers[MESSAGE.NOTICE] = (_encoder, decoder) => {
     let notice = null
     try { notice = JSON.parse(decoding.readVarString(decoder)) } catch { return }
     const words = describeNotice(notice)

@@ -7,34 +7,51 @@
 import * as Y from 'yjs'
 import * as api from './api.js'
 import { connectRecord } from './connection.js'
+import { CLOSE } from './constants.js'
 import { h, mount, pageHeading } from './dom.js'
 import { bindField, titleField } from './fields.js'
 import { historyDrawer } from './history.js'
 import { keepLocally } from './local-store.js'
 import { showPresence } from './presence.js'
 import { whoAndWhen } from './record-meta.js'
-import { describeSaveState, watchSaveState } from './save-state.js'
+import { watchSaveState } from './save-state.js'
+import { describeSaveState } from './save-status.js'
 import { canEdit, currentUser, isAdmin } from './session.js'
 import { snapshotsDrawer } from './snapshots.js'
 
 // The server closes with 44xx when reconnecting cannot help; y-websocket then stops retrying.
+/** @type {Record<number, string>} */
 const CLOSE_REASONS = {
-  4400: 'The server refused a malformed message.',
-  4403: 'You no longer have access to this record.',
-  4404: 'This record does not exist (any more).',
-  4413: 'That change was too large to send.',
-  4429: 'Too many changes at once.'
+  [CLOSE.MALFORMED]: 'The server refused a malformed message.',
+  [CLOSE.FORBIDDEN]: 'You no longer have access to this record.',
+  [CLOSE.NOT_FOUND]: 'This record does not exist (any more).',
+  [CLOSE.TOO_LARGE]: 'That change was too large to send.',
+  [CLOSE.RATE_LIMITED]: 'Too many changes at once.'
 }
-const SESSION_ENDED = 4401
 
-/** The record's title, from the collection's first text field; `valueOf(key)` reads a field. */
+/** @typedef {import('./types.js').Collection} Collection */
+/** @typedef {import('./types.js').RecordData} RecordData */
+/** @typedef {import('./types.js').RecordMeta} RecordMeta */
+/** @typedef {import('./types.js').User} User */
+/** @typedef {Awaited<ReturnType<typeof keepLocally>>} Local */
+
+/**
+ * The record's title, from the collection's first text field; `valueOf(key)` reads a field.
+ * @param {Collection} collection
+ * @param {(key: string) => unknown} valueOf
+ */
 function titleOf (collection, valueOf) {
   const key = titleField(collection)
   const title = key ? valueOf(key) : null
   return typeof title === 'string' && title.trim() ? title : 'Untitled'
 }
 
-/** The record and its collection: from the server, or from this device's copy when offline. */
+/**
+ * The record and its collection: from the server, or from this device's copy when offline.
+ * @param {string} recordId
+ * @param {Local} local
+ * @returns {Promise<{record: RecordMeta, collection: Collection}>}
+ */
 async function load (recordId, local) {
   try {
     const [record, collections] = await Promise.all([api.getRecord(recordId), api.listCollections()])
@@ -58,7 +75,8 @@ async function load (recordId, local) {
  */
 export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   const doc = new Y.Doc()
-  const local = await keepLocally(currentUser(), recordId, doc)
+  const me = /** @type {User} */ (currentUser()) // this view is only shown signed in
+  const local = await keepLocally(me, recordId, doc)
   let loaded
   try {
     loaded = await load(recordId, local)
@@ -77,11 +95,12 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   const fields = doc.getMap('fields')
   let editable = canEdit()
   // What opening the record offline needs; the title names it in the list of records kept here.
+  /** @param {RecordData} fresh */
   const remember = (fresh) => {
     const { fields: values, ...meta } = fresh
     local.rememberRecord({ record: meta, collection, title: titleOf(collection, (key) => values[key]) })
   }
-  if (record.fields) remember(record)
+  if (record.fields) remember({ ...record, fields: record.fields })
 
   const { provider, retry, destroy: disconnect } = connectRecord(recordId, doc)
 
@@ -96,6 +115,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   const bindings = collection.fields.map((spec) => bindField(spec, fields, { awareness: provider.awareness }))
   form.append(...bindings.map((binding) => binding.element))
   // The fieldset switches the native controls; rich-text editors are switched one by one.
+  /** @param {boolean} disabled */
   const setDisabled = (disabled) => {
     form.disabled = disabled
     for (const binding of bindings) binding.setReadOnly(disabled)
@@ -113,7 +133,6 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
       if (state.state !== 'error') problem.hidden = true
     })
 
-  const me = currentUser()
   const avatars = h('ul', { class: 'avatars', 'aria-label': 'On this record now', 'data-testid': 'avatars' })
   const notices = h('div', { class: 'notices', role: 'status', 'aria-live': 'polite' })
   const presence = showPresence(provider, me, {
@@ -123,7 +142,9 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   })
   // Which field we are in, for the others' markers. Leaving one field for the next fires focusout
   // before focusin, so the marker moves without lingering.
-  const fieldOf = (element) => element.closest('[data-field]')?.dataset.field ?? null
+  /** @param {EventTarget | null} element */
+  const fieldOf = (element) =>
+    element instanceof Element ? element.closest('[data-field]')?.getAttribute('data-field') ?? null : null
   form.addEventListener('focusin', (event) => presence.editing(fieldOf(event.target)))
   form.addEventListener('focusout', () => presence.editing(null))
 
@@ -133,13 +154,15 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   const snapshots = editable ? snapshotsDrawer(recordId, collection, { canTake: true, canRestore: isAdmin() }) : null
 
   const showTitle = () => { heading.textContent = titleOf(collection, (key) => fields.get(key)) }
+  /** @param {boolean} synced */
   const onSync = (synced) => {
     if (!synced) return
     local.rememberSynced()
     enable()
   }
+  /** @param {{code: number, reason: string}} event */
   const onClosed = ({ code, reason }) => {
-    if (code === SESSION_ENDED) {
+    if (code === CLOSE.NOT_AUTHENTICATED) {
       onSessionEnded()
       return
     }
@@ -158,12 +181,15 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
       : 'Your role has changed: you can view but not edit.'
   }
   // Closing the tab keeps unsaved edits on this device, but only this device: say so before leaving.
+  /** @param {BeforeUnloadEvent} event */
   const onBeforeUnload = (event) => { if (saveState.unsaved() > 0) event.preventDefault() }
 
   fields.observe(showTitle)
   provider.on('sync', onSync)
   provider.on('closed', onClosed)
-  provider.on('permission-denied', onPermissionDenied)
+  // connection.js's own event, which y-websocket's event map does not list.
+  /** @type {any} */ const events = provider
+  events.on('permission-denied', onPermissionDenied)
   window.addEventListener('beforeunload', onBeforeUnload)
   showTitle()
 
@@ -176,7 +202,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     notices,
     readOnly,
     problem,
-    h('form', { class: 'record', onsubmit: (event) => event.preventDefault() }, form),
+    h('form', { class: 'record', onsubmit: (/** @type {SubmitEvent} */ event) => event.preventDefault() }, form),
     history.dialog,
     snapshots?.dialog)
 

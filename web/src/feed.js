@@ -10,6 +10,11 @@
 // - a 401 there means the session ended: one ordinary API call lets the app's handler sign the user out.
 import * as api from './api.js'
 
+/**
+ * Who has a record open now (others' tabs included; each person once).
+ * @typedef {{record: string, count: number, users: Array<{id: string, name: string}>}} Presence
+ */
+
 const RECORD_EVENTS = ['record.created', 'record.updated', 'record.deleted', 'record.restored']
 const RETRY_FIRST_MS = 1000
 const RETRY_MAX_MS = 30_000
@@ -20,8 +25,8 @@ const RETRY_MAX_MS = 30_000
  * @param {AbortSignal} signal
  * @param {{
  *   open: (state: {resumed: boolean}) => void,
- *   record: (type: string, data: object) => void,
- *   presence: (data: {record: string, count: number, users: {id: string, name: string}[]}) => void,
+ *   record: (type: string, data: import('./record-list.js').RecordEvent) => void,
+ *   presence: (data: Presence) => void,
  *   reset: () => void
  * }} on
  *   `open` on every (re)connection: `resumed` when the server replays what we missed since the last event
@@ -29,11 +34,14 @@ const RETRY_MAX_MS = 30_000
  *   is sent afresh on each connection. `reset`: the server no longer keeps what we missed: reload the list.
  */
 export function followCollection (collection, signal, on) {
+  /** @type {EventSource | null} */
   let source = null
   let lastId = '' // the newest stored event handled, for a new EventSource to resume from
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let retryTimer = null
   let retryDelay = RETRY_FIRST_MS
 
+  /** @param {MessageEvent} event @returns {any} */
   const parse = (event) => {
     try {
       return JSON.parse(event.data)
@@ -43,7 +51,7 @@ export function followCollection (collection, signal, on) {
   }
 
   const close = () => {
-    clearTimeout(retryTimer)
+    if (retryTimer !== null) clearTimeout(retryTimer)
     retryTimer = null
     source?.close()
     source = null

@@ -3,22 +3,33 @@
 // Scalar fields hold plain JSON values (last writer wins); `richtext` fields hold a nested Y.Text, edited
 // in a CodeMirror editor (rich-text.js), so concurrent typing merges character by character. Local writes
 // use the LOCAL origin; an observer ignores local transactions, so only remote changes are rendered.
+import { MAX_TEXT_CHARS } from './constants.js'
 import { h } from './dom.js'
 import { bindRichText } from './rich-text.js'
 
 /** Transaction origin of edits made in this tab's controls. */
 export const LOCAL = Symbol('local edit')
 
-// The server refuses longer text values (collab/schema.py): stop them at the keyboard instead.
-const MAX_TEXT_CHARS = 100_000
+/** @typedef {import('./types.js').FieldSpec} FieldSpec */
 
 /**
  * How each scalar type maps onto a control. `read` returns the value to store, `null` to clear the
  * field, or `undefined` for "not a value yet" (a number half typed), which stores nothing.
  * `typing` controls are not overwritten while focused: a remote value waits until blur.
+ * @typedef {HTMLInputElement | HTMLSelectElement} Control
+ * @typedef {{
+ *   create: (spec: FieldSpec) => Control,
+ *   read: (input: any) => string | number | boolean | null | undefined,
+ *   render: (input: any, value: unknown) => void,
+ *   event: string,
+ *   typing: boolean
+ * }} Scalar
  */
+
+/** @type {Record<string, Scalar>} */
 const SCALARS = {
   text: {
+    // The server refuses longer text values: stop them at the keyboard instead.
     create: () => h('input', { type: 'text', maxLength: MAX_TEXT_CHARS }),
     read: (input) => input.value,
     render: (input, value) => { input.value = typeof value === 'string' ? value : '' },
@@ -57,7 +68,10 @@ const SCALARS = {
   }
 }
 
-/** The first text field: what names a record in lists and headings. */
+/**
+ * The first text field: what names a record in lists and headings.
+ * @param {{fields: FieldSpec[]}} collection
+ */
 export function titleField (collection) {
   return collection.fields.find((spec) => spec.type === 'text')?.key ?? null
 }
@@ -68,7 +82,7 @@ export function titleField (collection) {
  * Native controls are read-only while the surrounding <fieldset> is disabled; a rich-text editor (a
  * contenteditable) is not affected by it, so it starts read-only and follows `setReadOnly`, which the
  * caller switches together with the fieldset.
- * @param {{key: string, label: string, type: string, options?: string[]}} spec
+ * @param {FieldSpec} spec
  * @param {import('yjs').Map<any>} fields
  * @param {{awareness: import('y-protocols/awareness').Awareness}} options where rich text shares carets
  * @returns {{element: HTMLElement, marker: HTMLElement, setReadOnly: (readOnly: boolean) => void, destroy: () => void}}
@@ -98,6 +112,11 @@ export function bindField (spec, fields, { awareness }) {
   return { element, marker, setReadOnly: () => {}, destroy: binding.destroy }
 }
 
+/**
+ * @param {Scalar} kind
+ * @param {FieldSpec} spec
+ * @param {import('yjs').Map<any>} fields
+ */
 function bindScalar (kind, spec, fields) {
   const input = kind.create(spec)
   const key = spec.key
@@ -114,13 +133,15 @@ function bindScalar (kind, spec, fields) {
   const onEdit = () => {
     const value = kind.read(input)
     if (value === undefined) return
-    fields.doc.transact(() => {
+    const doc = /** @type {import('yjs').Doc} */ (fields.doc) // a map bound to a field is in a document
+    doc.transact(() => {
       // Clearing deletes the key, as the server does for a `null` value.
       if (value === null) fields.delete(key)
       else fields.set(key, value)
     }, LOCAL)
   }
   const onBlur = () => { if (waiting) render() }
+  /** @param {import('yjs').YMapEvent<any>} event @param {import('yjs').Transaction} transaction */
   const observer = (event, transaction) => {
     if (!transaction.local && event.keysChanged.has(key)) render()
   }

@@ -4,18 +4,11 @@ import * as api from './api.js'
 import { h } from './dom.js'
 import { pagedList } from './paged-list.js'
 import { ago, timeProps } from './time.js'
+import { conflictWords, nameOf, originWords, shown } from './wording.js'
+
+/** @typedef {import('./types.js').Change} Change */
 
 const MAX_VALUE_CHARS = 120
-const ORIGINS = { api: 'through the API', restore: 'put back' }
-
-function shown (value) {
-  if (value === null || value === undefined || value === '') return '(empty)'
-  if (typeof value === 'boolean') return value ? 'yes' : 'no'
-  const text = typeof value === 'string' ? value : JSON.stringify(value)
-  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text
-}
-
-const nameOf = (user) => user?.name || user?.email || 'Someone'
 
 /**
  * A "History" button and the drawer it opens.
@@ -33,23 +26,23 @@ export function historyDrawer (recordId, collection, { canEdit }) {
     h('div', { class: 'drawer-head' }, h('h2', { id: 'history-title' }, 'History'), close),
     problem, list, more)
 
+  /** @param {any} error */
   const fail = (error) => {
     problem.textContent = error.offline ? 'The history needs a connection to the server.' : error.message
     problem.hidden = false
   }
 
+  /** @param {Change} change */
   const entry = (change) => {
     const field = labels[change.field] ?? change.field
     const item = h('li', { class: change.conflict ? 'change conflict' : 'change', 'data-testid': 'change' },
       h('p', { class: 'change-what' },
-        h('strong', {}, nameOf(change.user)), ` changed ${field}`,
-        ORIGINS[change.origin] ? ` (${ORIGINS[change.origin]})` : '',
+        h('strong', {}, nameOf(change.user, 'Someone')), ` changed ${field}`,
+        originWords(change.origin),
         ' · ', h('time', timeProps(change.at), ago(change.at))),
-      h('p', { class: 'change-values' }, `${shown(change.before)} → ${shown(change.after)}`))
+      h('p', { class: 'change-values' }, `${shown(change.before, MAX_VALUE_CHARS)} → ${shown(change.after, MAX_VALUE_CHARS)}`))
     if (change.conflict) {
-      item.append(h('p', { class: 'change-conflict' },
-        `Conflict: ${nameOf(change.lost?.user)} set ${shown(change.lost?.value)} at the same time; ` +
-        `${nameOf(change.winner?.user)}'s ${shown(change.winner?.value)} was kept.`))
+      item.append(h('p', { class: 'change-conflict' }, conflictWords(change, MAX_VALUE_CHARS)))
       if (canEdit) {
         const putBack = h('button', { type: 'button', class: 'secondary' }, 'Put this value back')
         putBack.addEventListener('click', async () => {
@@ -74,7 +67,7 @@ export function historyDrawer (recordId, collection, { canEdit }) {
     problem,
     fetchPage: async (before) => {
       const page = await api.history(recordId, before)
-      return { items: page.changes, next_before: page.next_before }
+      return { items: page.changes, next_before: page.next_before ?? null }
     },
     render: entry,
     emptyText: 'No changes yet.',

@@ -11,7 +11,19 @@ const KEY_RECORD = 'record' // {record: GET /api/records/ID without fields, coll
 const KEY_SYNCED = 'synced' // true once the document has synced with the server at least once
 const KEY_PENDING = 'pending' // the save state's unconfirmed edits (save-state.js)
 
+/**
+ * Whose records: the signed-in user.
+ * @typedef {{id: string, tenant: string}} Owner
+ */
+/**
+ * What is kept next to a record's document to open it offline: the record without its fields, its
+ * collection, and its title for the list of records kept here.
+ * @typedef {{record: import('./types.js').RecordMeta, collection: import('./types.js').Collection, title: string}} Kept
+ */
+
+/** @param {Owner} user */
 const userPrefix = (user) => `collab:${user.tenant}:${user.id}:`
+/** @param {Owner} user @param {string} recordId */
 export const localName = (user, recordId) => userPrefix(user) + recordId
 
 /** Persistences in use, closed before signing out deletes their databases. */
@@ -19,7 +31,7 @@ const inUse = new Set()
 
 /**
  * Keep `doc` in this device's copy of the record; resolves once the kept state has been loaded into it.
- * @param {{id: string, tenant: string}} user
+ * @param {Owner} user
  * @param {string} recordId
  * @param {import('yjs').Doc} doc
  */
@@ -31,10 +43,11 @@ export async function keepLocally (user, recordId, doc) {
     [KEY_RECORD, KEY_SYNCED, KEY_PENDING].map((key) => persistence.get(key)))
   // A late write (a reply that arrives after the view closed, or after signing out deleted the
   // database) has nowhere to go and is dropped.
+  /** @param {string} key @returns {(value: any) => Promise<unknown>} */
   const remember = (key) => (value) => inUse.has(persistence) ? persistence.set(key, value) : Promise.resolve()
   return {
     /** What the record looked like when last opened online, or undefined. */
-    saved,
+    saved: /** @type {Kept | undefined} */ (saved),
     /** Whether the kept document holds the server's state (else it may be empty: don't edit it). */
     synced: synced === true,
     pending: Array.isArray(pending) ? pending : [],
@@ -48,13 +61,15 @@ export async function keepLocally (user, recordId, doc) {
   }
 }
 
+/** @param {Owner} user @returns {Promise<string[]>} */
 async function userDatabases (user) {
   const prefix = userPrefix(user)
-  return (await indexedDB.databases()).map((db) => db.name).filter((name) => name?.startsWith(prefix))
+  return (await indexedDB.databases()).map((db) => db.name ?? '').filter((name) => name.startsWith(prefix))
 }
 
 /**
  * The records this user has on this device, with how many of their edits await the server.
+ * @param {Owner} user
  * @returns {Promise<Array<{id: string, title: string, collection: string, unsaved: number}>>}
  */
 export async function keptRecords (user) {
@@ -68,7 +83,8 @@ export async function keptRecords (user) {
     try {
       if (created || !db.objectStoreNames.contains(CUSTOM_STORE)) continue
       const [custom] = idb.transact(db, [CUSTOM_STORE], 'readonly')
-      const [saved, pending] = await Promise.all([idb.get(custom, KEY_RECORD), idb.get(custom, KEY_PENDING)])
+      const [found, pending] = await Promise.all([idb.get(custom, KEY_RECORD), idb.get(custom, KEY_PENDING)])
+      const saved = /** @type {Kept | undefined} */ (/** @type {unknown} */ (found))
       if (saved) {
         kept.push({
           id: name.slice(prefix.length),
@@ -85,12 +101,18 @@ export async function keptRecords (user) {
   return kept
 }
 
-/** How many edits of this user, on any record, this device holds that the server has not confirmed. */
+/**
+ * How many edits of this user, on any record, this device holds that the server has not confirmed.
+ * @param {Owner} user
+ */
 export async function unsavedEdits (user) {
   return (await keptRecords(user)).reduce((sum, record) => sum + record.unsaved, 0)
 }
 
-/** Delete everything this user kept on this device, closing the records open in this tab first. */
+/**
+ * Delete everything this user kept on this device, closing the records open in this tab first.
+ * @param {Owner} user
+ */
 export async function forget (user) {
   await Promise.all([...inUse].map((persistence) => persistence.destroy()))
   inUse.clear()

@@ -1,6 +1,6 @@
 // The sign-in form.
 import * as api from './api.js'
-import { h, mount, pageHeading } from './dom.js'
+import { find, h, mount, pageHeading } from './dom.js'
 import { signedIn } from './session.js'
 
 /**
@@ -10,15 +10,17 @@ import { signedIn } from './session.js'
  * @param {string | null} [notice] why the user is asked to sign in (again), if there is more to say
  */
 export function showLogin (root, onSignedIn, notice = null) {
+  /** @param {string} id @param {string} label @param {Record<string, any>} props */
   const field = (id, label, props) =>
     h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name: id, required: true, ...props }))
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
   const submit = h('button', { type: 'submit' }, 'Sign in')
 
+  /** @param {SubmitEvent} event */
   const onSubmit = async (event) => {
     event.preventDefault()
-    const form = event.currentTarget
-    const { tenant, email, password } = Object.fromEntries(new FormData(form))
+    const form = /** @type {HTMLFormElement} */ (event.currentTarget)
+    const { tenant, email, password } = /** @type {Record<string, string>} */ (Object.fromEntries(new FormData(form)))
     submit.disabled = true
     problem.hidden = true
     try {
@@ -49,5 +51,5 @@ export function showLogin (root, onSignedIn, notice = null) {
       submit))
   // The one page that takes focus even on the first load: there is nothing to do here but type.
   // (`autofocus` would only work once per document, and this form comes back after signing out.)
-  email.querySelector('input').focus()
+  find(email, 'input').focus()
 }

@@ -25,13 +25,19 @@ import { showUsers } from './users-page.js'
 // The one collection this version lists; the full app will let the user pick.
 const HOME = { collection: 'customers', newRecord: { name: 'New customer' } }
 
-const main = document.getElementById('app')
-const account = document.getElementById('account')
+// index.html has both.
+const main = /** @type {HTMLElement} */ (document.getElementById('app'))
+const account = /** @type {HTMLElement} */ (document.getElementById('account'))
 let navigation = new AbortController()
+/** @type {string | null} */
 let notice = null // said on the sign-in form, e.g. why the user is there again
 let sessionGone = false // we know the cookie holds no live session: don't ask the server
 let firstPage = true
 
+/**
+ * The pages: an address pattern, and what shows the page (with what the pattern captured).
+ * @type {Array<[RegExp, (signal: AbortSignal, ...captured: string[]) => void | Promise<void>]>}
+ */
 const ROUTES = [
   [/^#\/records\/([^/]+)$/, (signal, id) => showEditor(main, decodeURIComponent(id), signal, { onSessionEnded: sessionEnded })],
   [/^#\/sessions$/, (signal) => showSessions(main, signal)],
@@ -75,7 +81,7 @@ async function route ({ refresh = false } = {}) {
       return
     }
     const found = ROUTES.find(([pattern]) => pattern.test(location.hash))
-    if (found) await found[1](signal, ...location.hash.match(found[0]).slice(1))
+    if (found) await found[1](signal, ...(location.hash.match(found[0]) ?? []).slice(1))
     else notFound()
   } catch (error) {
     if (signal.aborted || error.status === 401) return // a 401 has sent the user to sign in already
@@ -102,6 +108,7 @@ function sessionEnded () {
 /** Sign out: end the session on the server, then forget the user on this device. */
 async function signOut () {
   const user = currentUser()
+  if (!user) return // the button is only shown to someone signed in
   const unsaved = await unsavedEdits(user)
   if (unsaved > 0 && !window.confirm(
     `${unsaved} of your changes have not reached the server yet. Signing out deletes them from this ` +
@@ -133,6 +140,7 @@ function showAccount () {
     account.replaceChildren()
     return
   }
+  /** @param {string} href @param {string} text */
   const link = (href, text) => h('a', { href, 'aria-current': location.hash === href ? 'page' : null }, text)
   account.replaceChildren(
     h('nav', { class: 'nav', 'aria-label': 'Main' },

@@ -6,36 +6,47 @@
 // `field` says which field we are in; the server lists it in the record's presence too. A rich-text
 // editor adds `cursor` (y-codemirror.next: anchor and head as Y.Text relative positions), from which
 // the others draw our caret in that field, labelled and coloured from the same stamped `user`.
+import { PALETTE } from './constants.js'
 import { h } from './dom.js'
 
 const NOTICE_MS = 8000
 const NEUTRAL = '#5b6576'
 
+/** "Ann Lee" → "AL", "bob@example.com" → "BO". @param {string | null | undefined} name */
 export function initials (name) {
   const words = String(name ?? '').trim().split(/[\s@._-]+/).filter(Boolean)
   return (words.length > 1 ? words[0][0] + words[1][0] : (words[0] ?? '?').slice(0, 2)).toUpperCase()
 }
 
-// The server's palette (auth/principal.py): a person's colour is the first byte of the SHA-256 of their id
-// picking from it, so the list's avatars match the ones the server stamps in a record's awareness.
-const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42a4b4', '#f032e6', '#808000',
-  '#008080', '#9a6324', '#800000', '#000075']
+// A person's colour is the first byte of the SHA-256 of their id picking from the server's palette, so the
+// list's avatars match the ones the server stamps in a record's awareness.
+/** @type {Map<string, Promise<string>>} */
 const colors = new Map()
 
-/** The colour the server gives the user with this id, for presence reported without one. */
+/**
+ * The colour the server gives the user with this id, for presence reported without one.
+ * @param {string} userId
+ * @returns {Promise<string>}
+ */
 export function colorOf (userId) {
-  if (!colors.has(userId)) {
-    colors.set(userId, (async () => {
+  let color = colors.get(userId)
+  if (!color) {
+    color = (async () => {
       // crypto.subtle exists only in secure contexts (HTTPS, localhost): elsewhere, the neutral colour.
       if (!globalThis.crypto?.subtle) return NEUTRAL
       const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(userId))
       return PALETTE[new Uint8Array(digest)[0] % PALETTE.length]
-    })())
+    })()
+    colors.set(userId, color)
   }
-  return colors.get(userId)
+  return color
 }
 
-/** One person's round avatar: initials to see, the name for hover and screen readers. */
+/**
+ * One person's round avatar: initials to see, the name for hover and screen readers.
+ * @param {{name: string, color?: string}} person
+ * @param {{you?: boolean}} [options]
+ */
 export function avatar ({ name, color }, { you = false } = {}) {
   const label = you ? `${name} (you)` : name
   return h('li', { class: 'avatar', title: label, style: `--who: ${color || NEUTRAL}`, 'data-testid': 'avatar' },
@@ -51,6 +62,7 @@ export function avatar ({ name, color }, { you = false } = {}) {
  * @returns {{ editing: (field: string | null) => void, stop: () => void }}
  */
 export function showPresence (provider, me, { avatars, notices, markers }) {
+  /** @typedef {{id: string, name: string, color?: string, fields: Set<string>}} Present */
   const awareness = provider.awareness
   // Our own `user` is stamped by the server for others; locally we fill it in ourselves. The rest of
   // our state (a rich-text field's `cursor`, set by its editor) is kept.
@@ -61,10 +73,12 @@ export function showPresence (provider, me, { avatars, notices, markers }) {
   })
 
   /** Who was here at the last render since the last sync: the next render announces the difference. */
+  /** @type {Map<string, Present> | null} */
   let baseline = null
 
   /** Everyone present by user id (one person may have several tabs), us excluded. */
   const others = () => {
+    /** @type {Map<string, Present>} */
     const users = new Map()
     for (const [client, state] of awareness.getStates()) {
       const user = state?.user
@@ -76,6 +90,7 @@ export function showPresence (provider, me, { avatars, notices, markers }) {
     return users
   }
 
+  /** @param {string} text */
   const announce = (text) => {
     const notice = h('p', { class: 'notice', 'data-testid': 'presence-notice' }, text)
     notices.append(notice)
@@ -96,6 +111,7 @@ export function showPresence (provider, me, { avatars, notices, markers }) {
     baseline = users
   }
 
+  /** @param {boolean} synced */
   const onSync = (synced) => {
     if (!synced) return
     // Peers ignore a state whose clock they have seen, and the server told them we left when the
@@ -104,6 +120,7 @@ export function showPresence (provider, me, { avatars, notices, markers }) {
     baseline = others()
     render()
   }
+  /** @param {{status: string}} event */
   const onStatus = ({ status }) => {
     // Offline, everyone else's state is dropped: that is not them leaving.
     if (status !== 'connected') baseline = null

@@ -3,15 +3,14 @@
 import * as api from './api.js'
 import { h } from './dom.js'
 import { ago, onDate, timeProps } from './time.js'
+import { nameOf } from './wording.js'
 
 const REFRESH_AFTER_MS = 1000 // after the last change: the server has committed it by then
 const REWORD_EVERY_MS = 60_000
 
-const nameOf = (user) => user?.name || user?.email || 'someone'
-
 /**
- * @param {{id: string, created_at: string, created_by: object|null, updated_at: string, updated_by: object|null}} record
- * @param {{doc: import('yjs').Doc, online: () => boolean, onRecord: (record: object) => void}} options
+ * @param {import('./types.js').RecordMeta} record
+ * @param {{doc: import('yjs').Doc, online: () => boolean, onRecord: (record: import('./types.js').RecordData) => void}} options
  *   the record's document, whether the server can be asked now, and who wants each fresh copy
  */
 export function whoAndWhen (record, { doc, online, onRecord }) {
@@ -19,20 +18,22 @@ export function whoAndWhen (record, { doc, online, onRecord }) {
   let current = record
 
   const render = () => {
-    const created = current.created_by ? `Created by ${nameOf(current.created_by)} on ` : 'Created on '
-    const updated = current.updated_by ? `Last updated by ${nameOf(current.updated_by)} ` : 'Last updated '
+    const created = current.created_by ? `Created by ${nameOf(current.created_by, 'someone')} on ` : 'Created on '
+    const updated = current.updated_by ? `Last updated by ${nameOf(current.updated_by, 'someone')} ` : 'Last updated '
     element.replaceChildren(
       created, h('time', timeProps(current.created_at), onDate(current.created_at)),
       ' · ', updated, h('time', timeProps(current.updated_at), ago(current.updated_at)))
   }
 
-  let timer = null
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer
   const refresh = async () => {
-    timer = null
+    timer = undefined
     if (!online()) return
     try {
-      current = await api.getRecord(record.id)
-      onRecord(current)
+      const fresh = await api.getRecord(record.id)
+      current = fresh
+      onRecord(fresh)
       render()
     } catch {
       // The line stays as it was. Offline there is nothing newer; a revoked session (401) is handled

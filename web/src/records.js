@@ -12,23 +12,30 @@ import { followCollection } from './feed.js'
 import { titleField } from './fields.js'
 import { keptRecords } from './local-store.js'
 import { avatar, colorOf } from './presence.js'
+import { applyEvent } from './record-list.js'
 import { canEdit, currentUser } from './session.js'
 import { ago, timeProps } from './time.js'
 import { toast } from './toast.js'
+import { nameOf } from './wording.js'
 
 const SEARCH_DELAY_MS = 200
 const FEED_SEARCH_DELAY_MS = 300 // a burst of changes while a search is on runs the search once
 const REWORD_EVERY_MS = 60_000 // "just now" becomes "2 minutes ago"
 const ANNOUNCED_MS = 10_000 // how long a said line stays in the live region
-const SUMMARY_TEXT_CHARS = 200 // as the server shortens list values (collab/document.py)
 
+/** @typedef {import('./types.js').RecordData} RecordData */
+/** @typedef {import('./types.js').User} User */
+/** @typedef {import('./record-list.js').RecordEvent} RecordEvent */
+/** @typedef {{id: string, name: string, color: string}} Here someone else who has a record open */
+/**
+ * One row of the list: the record it shows (null until drawn) and its elements.
+ * @typedef {{ record: RecordData | null, item: HTMLLIElement, link: HTMLAnchorElement, meta: HTMLElement,
+ *   here: HTMLUListElement, remove: HTMLButtonElement | null }} Row
+ */
+
+/** The address of a record's page. @param {string} id */
 export const recordHash = (id) => `#/records/${encodeURIComponent(id)}`
 
-const nameOf = (user) => user?.name || user?.email || 'someone'
-
-/** Field values as lists show them: the feed sends whole values, the list API shortened ones. */
-const summarize = (fields) => Object.fromEntries(Object.entries(fields ?? {}).map(([key, value]) =>
-  [key, typeof value === 'string' && value.length > SUMMARY_TEXT_CHARS ? value.slice(0, SUMMARY_TEXT_CHARS) + '…' : value]))
 
 /**
  * @param {HTMLElement} root
@@ -48,13 +55,15 @@ export async function showRecords (root, { collection: name, newRecord }, signal
   if (signal.aborted) return
   const collection = collections.find((c) => c.name === name)
   if (!collection) throw new Error(`There is no collection "${name}".`)
-  const me = currentUser()
+  const me = /** @type {User} */ (currentUser()) // this view is only shown signed in
   const titleKey = titleField(collection)
+  /** @param {{fields: Record<string, any>}} record */
   const titleOf = (record) => {
     const title = titleKey ? record.fields[titleKey] : null
     return typeof title === 'string' && title.trim() ? title : 'Untitled'
   }
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
+  /** @param {string} what @param {any} error */
   const fail = (what, error) => {
     problem.textContent = `${what}: ${error.message}`
     problem.hidden = false
@@ -72,66 +81,38 @@ export async function showRecords (root, { collection: name, newRecord }, signal
 
   let shown = first
   /** Row elements by record id, reused from draw to draw so focus and hover stay where they are. */
+  /** @type {Map<string, Row>} */
   const rows = new Map()
   /** Who else has each record open, by record id (from the feed's presence events). */
+  /** @type {Map<string, Here[]>} */
   const present = new Map()
   /** What to say when a draw adds (`add`) or removes (`remove`) a record, by record id. `asked`: the
    * newest search asked when the event came; a search asked after it has the final word. */
+  /** @type {Map<string, {kind: string, text: string, asked: number}>} */
   const pending = new Map()
 
   /**
-   * Apply one feed event to `records` (changed in place). Returns true when only the server can tell
-   * what the list should show: a search is on, or a restored record goes back among older ones.
+   * Remember what to announce if the event adds or removes a row.
+   * @param {string} type @param {RecordEvent} data
    */
-  const applyEvent = (records, type, data) => {
-    const at = records.findIndex((record) => record.id === data.record)
-    switch (type) {
-      case 'record.created':
-        if (searching()) return true
-        // Never twice: the user's own new record, or one a list reload already brought.
-        if (at < 0) {
-          records.unshift({
-            id: data.record,
-            fields: summarize(data.fields),
-            created_at: data.at,
-            created_by: data.by,
-            updated_at: data.at,
-            updated_by: data.by
-          })
-        }
-        return false
-      case 'record.updated':
-        if (at >= 0) {
-          const old = records[at]
-          records[at] = { ...old, fields: { ...old.fields, ...summarize(data.fields) }, updated_at: data.at, updated_by: data.by }
-        }
-        return searching() // the edit may make the record match the search, or stop matching
-      case 'record.deleted':
-        if (at >= 0) records.splice(at, 1)
-        return false
-      case 'record.restored':
-        return true
-      default:
-        return false
-    }
-  }
-
-  /** Remember what to announce if the event adds or removes a row. */
   const noteEvent = (type, data) => {
     // The user's own doing (here or in another tab) is no news: the toast or the page they were on said it.
     if (data.by?.id === me.id) return
-    const who = data.by ? nameOf(data.by) : 'Someone'
+    const who = data.by ? nameOf(data.by, 'someone') : 'Someone'
     const known = shown.find((record) => record.id === data.record)
     const title = known ? titleOf(known) : titleOf({ fields: data.fields ?? {} })
-    const say = {
+    /** @type {Record<string, [string, string]>} */
+    const sayings = {
       'record.created': ['add', `${who} added “${title}”.`],
       'record.restored': ['add', `${who} restored “${title}”.`],
       'record.deleted': ['remove', `${who} deleted “${title}”.`]
-    }[type]
+    }
+    const say = sayings[type]
     if (say) pending.set(data.record, { kind: say[0], text: say[1], asked })
   }
 
   /** Say the pending line for `id` if this draw did what it announces; true if something was said. */
+  /** @param {string} id @param {'add' | 'remove'} kind */
   const announce = (id, kind) => {
     const entry = pending.get(id)
     if (entry?.kind !== kind) return false
@@ -145,16 +126,21 @@ export async function showRecords (root, { collection: name, newRecord }, signal
 
   // -- rows
 
+  /** @param {Row} row */
   const reword = (row) => {
+    if (!row.record) return
     const { updated_at: at, updated_by: by } = row.record
     if (!at) return row.meta.replaceChildren()
-    row.meta.replaceChildren(by ? `updated by ${nameOf(by)} · ` : 'updated · ', h('time', timeProps(at), ago(at)))
+    row.meta.replaceChildren(by ? `updated by ${nameOf(by, 'someone')} · ` : 'updated · ', h('time', timeProps(at), ago(at)))
   }
 
+  /** @param {Row} row */
   const drawPresence = (row) => {
+    if (!row.record) return
     row.here.replaceChildren(...(present.get(row.record.id) ?? []).map((user) => avatar(user)))
   }
 
+  /** @param {Row} row @param {RecordData} record */
   const update = (row, record) => {
     if (row.record === record) return
     row.record = record
@@ -164,27 +150,29 @@ export async function showRecords (root, { collection: name, newRecord }, signal
     reword(row)
   }
 
+  /** @param {RecordData} record @returns {Row} */
   const makeRow = (record) => {
-    const row = {
-      record: null,
-      link: h('a', { href: recordHash(record.id) }),
-      meta: h('p', { class: 'record-meta', 'data-testid': 'record-meta' }),
-      here: h('ul', { class: 'avatars here', 'aria-label': 'Open now by', 'data-testid': 'record-presence' }),
-      remove: canEdit()
-        ? h('button', { type: 'button', class: 'secondary', onclick: () => remove(record.id) }, 'Delete')
-        : null
-    }
-    row.item = h('li', { 'data-testid': 'record', 'data-id': record.id },
-      h('div', { class: 'record-main' }, row.link, row.meta), row.here, row.remove)
+    const link = h('a', { href: recordHash(record.id) })
+    const meta = h('p', { class: 'record-meta', 'data-testid': 'record-meta' })
+    const here = h('ul', { class: 'avatars here', 'aria-label': 'Open now by', 'data-testid': 'record-presence' })
+    const remove = canEdit()
+      ? h('button', { type: 'button', class: 'secondary', onclick: () => removeRecord(record.id) }, 'Delete')
+      : null
+    const item = h('li', { 'data-testid': 'record', 'data-id': record.id },
+      h('div', { class: 'record-main' }, link, meta), here, remove)
+    /** @type {Row} */
+    const row = { record: null, item, link, meta, here, remove }
     update(row, record)
     drawPresence(row)
     return row
   }
 
   /** The row holding focus is going: put focus on a neighbour that stays, not on the page's body. */
+  /** @param {HTMLElement} item @param {Set<string>} staying */
   const keepFocus = (item, staying) => {
     if (!item.contains(document.activeElement)) return
-    const stays = (node) => node && staying.has(node.dataset.id)
+    /** @param {Element | null} node @returns {node is HTMLElement} */
+    const stays = (node) => node instanceof HTMLElement && staying.has(node.dataset.id ?? '')
     let next = item.nextElementSibling
     while (next && !stays(next)) next = next.nextElementSibling
     let previous = item.previousElementSibling
@@ -194,6 +182,7 @@ export async function showRecords (root, { collection: name, newRecord }, signal
   }
 
   /** Make the DOM match `shown`. `answered`: the search whose answer this is, if any. */
+  /** @param {number} [answered] */
   const draw = (answered = 0) => {
     const staying = new Set(shown.map((record) => record.id))
     for (const [id, row] of rows) {
@@ -204,6 +193,7 @@ export async function showRecords (root, { collection: name, newRecord }, signal
       announce(id, 'remove')
     }
     if (shown.length) empty.remove()
+    /** @type {HTMLElement | null} */
     let previous = null
     for (const record of shown) {
       let row = rows.get(record.id)
@@ -216,6 +206,7 @@ export async function showRecords (root, { collection: name, newRecord }, signal
         if (announce(record.id, 'add')) row.item.classList.add('arrived')
       }
       // Move only rows that are out of place: moving the one holding focus would drop the focus.
+      /** @type {ChildNode | null} */
       const place = previous ? previous.nextSibling : list.firstChild
       if (place !== row.item) list.insertBefore(row.item, place)
       previous = row.item
@@ -233,10 +224,12 @@ export async function showRecords (root, { collection: name, newRecord }, signal
   // Answers may arrive out of order: only the newest search's answer is shown.
   let asked = 0
   /** Feed events that came while the newest answer was on its way: it may predate them. */
+  /** @type {Array<[string, RecordEvent]> | null} */
   let arrivedMeanwhile = null
   const refresh = async () => {
     clearTimeout(timer)
     const mine = ++asked
+    /** @type {Array<[string, RecordEvent]>} */
     const arrived = []
     arrivedMeanwhile = arrived
     try {
@@ -244,7 +237,7 @@ export async function showRecords (root, { collection: name, newRecord }, signal
       if (mine !== asked || signal.aborted) return
       arrivedMeanwhile = null
       // Those that need the server again have asked for another search already (onRecord).
-      for (const [type, data] of arrived) applyEvent(records, type, data)
+      for (const [type, data] of arrived) applyEvent(records, type, data, searching())
       shown = records
       problem.hidden = true
       draw(mine)
@@ -254,7 +247,9 @@ export async function showRecords (root, { collection: name, newRecord }, signal
       fail(searching() ? 'Could not search' : 'Could not load the list', error)
     }
   }
-  let timer = null
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer
+  /** @param {number} delay */
   const refreshSoon = (delay) => {
     clearTimeout(timer)
     timer = setTimeout(refresh, delay)
@@ -263,16 +258,19 @@ export async function showRecords (root, { collection: name, newRecord }, signal
 
   // -- the change feed
 
+  /** @param {string} type @param {RecordEvent} data */
   const onRecord = (type, data) => {
     arrivedMeanwhile?.push([type, data])
     noteEvent(type, data)
-    if (applyEvent(shown, type, data)) refreshSoon(FEED_SEARCH_DELAY_MS)
+    if (applyEvent(shown, type, data, searching())) refreshSoon(FEED_SEARCH_DELAY_MS)
     draw()
   }
 
   // Colours are worked out asynchronously: only the newest presence event of a record is drawn.
   let presenceCount = 0
+  /** @type {Map<string, number>} */
   const newestPresence = new Map()
+  /** @param {import('./feed.js').Presence} presence */
   const onPresence = async ({ record, users }) => {
     const mine = ++presenceCount
     newestPresence.set(record, mine)
@@ -308,7 +306,8 @@ export async function showRecords (root, { collection: name, newRecord }, signal
 
   // -- deleting and creating
 
-  const remove = async (id) => {
+  /** @param {string} id */
+  const removeRecord = async (id) => {
     const record = rows.get(id)?.record
     if (!record) return
     try {
@@ -356,8 +355,9 @@ export async function showRecords (root, { collection: name, newRecord }, signal
 }
 
 /** Offline: the records this user keeps on this device. */
+/** @param {HTMLElement} root @param {AbortSignal} signal */
 async function showKept (root, signal) {
-  const kept = await keptRecords(currentUser())
+  const kept = await keptRecords(/** @type {User} */ (currentUser()))
   if (signal.aborted) return
   const items = kept.map((record) => h('li', { 'data-testid': 'record' },
     h('a', { href: recordHash(record.id) }, record.title),

@@ -14,12 +14,14 @@ import * as Y from 'yjs'
 /** Marks the transactions that swap the editor over to another Y.Text: they are not typing. */
 const rebinding = Annotation.define()
 
+/** @param {boolean} readOnly */
 const access = (readOnly) => readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []
 
 /**
  * Refuse local edits that would make the text longer than `maxChars` (the server refuses them too).
  * Remote changes cannot be refused here: the Y.Text already holds them.
  */
+/** @param {number} maxChars */
 const maxLength = (maxChars) => EditorState.transactionFilter.of((tr) =>
   tr.docChanged && !tr.annotation(ySyncAnnotation) &&
   tr.newDoc.length > maxChars && tr.newDoc.length > tr.startState.doc.length ? [] : tr)
@@ -43,7 +45,11 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
   /** @type {Y.UndoManager | null} */
   let undo = null
 
-  /** Bind the editor to `next` (or to nothing, showing `content`), replacing what it shows if needed. */
+  /**
+   * Bind the editor to `next` (or to nothing, showing `content`), replacing what it shows if needed.
+   * @param {Y.Text | null} next
+   * @param {string} [content]
+   */
   const bindTo = (next, content = next ? next.toString() : '') => {
     if (next !== text) {
       // Two steps: y-codemirror.next's plugins read their Y.Text when they are created, so the old ones
@@ -57,7 +63,7 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
     const current = view.state.doc.toString()
     view.dispatch({
       changes: content === current ? undefined : { from: 0, to: current.length, insert: content },
-      effects: binding.reconfigure(text ? yCollab(text, awareness, { undoManager: undo }) : []),
+      effects: binding.reconfigure(text ? yCollab(text, awareness, { undoManager: undo ?? false }) : []),
       annotations: rebinding.of(true),
       filter: false
     })
@@ -67,7 +73,8 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
   // and only one survives; the server creates it when a record is created with a value, so this is rare.
   const create = () => {
     const created = new Y.Text(view.state.doc.toString())
-    fields.doc.transact(() => fields.set(key, created), origin)
+    const doc = /** @type {Y.Doc} */ (fields.doc) // a map bound to a field is in a document
+    doc.transact(() => fields.set(key, created), origin)
     bindTo(created)
   }
 
@@ -102,6 +109,7 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
       bindTo(null, typeof value === 'string' ? value : '')
     }
   }
+  /** @param {Y.YMapEvent<any>} event @param {Y.Transaction} transaction */
   const mapObserver = (event, transaction) => {
     if (!transaction.local && event.keysChanged.has(key)) attach()
   }
@@ -116,7 +124,7 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
       fields.unobserve(mapObserver)
       // The page stays on screen until the next one is drawn, and CodeMirror removes its element when
       // destroyed: leave an inert copy in its place so the form does not jump meanwhile.
-      const still = view.dom.cloneNode(true)
+      const still = /** @type {HTMLElement} */ (view.dom.cloneNode(true))
       still.inert = true
       view.dom.replaceWith(still)
       view.destroy()

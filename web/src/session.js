@@ -7,13 +7,14 @@
 // Tabs of an earlier version kept the token here; nothing should be left to read.
 sessionStorage.removeItem('collab.token')
 
-/** @type {{id: string, email: string, name: string, role: string, tenant: string, color?: string} | null} */
+/** @type {import('./types.js').User | null} */
 let user = null
 
 export const currentUser = () => user
 export const canEdit = () => user !== null && user.role !== 'viewer'
 export const isAdmin = () => user !== null && user.role === 'admin'
 
+/** @param {import('./types.js').User} newUser */
 export function signedIn (newUser) {
   user = newUser
 }

@@ -13,6 +13,10 @@ export async function showSessions (root, signal) {
   const list = h('ul', { class: 'rows', 'data-testid': 'sessions' })
   const others = h('button', { type: 'button', class: 'secondary' }, 'Sign out all other devices')
 
+  /**
+   * @param {HTMLButtonElement} button disabled while `action` runs, and after it succeeded
+   * @param {() => Promise<unknown>} action
+   */
   const act = async (button, action) => {
     button.disabled = true
     problem.hidden = true
@@ -26,6 +30,7 @@ export async function showSessions (root, signal) {
     }
   }
 
+  /** @param {import('./types.js').Session} session */
   const row = (session) => {
     const item = h('li', { class: 'row', 'data-testid': 'session' },
       h('div', { class: 'row-main' },

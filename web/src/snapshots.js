@@ -1,12 +1,17 @@
 // The snapshots drawer: a record's stored versions, newest first, each one click from a field-by-field
 // comparison with the record as it is now, and (admins) from being restored. Editors may take and look;
 // only admins restore, behind a confirmation. Modal <dialog>s give focus handling and Escape for free.
-import { ApiError } from './api.js'
+import * as api from './api.js'
 import { h } from './dom.js'
 import { pagedList } from './paged-list.js'
 import { ago, at, timeProps } from './time.js'
+import { nameOf, shown } from './wording.js'
+
+/** @typedef {import('./types.js').Comparison} Comparison */
+/** @typedef {import('./types.js').Snapshot} Snapshot */
 
 const MAX_VALUE_CHARS = 200
+/** @type {Record<string, string>} */
 const REASONS = {
   manual: 'Taken by hand',
   auto: 'Automatic',
@@ -15,37 +20,7 @@ const REASONS = {
   retention: 'When old changes were folded'
 }
 
-// The snapshot calls, on the same terms as api.js: the session cookie, JSON both ways, ApiError on failure.
-async function call (method, path) {
-  let response
-  try {
-    response = await fetch(path, { method, credentials: 'same-origin' })
-  } catch {
-    throw new ApiError(0, null, 'You are offline or the server cannot be reached.')
-  }
-  const data = await response.json().catch(() => null)
-  if (!response.ok) throw new ApiError(response.status, data)
-  return data
-}
-const base = (recordId) => `/api/records/${encodeURIComponent(recordId)}/snapshots`
-const one = (recordId, id) => `${base(recordId)}/${encodeURIComponent(id)}`
-const snapshotsApi = {
-  /** → {snapshots: [{id, at, reason, created_by}], next_before} */
-  list: (recordId, before) => call('GET', before == null ? base(recordId) : `${base(recordId)}?before=${before}`),
-  take: (recordId) => call('POST', base(recordId)),
-  /** → {snapshot: {id, at}, other: {id, at}, fields: [{field, snapshot, other, changed}]} */
-  compare: (recordId, id) => call('GET', `${one(recordId, id)}/compare?with=now`),
-  restore: (recordId, id) => call('POST', `${one(recordId, id)}/restore`)
-}
-
-function shown (value) {
-  if (value === null || value === undefined || value === '') return '(empty)'
-  if (typeof value === 'boolean') return value ? 'yes' : 'no'
-  const text = typeof value === 'string' ? value : JSON.stringify(value)
-  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text
-}
-
-const nameOf = (user) => user?.name || user?.email || 'the server'
+/** @param {string} reason */
 const reasonOf = (reason) => REASONS[reason] ?? reason
 
 /**
@@ -78,14 +53,18 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
   h('div', { class: 'confirm-buttons' }, cancelRestore, confirmRestore))
   dialog.append(confirm)
 
+  /** @type {number | null} */
   let selected = null // the id of the snapshot whose comparison is shown
+  /** @type {Snapshot | null} */
   let selectedSnapshot = null // …and that snapshot, once its comparison is on screen
 
+  /** @param {any} error */
   const fail = (error) => {
     problem.textContent = error.offline ? 'Snapshots need a connection to the server.' : error.message
     problem.hidden = false
   }
 
+  /** @param {Snapshot} snapshot */
   const entry = (snapshot) => {
     const when = h('time', timeProps(snapshot.at), at(snapshot.at))
     const view = h('button', { type: 'button', class: 'secondary', 'aria-pressed': String(selected === snapshot.id),
@@ -94,25 +73,27 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
     return h('li', { class: 'snapshot', 'data-testid': 'snapshot', 'data-reason': snapshot.reason },
       h('p', { class: 'snapshot-when' }, when, ` · ${ago(snapshot.at)}`),
       h('p', { class: 'snapshot-what' }, reasonOf(snapshot.reason),
-        snapshot.created_by ? ` · by ${nameOf(snapshot.created_by)}` : ''),
+        snapshot.created_by ? ` · by ${nameOf(snapshot.created_by, 'the server')}` : ''),
       view)
   }
 
   const markSelected = () => {
-    for (const button of list.querySelectorAll('button[data-snapshot]')) {
+    for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (list.querySelectorAll('button[data-snapshot]'))) {
       button.setAttribute('aria-pressed', String(button.dataset.snapshot === String(selected)))
     }
   }
 
+  /** @param {Snapshot} snapshot @param {Comparison} comparison */
   const showComparison = (snapshot, comparison) => {
     const rows = comparison.fields.map((row) => h('tr', {
       class: row.changed ? 'changed' : null, 'data-testid': `compare-${row.field}`, 'data-changed': String(row.changed)
     },
     h('th', { scope: 'row' }, labels[row.field] ?? row.field,
       row.changed ? h('span', { class: 'changed-mark' }, ' Changed') : null),
-    h('td', {}, shown(row.snapshot)),
-    h('td', {}, shown(row.other))))
+    h('td', {}, shown(row.snapshot, MAX_VALUE_CHARS)),
+    h('td', {}, shown(row.other, MAX_VALUE_CHARS))))
     const count = comparison.fields.filter((row) => row.changed).length
+    /** @type {HTMLElement[]} */
     const children = [
       h('h3', { id: 'snapshot-detail-title' }, `Snapshot of ${at(snapshot.at)}`),
       h('p', { class: 'snapshot-summary' }, count === 0
@@ -138,12 +119,13 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
     detail.hidden = false
   }
 
+  /** @param {Snapshot} snapshot */
   const select = async (snapshot) => {
     problem.hidden = true
     selected = snapshot.id
     markSelected()
     try {
-      const comparison = await snapshotsApi.compare(recordId, snapshot.id)
+      const comparison = await api.compareSnapshot(recordId, snapshot.id)
       if (selected === snapshot.id) showComparison(snapshot, comparison)
       selectedSnapshot = snapshot
     } catch (error) {
@@ -156,7 +138,7 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
     more,
     problem,
     fetchPage: async (before) => {
-      const page = await snapshotsApi.list(recordId, before)
+      const page = await api.listSnapshots(recordId, before)
       return { items: page.snapshots, next_before: page.next_before }
     },
     render: entry,
@@ -172,7 +154,7 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
     take.disabled = true
     problem.hidden = true
     try {
-      const snapshot = await snapshotsApi.take(recordId)
+      const snapshot = await api.takeSnapshot(recordId)
       status.textContent = `Snapshot taken at ${at(snapshot.at)}.`
       await reload()
     } catch (error) {
@@ -184,9 +166,10 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
 
   confirmRestore.addEventListener('click', async () => {
     const snapshot = selectedSnapshot
+    if (!snapshot) return // the button is only shown with a comparison
     confirmRestore.disabled = true
     try {
-      await snapshotsApi.restore(recordId, snapshot.id)
+      await api.restoreSnapshot(recordId, snapshot.id)
       confirm.close()
       status.textContent = `Restored the version of ${at(snapshot.at)}.`
       await select(snapshot) // now identical: the comparison says so

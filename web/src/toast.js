@@ -4,6 +4,7 @@ import { h } from './dom.js'
 
 const SHOWN_MS = 10_000
 
+/** @type {HTMLElement | null} */
 let region = null
 function toasts () {
   if (!region) {

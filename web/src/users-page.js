@@ -1,15 +1,21 @@
 // Users of the tenant (admins): add one, change a role, deactivate or reactivate. A generated password
 // is shown once, right after the user was added; the server keeps only its hash.
 import * as api from './api.js'
+import { ROLES } from './constants.js'
 import { h, mount, pageHeading } from './dom.js'
 import { currentUser } from './session.js'
 
-const ROLES = ['viewer', 'editor', 'admin']
+// The server lists the roles with the most access first; the menu starts with the least.
+const MENU_ROLES = [...ROLES].reverse()
 
+/** @typedef {import('./types.js').Account} Account */
+
+/** @param {string} id @param {string} label @param {HTMLElement} control */
 const field = (id, label, control) =>
   h('div', { class: 'field' }, h('label', { for: id }, label), control)
+/** @param {Record<string, any>} props @param {string} value the role selected */
 const roleSelect = (props, value) =>
-  h('select', props, ...ROLES.map((role) => h('option', { value: role, selected: role === value }, role)))
+  h('select', props, ...MENU_ROLES.map((role) => h('option', { value: role, selected: role === value }, role)))
 
 /**
  * @param {HTMLElement} root
@@ -19,12 +25,18 @@ export async function showUsers (root, signal) {
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
   const created = h('div', { class: 'banner', role: 'status', hidden: true, 'data-testid': 'created-user' })
   const list = h('ul', { class: 'rows', 'data-testid': 'users' })
+  /** @param {any} error */
   const fail = (error) => {
     problem.textContent = error.message
     problem.hidden = false
   }
 
   /** PATCH one user; on refusal (e.g. the last admin) show why and put the control back. */
+  /**
+   * @param {Account} user
+   * @param {{role?: string, active?: boolean}} changes
+   * @param {() => void} undo
+   */
   const change = async (user, changes, undo) => {
     problem.hidden = true
     try {
@@ -35,6 +47,7 @@ export async function showUsers (root, signal) {
     }
   }
 
+  /** @param {Account} user */
   const row = (user) => {
     const who = user.name || user.email
     const role = roleSelect({ 'aria-label': `Role of ${who}` }, user.role)
@@ -58,10 +71,12 @@ export async function showUsers (root, signal) {
     if (!signal.aborted) list.replaceChildren(...users.map(row))
   }
 
+  /** @param {SubmitEvent} event */
   const onSubmit = async (event) => {
     event.preventDefault()
-    const form = event.currentTarget
-    const data = Object.fromEntries(new FormData(form))
+    const form = /** @type {HTMLFormElement} */ (event.currentTarget)
+    const data = /** @type {Record<string, string>} */ (Object.fromEntries(new FormData(form)))
+    /** @type {{email: string, role: string, name?: string, password?: string}} */
     const body = { email: data.email, role: data.role }
     if (data.name.trim()) body.name = data.name.trim()
     if (data.password) body.password = data.password

@@ -1,0 +1,31 @@
+"""Live connections: joining a record's room over a `Channel` (the WebSocket endpoint's use-case).
+
+The record must be in the caller's tenant (`RecordNotFound` otherwise, the same for missing and foreign
+records: the endpoint refuses the socket with `close_frame`); every role may join, and what a connection
+may send is judged per message by the same role check as HTTP (auth/access.py, in the room).
+"""
+
+from __future__ import annotations
+
+from auth.access import Action, require
+from auth.principal import Principal
+from collab.live.channel import Channel
+from collab.live.registry import RoomRegistry
+from collab.live.serving import serve_connection
+from collab.records import records
+from collab.settings import Settings
+from persistence.database import Database
+
+
+class Connections:
+    def __init__(self, database: Database, registry: RoomRegistry, settings: Settings) -> None:
+        self._database = database
+        self._registry = registry
+        self._settings = settings
+
+    async def serve(self, principal: Principal, record_id: str, channel: Channel) -> None:
+        """Serve one connection to its end; raises only before it has joined (a refusal to close with)."""
+        require(principal, Action.READ)
+        async with self._database.session() as session:
+            await records.find_record(session, principal, record_id)
+        await serve_connection(self._registry, channel, principal, record_id, self._settings)

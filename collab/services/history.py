@@ -1,0 +1,107 @@
+"""A record's field history, and putting a value from it back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from auth.access import Action, require
+from auth.principal import Principal
+from collab.errors import ChangeNotFound, InvalidArgument, SchemaError
+from collab.live.registry import RoomRegistry
+from collab.origin import Origin, OriginKind
+from collab.records import records
+from collab.records.records import iso
+from collab.records.schema import specs_from_json
+from collab.services.records import record_view
+from persistence import changes
+from persistence.database import Database
+from persistence.models import ChangeRow, is_id
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """Which entries, newest first: by user, by field, within a time range, below an id (the next page)."""
+
+    user_id: str | None = None
+    field: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None
+    limit: int = 50
+
+
+def user_filter(user: str | None) -> str | None:
+    """A `user` filter as given; `InvalidArgument` (400) for anything that cannot be a user id."""
+    if user is not None and not is_id(user):
+        raise InvalidArgument("user is a user id")
+    return user
+
+
+class History:
+    def __init__(self, database: Database, registry: RoomRegistry) -> None:
+        self._database = database
+        self._registry = registry
+
+    async def page(self, principal: Principal, record_id: str, query: HistoryQuery) -> dict[str, Any]:
+        """One page of entries; `next_before` (when the page is full) is the cursor for the next."""
+        require(principal, Action.READ)
+        where = changes.ChangeFilter(
+            user_id=user_filter(query.user_id),
+            field=query.field,
+            since=query.since,
+            until=query.until,
+            before_id=query.before_id,
+        )
+        async with self._database.session() as session:
+            record, _ = await records.find_record(session, principal, record_id)
+            rows = await changes.page(session, record.id, where, query.limit)
+            ids = {u for row in rows for u in (row.user_id, row.winner_user_id, row.lost_user_id) if u}
+            users = await records.user_refs(session, principal.tenant_id, ids)
+        body: dict[str, Any] = {"changes": [change_json(row, users) for row in rows]}
+        if len(rows) == query.limit:
+            body["next_before"] = rows[-1].id
+        return body
+
+    async def put_back(self, principal: Principal, record_id: str, change_id: str) -> dict[str, Any]:
+        """Put a value from the history back, as an edit of the caller's: the losing value of a conflict,
+        or the value before a change. Answers with the record once the edit is stored."""
+        require(principal, Action.EDIT)
+        try:
+            number = int(change_id)
+        except ValueError:
+            raise ChangeNotFound("no such change") from None
+        async with self._database.session() as session:
+            record, collection = await records.find_record(session, principal, record_id)
+            row = await changes.find(session, record.id, number)
+        if row is None:
+            raise ChangeNotFound("no such change")
+        value = row.lost_value if row.conflict else row.before
+        if row.conflict and value is None:
+            raise SchemaError({row.field: "the lost value of a rich-text conflict cannot be put back"})
+        origin = Origin(OriginKind.RESTORE, principal.user_id, principal.session_id)
+        async with self._registry.use(record.id) as room:
+            room.edit(specs_from_json(collection.fields), {row.field: value}, origin)
+        await self._registry.flush()
+        async with self._database.session() as session:
+            record, collection = await records.find_record(session, principal, record.id)
+            return (await record_view(self._registry, session, principal, record, collection)).body
+
+
+def change_json(row: ChangeRow, users: dict[str, dict[str, str]]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": row.id,
+        "at": iso(row.at),
+        "user": users.get(row.user_id or ""),
+        "field": row.field,
+        "before": row.before,
+        "after": row.after,
+        "origin": row.origin,
+        "conflict": row.conflict,
+    }
+    if row.conflict:
+        # Both values of a concurrent overwrite, with their authors: the one shown and the one lost.
+        entry["winner"] = {"value": row.after, "user": users.get(row.winner_user_id or "")}
+        entry["lost"] = {"value": row.lost_value, "user": users.get(row.lost_user_id or "")}
+    return entry

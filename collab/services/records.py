@@ -1,0 +1,237 @@
+"""Records: read one, list, create, change (PATCH with If-Match), delete and undelete.
+
+Each use-case is one method of `Records`, built once by the composition root: it checks the caller's role
+(auth/access.py), reads and writes through one database session, publishes its feed event and acts on the
+live room through the registry. A record's content is its open room's document when there is one, else the
+stored one. A session is never held while the use-case waits for the client (its body) or for the writer
+(a flush): its connection goes back to the pool meanwhile, so those use-cases read before and after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pycrdt import Doc
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.access import Action, require
+from auth.principal import Principal
+from collab.changefeed.feed import Feed
+from collab.errors import (
+    PreconditionFailed,
+    PreconditionRequired,
+    RecordDeleted,
+    RoomBroken,
+    RoomLoadFailed,
+    close_frame,
+)
+from collab.live.registry import RoomRegistry
+from collab.origin import Origin, OriginKind
+from collab.records import records
+from collab.records.document import read_fields
+from collab.records.schema import check_values, specs_from_json
+from collab.services.deferred import Deferred
+from collab.store.snapshotter import replay
+from collab.ycodec.etag import etag_of, if_match_holds
+from persistence import changes, events, snapshots
+from persistence.database import Database
+from persistence.models import Collection, Record, utcnow
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """A record as `GET` shows it, and the ETag of the same content (both read at one moment)."""
+
+    body: dict[str, Any]
+    etag: str
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    collection: Any  # a collection name, checked by the use-case
+    fields: Any
+
+
+class Records:
+    def __init__(self, database: Database, registry: RoomRegistry, feed: Feed) -> None:
+        self._database = database
+        self._registry = registry
+        self._feed = feed
+
+    async def get(self, principal: Principal, record_id: str) -> RecordView:
+        require(principal, Action.READ)
+        async with self._database.session() as session:
+            record, collection = await records.find_record(session, principal, record_id)
+            return await record_view(self._registry, session, principal, record, collection)
+
+    async def presence(self, principal: Principal, record_id: str) -> list[dict[str, object]]:
+        """Who is on the record now (nobody when its room is not open)."""
+        require(principal, Action.READ)
+        async with self._database.session() as session:
+            record, _ = await records.find_record(session, principal, record_id)
+        room = self._registry.open_room(record.id)
+        return room.presence() if room is not None else []
+
+    async def newest(
+        self, principal: Principal, collection_name: str, limit: int, offset: int, query: str | None
+    ) -> list[dict[str, Any]]:
+        """Newest first; `query` keeps the records whose text values contain it."""
+        require(principal, Action.READ)
+        async with self._database.session() as session:
+            collection = await records.find_collection(session, principal, collection_name)
+            rows = await records.list_records(session, principal, collection, limit, offset, query)
+            users = await _authors(session, principal, rows)
+            # Lists show the stored summaries (long texts shortened), so they never load documents.
+            return [
+                records.record_json(
+                    row,
+                    collection,
+                    row.summary
+                    if row.summary is not None
+                    else read_fields(await document_now(self._registry, session, row.id)),
+                    users,
+                )
+                for row in rows
+            ]
+
+    async def create(self, principal: Principal, read: Deferred[NewRecord]) -> dict[str, Any]:
+        """The record row and its first update in one transaction, then its `record.created` event."""
+        require(principal, Action.EDIT)
+        wanted = await read()
+        async with self._database.session() as session:
+            record, collection = await records.create_record(
+                session, principal, wanted.collection, wanted.fields
+            )
+            upto_change_id = await changes.newest_id(session, record.id)
+            await session.commit()
+            created = await record_view(self._registry, session, principal, record, collection)
+        await self._feed.publish(
+            _event(
+                principal, record, "record.created", created.body["fields"], record.created_at, upto_change_id
+            )
+        )
+        return created.body
+
+    async def patch(
+        self, principal: Principal, record_id: str, if_match: str | None, read_values: Deferred[Any]
+    ) -> RecordView:
+        """Set field values through the live room, like any other edit: people on the record see it at once
+        and it is logged with its author. The ETag is checked and the edit applied with no await between,
+        so no other update lands between the check and the write. Answers once the edit is stored."""
+        require(principal, Action.EDIT)
+        async with self._database.session() as session:
+            _, collection = await records.find_record(session, principal, record_id)
+        if if_match is None:
+            raise PreconditionRequired("send If-Match with the ETag of the record as you read it")
+        specs = specs_from_json(collection.fields)
+        values = check_values(specs, await read_values())
+        origin = Origin(OriginKind.API, principal.user_id, principal.session_id)
+        async with self._registry.use(record_id) as room:
+            current = etag_of(room.doc)
+            if not if_match_holds(if_match, current):
+                raise PreconditionFailed(read_fields(room.doc), current)
+            room.edit(specs, values, origin)
+            # Stored before answering, so the record's updated_at/by already name this change.
+            await self._registry.flush()
+            if room.broken:  # the database refused the edit: the room is reloaded without it
+                raise RoomBroken(record_id)
+            async with self._database.session() as session:
+                record, collection = await records.find_record(session, principal, record_id)
+                return await record_view(self._registry, session, principal, record, collection, room.doc)
+
+    async def delete(self, principal: Principal, record_id: str) -> None:
+        """Soft delete: the record then answers like a missing one, and its open sockets close (4404)."""
+        require(principal, Action.EDIT)
+        async with self._database.session() as session:
+            record, _ = await records.find_record(session, principal, record_id)
+            record.deleted_at = utcnow()
+            await session.commit()
+        self._registry.close_record(record.id, *close_frame(RecordDeleted(record.id)))
+        await self._feed.publish(_event(principal, record, "record.deleted", {}))
+
+    async def undelete(self, principal: Principal, record_id: str) -> RecordView:
+        """Bring a deleted record back (one that is not deleted is answered as it is)."""
+        require(principal, Action.EDIT)
+        async with self._database.session() as session:
+            record, collection = await records.find_record(
+                session, principal, record_id, include_deleted=True
+            )
+            record.deleted_at = None
+            await session.commit()
+            restored = await record_view(self._registry, session, principal, record, collection)
+        await self._feed.publish(_event(principal, record, "record.restored", restored.body["fields"]))
+        return restored
+
+
+async def record_view(
+    registry: RoomRegistry,
+    session: AsyncSession,
+    principal: Principal,
+    record: Record,
+    collection: Collection,
+    doc: Doc | None = None,
+) -> RecordView:
+    """The record as `GET` shows it, from `doc` or else its content now (`document_now`)."""
+    users = await _authors(session, principal, [record])
+    if doc is None:
+        doc = await document_now(registry, session, record.id)
+    fields, tag = read_fields(doc), etag_of(doc)  # one moment: no await between them
+    return RecordView(records.record_json(record, collection, fields, users), tag)
+
+
+async def document_now(registry: RoomRegistry, session: AsyncSession, record_id: str) -> Doc:
+    """The record's content now: its open room's document (read it before the next await), else the one
+    stored, read in the caller's session. `RoomLoadFailed` (503) rather than an empty document."""
+    room = registry.open_room(record_id)
+    if room is not None:
+        return room.doc
+    stored = await stored_document(session, record_id)
+    return stored[0] if stored is not None else Doc()
+
+
+async def stored_document(session: AsyncSession, record_id: str) -> tuple[Doc, int] | None:
+    """The record's stored document and the last log seq it holds, read in the caller's session; None when
+    nothing is stored. `RoomLoadFailed` (503) when it cannot be read."""
+    try:
+        blobs, upto_seq = await snapshots.load_state(session, record_id)
+    except Exception as exc:
+        raise RoomLoadFailed(f"could not read record {record_id}") from exc
+    if not blobs:
+        return None
+    try:
+        return replay(blobs), upto_seq
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+        raise
+    except BaseException as exc:  # pycrdt's panics are BaseExceptions
+        raise RoomLoadFailed(f"stored state of record {record_id} does not decode") from exc
+
+
+async def _authors(
+    session: AsyncSession, principal: Principal, rows: Iterable[Record]
+) -> dict[str, dict[str, str]]:
+    ids = {user_id for row in rows for user_id in (row.created_by, row.updated_by) if user_id}
+    return await records.user_refs(session, principal.tenant_id, ids)
+
+
+def _event(
+    principal: Principal,
+    record: Record,
+    kind: str,
+    fields: dict[str, Any],
+    at: datetime | None = None,
+    upto_change_id: int = 0,
+) -> events.NewEvent:
+    return events.NewEvent(
+        tenant_id=record.tenant_id,
+        collection_id=record.collection_id,
+        record_id=record.id,
+        type=kind,
+        at=at if at is not None else utcnow(),
+        user_id=principal.user_id,
+        fields=fields,
+        upto_change_id=upto_change_id,
+    )

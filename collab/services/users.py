@@ -1,0 +1,169 @@
+"""Administration of a tenant's users, failed-login lockouts and audit log; for its admins only.
+
+What an admin changes about a user acts on that user's live connections at once: a deactivated user's
+sockets close (4403) and streams end, a reset password ends every session (4401), a new role judges the
+next message of each open socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auth import admin, audit
+from auth.access import Action, require
+from auth.errors import Forbidden, SessionEnded
+from auth.principal import Principal, Role
+from auth.throttle import Lockout, LoginThrottle
+from collab.errors import close_frame
+from collab.live.registry import RoomRegistry
+from collab.records.records import iso, user_refs
+from collab.services.deferred import Deferred
+from persistence.database import Database
+from persistence.models import AuditEntry, User
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    role: str
+    name: str | None = None
+    password: str | None = None  # None: one is generated, and shown once
+
+
+@dataclass(frozen=True)
+class UserChange:
+    role: str | None = None
+    active: bool | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    limit: int = 100
+    before: int | None = None  # an entry id: the page holds older ones
+
+
+class Users:
+    def __init__(self, database: Database, registry: RoomRegistry, throttle: LoginThrottle) -> None:
+        self._database = database
+        self._registry = registry
+        self._throttle = throttle
+
+    async def all(self, principal: Principal) -> list[dict[str, Any]]:
+        require(principal, Action.ADMINISTER)
+        async with self._database.session() as session:
+            users = await admin.list_users(session, principal.tenant_id)
+        return [user_json(user) for user in users]
+
+    async def create(self, principal: Principal, read: Deferred[NewUser], ip: str) -> dict[str, Any]:
+        """The new user; with `password` when one was generated (shown once, to this admin)."""
+        require(principal, Action.ADMINISTER)
+        wanted = await read()
+        async with self._database.session() as session:
+            user, generated = await admin.create_user(
+                session,
+                principal,
+                email=wanted.email,
+                role=wanted.role,
+                name=wanted.name,
+                password=wanted.password,
+                ip=ip,
+            )
+            await session.commit()
+        body = user_json(user)
+        if generated is not None:
+            body["password"] = generated
+        return body
+
+    async def update(
+        self, principal: Principal, user_id: str, read: Deferred[UserChange], ip: str
+    ) -> dict[str, Any]:
+        require(principal, Action.ADMINISTER)
+        wanted = await read()
+        async with self._database.session() as session:
+            change = await admin.update_user(
+                session, principal, user_id, role=wanted.role, active=wanted.active, name=wanted.name, ip=ip
+            )
+            await session.commit()
+        if change.deactivated:
+            gone = close_frame(Forbidden("user deactivated"))
+            self._registry.close_sessions(set(change.ended_sessions), *gone)
+            self._registry.close_user(change.user.id, *gone)
+        elif change.role_changed:
+            self._registry.change_role(change.user.id, Role(change.user.role))
+        return user_json(change.user)
+
+    async def reset_password(
+        self, principal: Principal, user_id: str, read_password: Deferred[str | None], ip: str
+    ) -> str | None:
+        """Set a new password (generated when none is given: returned, to show once) and end every session
+        of the user."""
+        require(principal, Action.ADMINISTER)
+        password = await read_password()
+        async with self._database.session() as session:
+            generated, ended = await admin.reset_password(session, principal, user_id, password, ip)
+            await session.commit()
+        self._registry.close_sessions(set(ended), *close_frame(SessionEnded("password reset")))
+        return generated
+
+    async def audit(self, principal: Principal, read_page: Deferred[AuditPage]) -> list[dict[str, Any]]:
+        """The tenant's audit log, newest first."""
+        require(principal, Action.ADMINISTER)
+        page = await read_page()
+        async with self._database.session() as session:
+            entries = await audit.entries(
+                session, principal.tenant_id, limit=page.limit, before_id=page.before
+            )
+            ids = {user_id for e in entries for user_id in (e.actor_id, e.target_user_id) if user_id}
+            users = await user_refs(session, principal.tenant_id, ids)
+        return [audit_json(entry, users) for entry in entries]
+
+    async def lockouts(self, principal: Principal) -> list[dict[str, Any]]:
+        """Failed logins counted now against the tenant's accounts, and the addresses they came from."""
+        require(principal, Action.ADMINISTER)
+        return [lockout_json(lockout) for lockout in await admin.lockouts(principal, self._throttle)]
+
+    async def clear_lockout(self, principal: Principal, read_key: Deferred[str], ip: str) -> None:
+        """Forget the failures under one key of `lockouts`; `LockoutNotFound` for any other key."""
+        require(principal, Action.ADMINISTER)
+        key = await read_key()
+        async with self._database.session() as session:
+            await admin.clear_lockout(session, principal, self._throttle, key, ip)
+            await session.commit()
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": user.active,
+        "created_at": iso(user.created_at),
+    }
+
+
+def audit_json(entry: AuditEntry, users: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "action": entry.action,
+        "actor": users.get(entry.actor_id or ""),
+        "target": users.get(entry.target_user_id or ""),
+        "ip": entry.ip,
+        "detail": entry.detail,
+    }
+
+
+def lockout_json(lockout: Lockout) -> dict[str, Any]:
+    return {
+        "key": lockout.key.public,
+        "kind": lockout.key.kind.value,
+        "email": lockout.key.email or None,
+        "address": lockout.key.address or None,
+        "failures": lockout.failures,
+        "limit": lockout.limit,
+        "locked": lockout.locked,
+        "retry_after_seconds": lockout.retry_after_seconds,
+    }

@@ -63,7 +63,9 @@ CONNECTIONS_PER_RECORD = (10, 5)
 FUZZ_SECONDS = 150.0  # a backstop for a server that stops answering; the run normally takes far less
 REFUSED_CONNECT_PAUSE_SECONDS = 0.1
 STALL_SECONDS = 5.0  # a probe not answered by then: the frame stalled the server
-HEALTH_SECONDS = 1.0
+# A frame that stalls the server shows as seconds without an answer; the suite's other worker shares the two
+# cores and alone delays answers by up to ~1.5 s (measured in CI), which is load, not a stall.
+HEALTH_SECONDS = 3.0
 HEALTH_EVERY_SECONDS = 0.1
 EDIT_EVERY_SECONDS = 0.05
 CONFIRM_SECONDS = 10.0

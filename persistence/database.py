@@ -13,6 +13,7 @@ SQLite (through aiosqlite) and PostgreSQL (through asyncpg) are supported; plain
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -203,6 +204,12 @@ class Database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DatabaseUnavailable(self.display_url, _reason(exc)) from exc
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration this code ships: the revision a database it serves must be at."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
 def _current_revisions(connection: Connection) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from collab.live.registry import RoomRegistry
 from collab.live.session_watch import SessionWatch
 from collab.services.collections import Collections
 from collab.services.connections import Connections
+from collab.services.health import Health
 from collab.services.history import History
 from collab.services.records import Records
 from collab.services.sessions import Sessions
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> CollabApp:
                     snapshots=Snapshots(database, registry, settings.viewers_read_snapshots),
                     streams=Streams(database, registry, feed, SSE),
                     connections=Connections(database, registry, settings),
+                    health=Health(database),
                 )
                 registry.presence_listeners.append(services.streams.presence_changed)
                 app.state.services = services

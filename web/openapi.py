@@ -170,6 +170,15 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearer": []}, {"cookie": []}],
     "paths": {
         "/healthz": {"get": {"security": [], "responses": {"200": {"description": "The server is up"}}}},
+        "/readyz": {
+            "get": {
+                "security": [],
+                "responses": {
+                    "200": {"description": "Ready: the database answers and is at the current schema"},
+                    "503": {"description": "Not ready; `checks` names what is wrong, one word per check"},
+                },
+            }
+        },
         "/api/auth/login": {
             "post": {
                 "security": [],
@@ -266,10 +275,15 @@ DOCUMENT: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": {
-                        "description": "Field changes, newest first; conflicts carry `winner` and `lost`"
+                        "description": "Field changes, newest first: one entry per person, field and burst"
+                        " of typing; entries that change nothing are left out (a page may hold fewer"
+                        " than `limit`: follow `next_before`); a conflict (two different values written"
+                        " concurrently) carries `winner` and `lost`. Deleting the record and bringing it"
+                        ' back are entries with `field` "" and `origin` `delete` or `undelete` (no'
+                        " values; never put back). A deleted record's history stays readable"
                     },
                     "400": _error("Bad parameters"),
-                    "404": _error("No such record"),
+                    "404": _error("No such record (in the caller's tenant, deleted or not)"),
                     **_AUTH_ERRORS,
                 },
             }
@@ -281,10 +295,14 @@ DOCUMENT: dict[str, Any] = {
                     {"name": "change_id", "in": "path", "required": True, "schema": {"type": "string"}},
                 ],
                 "responses": {
-                    "200": _json("The record with the value put back", "Record"),
+                    "200": _json(
+                        "The record with the value put back (a conflict's lost value, else the value"
+                        " before the change), as an edit of the caller's",
+                        "Record",
+                    ),
                     "403": _error("Viewers may not change records; foreign Origin"),
                     "404": _error("No such record or change"),
-                    "422": _error("Nothing to put back"),
+                    "422": _error("Nothing to put back (a rich-text conflict's lost value, a deletion)"),
                     **_AUTH_ERRORS,
                 },
             }

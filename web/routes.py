@@ -12,12 +12,22 @@ from starlette.staticfiles import StaticFiles
 from web import admin_routes, auth_routes, edit_routes, history_routes, record_routes, snapshot_routes
 from web.events_route import FEED_PATH, event_stream
 from web.openapi import openapi
+from web.services import services
 
 STATIC = Path(__file__).parent / "static"
 
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """200 when this server can serve (database answering, schema current), else 503: one word per check."""
+    readiness = await services(request).health.readiness()
+    body = {"status": "ready" if readiness.ready else "not ready", "checks": readiness.checks}
+    return JSONResponse(
+        body, status_code=200 if readiness.ready else 503, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def index(request: Request) -> Response:
@@ -27,6 +37,7 @@ async def index(request: Request) -> Response:
 ROUTES: list[BaseRoute] = [
     Route("/", index),
     Route("/healthz", healthz),
+    Route("/readyz", readyz),
     Route("/api/openapi.json", openapi),
     Route("/api/auth/login", auth_routes.login, methods=["POST"]),
     Route("/api/auth/logout", auth_routes.logout, methods=["POST"]),

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from collab.services.collections import Collections
 from collab.services.connections import Connections
+from collab.services.health import Health
 from collab.services.history import History
 from collab.services.records import Records
 from collab.services.sessions import Sessions
@@ -32,6 +33,7 @@ class Services:
     snapshots: Snapshots
     streams: Streams
     connections: Connections
+    health: Health
 
 
 def services(connection: HTTPConnection) -> Services:

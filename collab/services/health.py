@@ -1,0 +1,51 @@
+"""Whether this server can do its work now: the answer of `/readyz`, for a load balancer or an orchestrator.
+
+`/healthz` says the process answers; ready means more: the database answers within a deadline and holds
+the schema this code was built for (a node started before a migration, or on a restored older database,
+must not take traffic). What is wrong is logged here in full and told to the caller in one word per check:
+the endpoint is public, so it names no host, error text or revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from persistence.database import Database, head_revision
+
+log = logging.getLogger(__name__)
+
+OK = "ok"
+UNREACHABLE = "unreachable"
+NOT_MIGRATED = "not at the current schema"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    checks: dict[str, str]
+
+    @property
+    def ready(self) -> bool:
+        return all(state == OK for state in self.checks.values())
+
+
+class Health:
+    def __init__(self, database: Database, deadline_seconds: float = 2.0) -> None:
+        self._database = database
+        self._deadline = deadline_seconds
+
+    async def readiness(self) -> Readiness:
+        return Readiness({"database": await self._database_state()})
+
+    async def _database_state(self) -> str:
+        try:
+            async with asyncio.timeout(self._deadline):
+                revisions = await self._database.schema_revisions()
+        except Exception as exc:  # any failure to answer in time is "unreachable"; the reason is logged
+            log.warning("not ready: the database did not answer (%s)", type(exc).__name__)
+            return UNREACHABLE
+        if revisions != (head_revision(),):
+            log.warning("not ready: the database is at %s, this server needs %s", revisions, head_revision())
+            return NOT_MIGRATED
+        return OK

@@ -99,6 +99,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     session_cookie_secure: bool = False
     trust_proxy_headers: bool = False
+    # `GET /metrics` (Prometheus) answers only `Authorization: Bearer <this>`; unset, it does not exist.
+    metrics_token: str | None = field(default=None, repr=False)
     bootstrap_admin_email: str = "admin@example.com"
     bootstrap_admin_password: str | None = field(default=None, repr=False)
 

@@ -27,6 +27,31 @@ class NewChange:
     winner_user_id: str | None = None
 
 
+# Deleting a record and bringing it back are history entries too: a row of no field ("") whose origin says
+# which, with neither value. They are never put back (undelete is the way back) and never make a
+# `record.updated`: the `record.deleted`/`record.restored` event that follows covers them.
+RECORD_FIELD = ""
+DELETED = "delete"
+UNDELETED = "undelete"
+
+
+def lifecycle(record_id: str, origin: str, user_id: str | None, session_id: str | None) -> ChangeRow:
+    """The entry for deleting (`DELETED`) or bringing back (`UNDELETED`) a record."""
+    return ChangeRow(
+        record_id=record_id,
+        field=RECORD_FIELD,
+        before=None,
+        after=None,
+        user_id=user_id,
+        session_id=session_id,
+        origin=origin,
+    )
+
+
+def is_lifecycle(row: ChangeRow) -> bool:
+    return row.field == RECORD_FIELD and row.origin in (DELETED, UNDELETED)
+
+
 @dataclass(frozen=True)
 class ChangeFilter:
     user_id: str | None = None
@@ -63,14 +88,20 @@ async def newest_id(session: AsyncSession, record_id: str) -> int:
 
 
 async def last_authors(session: AsyncSession, record_id: str) -> dict[str, str | None]:
-    """Who wrote each field's current value, as far as the log knows (a room's index starts from this)."""
-    newest = (
-        select(func.max(ChangeRow.id).label("id"))
+    """Who wrote each field's current value, as far as the log knows (a room's index starts from this).
+
+    The newest entry by time, not by id: a burst is extended in place, so when two people type into a
+    field in turn, the older entry (lower id) may hold the latest write."""
+    ranked = (
+        select(
+            ChangeRow.field,
+            ChangeRow.user_id,
+            func.row_number()
+            .over(partition_by=ChangeRow.field, order_by=(ChangeRow.at.desc(), ChangeRow.id.desc()))
+            .label("rank"),
+        )
         .where(ChangeRow.record_id == record_id)
-        .group_by(ChangeRow.field)
         .subquery()
     )
-    rows = await session.execute(
-        select(ChangeRow.field, ChangeRow.user_id).join(newest, newest.c.id == ChangeRow.id)
-    )
+    rows = await session.execute(select(ranked.c.field, ranked.c.user_id).where(ranked.c.rank == 1))
     return {field: user_id for field, user_id in rows}

@@ -21,6 +21,7 @@ from auth.throttle import LoginThrottle
 from collab.changefeed.feed import Feed
 from collab.live.registry import RoomRegistry
 from collab.live.session_watch import SessionWatch
+from collab.metrics import LoopLag, Metrics
 from collab.services.collections import Collections
 from collab.services.connections import Connections
 from collab.services.health import Health
@@ -39,6 +40,7 @@ from server.bootstrap import prepare_database
 from web.errors import exception_handlers
 from web.events_route import FEED_PATH, feed_app
 from web.headers import SecurityHeaders
+from web.http_metrics import HttpMetrics
 from web.input_guard import RejectNul
 from web.limits import BodyLimit
 from web.routes import ROUTES
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> CollabApp:
+    metrics = Metrics()  # this app's own registry: several apps may run in one process
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Database(settings.database_url) as database:
@@ -72,6 +76,7 @@ def create_app(settings: Settings) -> CollabApp:
                     settings.write_batch_max,
                     settings.history_burst_seconds,
                     settings.shutdown_grace_seconds,
+                    metrics,
                 ) as writer,
                 # Between the two: it publishes the rooms' last updates, and its events go through the writer.
                 Feed(
@@ -81,16 +86,18 @@ def create_app(settings: Settings) -> CollabApp:
                     timedelta(days=settings.event_retention_days),
                     settings.feed_heartbeat_seconds,
                     framer=SSE,
+                    metrics=metrics,
                 ) as feed,
-                RoomRegistry(database, writer, settings) as registry,
+                RoomRegistry(database, writer, settings, metrics=metrics) as registry,
                 Retention(database, settings.log_retention_days, settings.retention_check_seconds),
                 SessionWatch(database, registry, policy, settings.session_check_seconds),
+                LoopLag(metrics),
             ):
                 # The feed and the registry consume the writer's outcomes (each subscribes as it is built).
                 registry.session_end_listeners.append(feed.end_sessions)
                 services = Services(
                     settings=settings,
-                    sessions=Sessions(database, registry, throttle, policy),
+                    sessions=Sessions(database, registry, throttle, policy, metrics),
                     users=Users(database, registry, throttle),
                     collections=Collections(database),
                     records=Records(database, registry, feed),
@@ -101,6 +108,7 @@ def create_app(settings: Settings) -> CollabApp:
                     health=Health(database),
                 )
                 registry.presence_listeners.append(services.streams.presence_changed)
+                _read_levels(metrics, registry, feed, writer)
                 app.state.services = services
                 yield
             log.info("all accepted updates are stored; shutting down")
@@ -113,8 +121,19 @@ def create_app(settings: Settings) -> CollabApp:
     )
     # An API answers the path it was asked; a redirect to another spelling only blurs what exists.
     http_app.router.redirect_slashes = False
+    http_app.state.metrics = metrics
 
-    return CollabApp(http_app, settings)
+    return CollabApp(http_app, settings, metrics)
+
+
+def _read_levels(metrics: Metrics, registry: RoomRegistry, feed: Feed, writer: SqlUpdateWriter) -> None:
+    """Levels are read when scraped, never kept up to date on the hot path."""
+    levels = metrics.levels
+    levels.rooms = lambda: len(registry.rooms)
+    levels.connections = lambda: len(registry.connections())
+    levels.send_queue_bytes = lambda: sum(connection.backlog_bytes for connection in registry.connections())
+    levels.feed_subscribers = feed.subscriber_count
+    levels.writer_backlog = lambda: writer.backlog
 
 
 class CollabApp:
@@ -124,11 +143,13 @@ class CollabApp:
     measured before and while it is read (`web/headers.py`, `web/limits.py`).
     """
 
-    def __init__(self, http_app: Starlette, settings: Settings) -> None:
+    def __init__(self, http_app: Starlette, settings: Settings, metrics: Metrics) -> None:
         self.http_app = http_app
         https = settings.session_cookie_secure
-        self.guarded_http = SecurityHeaders(BodyLimit(http_app, settings.max_body_bytes), https)
-        self.feed_app = SecurityHeaders(BodyLimit(RejectNul(feed_app), settings.max_body_bytes), https)
+        guarded = SecurityHeaders(BodyLimit(http_app, settings.max_body_bytes), https)
+        self.guarded_http = HttpMetrics(guarded, metrics)
+        feed = SecurityHeaders(BodyLimit(RejectNul(feed_app), settings.max_body_bytes), https)
+        self.feed_app = HttpMetrics(feed, metrics, route=FEED_PATH)
 
     @property
     def state(self) -> State:

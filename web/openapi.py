@@ -43,6 +43,8 @@ DOCUMENT: dict[str, Any] = {
         "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "cookie": {"type": "apiKey", "in": "cookie", "name": "collab_session"},
+            # The `metrics_token` setting, not a login session.
+            "metricsToken": {"type": "http", "scheme": "bearer"},
         },
         "schemas": {
             "Error": {
@@ -176,6 +178,19 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {
                     "200": {"description": "Ready: the database answers and is at the current schema"},
                     "503": {"description": "Not ready; `checks` names what is wrong, one word per check"},
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "security": [{"metricsToken": []}],
+                "responses": {
+                    "200": {
+                        "description": "The server's figures in the Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "401": _error("Not the metrics token"),
+                    "404": _error("Metrics are off: no `metrics_token` is set"),
                 },
             }
         },

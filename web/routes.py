@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from web import admin_routes, auth_routes, edit_routes, history_routes, record_routes, snapshot_routes
 from web.events_route import FEED_PATH, event_stream
+from web.metrics_route import METRICS_PATH, metrics
 from web.openapi import openapi
 from web.services import services
 
@@ -38,6 +39,7 @@ ROUTES: list[BaseRoute] = [
     Route("/", index),
     Route("/healthz", healthz),
     Route("/readyz", readyz),
+    Route(METRICS_PATH, metrics),
     Route("/api/openapi.json", openapi),
     Route("/api/auth/login", auth_routes.login, methods=["POST"]),
     Route("/api/auth/logout", auth_routes.logout, methods=["POST"]),

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from collab.changefeed.events import Chunk, FeedEvent, Framer, chunk_of, feed_event, heartbeat
 from collab.clock import SYSTEM_CLOCK, Clock
+from collab.metrics import UNREAD, Metrics
 from collab.periodic import Periodic
 from collab.store.writer import SqlUpdateWriter
 from collab.store.writes import Committed, WriteOutcome
@@ -124,8 +125,10 @@ class Feed:
         *,
         framer: Framer,
         clock: Clock = SYSTEM_CLOCK,
+        metrics: Metrics = UNREAD,
     ) -> None:
         self._framer = framer
+        self._metrics = metrics
         self._heartbeat_chunk = heartbeat(framer)
         self._database = database
         self._writer = writer
@@ -292,9 +295,12 @@ class Feed:
         # Framed once and joined per collection: each subscriber gets one chunk per publish, not one
         # event per changed record, so a publish costs a write per stream however many records it holds.
         per_list: dict[tuple[str, str], list[FeedEvent]] = {}
+        now = utcnow()
         for event_id, event in stored:
             if not isinstance(event, _Described):
                 continue  # not the feed's (stored by someone else through the same writer)
+            if event.at.tzinfo is not None:  # publish lag: from the event made to its push
+                self._metrics.feed_publish_lag_seconds.observe(max(0.0, (now - event.at).total_seconds()))
             per_list.setdefault((event.tenant_id, event.collection_id), []).append(
                 feed_event(self._framer, event_id, event.type, event.payload)
             )
@@ -319,6 +325,10 @@ class Feed:
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
                 subscriber.end()
+
+    def subscriber_count(self) -> int:
+        """Open streams, read when metrics are scraped."""
+        return sum(len(subscribers) for subscribers in self._subscribers.values())
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         key = (subscriber.tenant_id, subscriber.collection_id)

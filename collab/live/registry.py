@@ -23,6 +23,7 @@ from collab.clock import SYSTEM_CLOCK, Clock
 from collab.errors import RoomLoadFailed
 from collab.live.connection import Connection
 from collab.live.room import Room, settle
+from collab.metrics import UNREAD, Metrics
 from collab.settings import Settings
 from collab.store.snapshotter import load_room, take_snapshot
 from collab.store.writer import UpdateWriter
@@ -36,9 +37,15 @@ _HOUSEKEEPING_SECONDS = 1.0
 
 class RoomRegistry:
     def __init__(
-        self, database: Database, writer: UpdateWriter, settings: Settings, clock: Clock = SYSTEM_CLOCK
+        self,
+        database: Database,
+        writer: UpdateWriter,
+        settings: Settings,
+        clock: Clock = SYSTEM_CLOCK,
+        metrics: Metrics = UNREAD,
     ) -> None:
         self._database = database
+        self.metrics = metrics
         self._writer = writer
         self._settings = settings
         self._clock = clock
@@ -130,6 +137,7 @@ class RoomRegistry:
                     collection_id=loaded.collection_id,
                     load=self._loads,
                     clock=self._clock,
+                    metrics=self.metrics,
                 )
             except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
                 raise

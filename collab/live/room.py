@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from collab.errors import MalformedMessage, RoomBroken
 from collab.live.admission import UpdateRefused, admit, clock_ends
 from collab.live.awareness import Awareness
 from collab.live.connection import Connection
+from collab.metrics import UNREAD, Metrics
 from collab.origin import Origin, OriginKind
 from collab.records.correction import correct
 from collab.records.document import fields_map, read_fields, tidy, write_fields
@@ -80,6 +82,7 @@ class Room:
         collection_id: str = "",
         load: int = 0,
         clock: Clock = SYSTEM_CLOCK,
+        metrics: Metrics = UNREAD,
     ) -> None:
         self.record_id = record_id
         self.tenant_id = tenant_id
@@ -117,6 +120,8 @@ class Room:
         self.holders = 0
         self._writer = writer
         self._awareness = Awareness()
+        self._metrics = metrics
+        self._accepted_at: deque[float] = deque()  # clock time of each unsettled write, oldest first
 
     # -- connections -------------------------------------------------------------------------------------
 
@@ -166,6 +171,8 @@ class Room:
         connection.enqueue(protocol.saved(self.stored_state_vector))
 
     def _receive_update(self, connection: Connection, update: bytes) -> None:
+        self._metrics.updates_in.inc()
+        self._metrics.updates_in_bytes.inc(len(update))
         if not allows(connection.principal, Action.EDIT):
             # Every client answers the server's sync step 1 with a step 2, usually with nothing new: only
             # an update that would add something is a refused write worth telling the viewer about.
@@ -318,9 +325,14 @@ class Room:
         fields = self._fields_after(edit)
         self.last_update_at = self._clock.monotonic()
         message = protocol.sync_update(update)
+        receivers = 0
         for connection in self.connections.values():
             if connection.id != origin.connection_id:
                 connection.enqueue(message)
+                receivers += 1
+        if receivers:
+            self._metrics.updates_out.inc(receivers)
+            self._metrics.updates_out_bytes.inc(receivers * len(message))
         self._writer.submit(
             PendingWrite(
                 record_id=self.record_id,
@@ -336,6 +348,7 @@ class Room:
             )
         )
         self.unsettled += 1
+        self._accepted_at.append(self.last_update_at)
         return edit.changes if edit is not None else ()
 
     def _field_edit(self, update: Update, origin: Origin) -> FieldEdit | None:
@@ -375,6 +388,7 @@ class Room:
         """The writer committed these writes of this room (in the order they were queued): everything the
         last one's state vector covers is stored. Each connection that wrote gets one "saved" for them."""
         self.unsettled -= len(writes)
+        self._observe_saved(len(writes))
         self.stored_state_vector = writes[-1].state_vector_after
         self.updates_since_snapshot += len(writes)
         due = {write.origin.connection_id for write in writes if write.origin.connection_id is not None}
@@ -386,10 +400,18 @@ class Room:
             if connection is not None:
                 connection.enqueue(message)
 
+    def _observe_saved(self, settled: int) -> None:
+        """Saved latency: from each write's acceptance here to its commit coming back (message 100)."""
+        now = self._clock.monotonic()
+        for _ in range(min(settled, len(self._accepted_at))):
+            self._metrics.saved_seconds.observe(now - self._accepted_at.popleft())
+
     def refused(self, write: PendingWrite, reason: str) -> None:
         """The database will never store this write (nor the ones after it): the live document is ahead of
         storage for good, so it is reloaded; the connection that sent it is closed for good (4400)."""
         self.unsettled -= 1
+        if self._accepted_at:
+            self._accepted_at.popleft()
         if write.origin.connection_id is not None:
             sender = self.connections.get(write.origin.connection_id)
             if sender is not None:

@@ -38,7 +38,9 @@ async def serve_connection(
         room = await registry.acquire(record_id)
     except RoomLoadFailed as exc:
         # The client retries later (1011); the record is never served as an empty document.
-        await channel.close(*close_frame(exc))
+        code, reason = close_frame(exc)
+        registry.metrics.closes.labels(code=str(code)).inc()
+        await channel.close(code, reason)
         return
     rate = TokenBucket(settings.max_messages_per_second, settings.message_burst)
     connection = Connection(
@@ -71,6 +73,9 @@ async def serve_connection(
         log.exception("connection %s on record %s failed", connection.id, record_id)
         connection.close(*close_frame(exc))
     finally:
+        # By the server's close code, or "client" when the peer left first: a bounded label either way.
+        closed_by = "client" if connection.close_code is None else str(connection.close_code)
+        registry.metrics.closes.labels(code=closed_by).inc()
         registry.leave(room, connection)
         registry.release(room)
         await connection.stop()

@@ -355,7 +355,8 @@ def field_edit(
     """The field changes the decoded ``update`` made, given ``index`` as it was before and ``doc_after``, the
     document with the update applied (``integrated``: its state vector, when the caller keeps it); updates
     ``index``. One change per field touched, conflicts included, in the order the update first touched
-    them; writes that changed nothing (same value, no conflict) are left out.
+    them; writes that changed nothing (same value, no conflict) are left out. Two concurrent writes of the
+    same value are no conflict: nothing was lost, so nobody has anything to settle.
     """
     touched = index._ingest(update, doc_after, lambda _: author, author, integrated)
     changes = []
@@ -363,16 +364,17 @@ def field_edit(
         after = index.entry(key)
         before_value = touch.before.value if touch.before else None
         after_value = after.value if after else None
-        if not touch.conflict and before_value == after_value:
+        conflict = touch.conflict and not _same_value(touch.lost, after_value)
+        if not conflict and before_value == after_value:
             continue
-        lost_value, lost_author = touch.lost or (None, None)
+        lost_value, lost_author = touch.lost if conflict and touch.lost else (None, None)
         changes.append(
             FieldChange(
                 field=key,
                 before=before_value,
                 after=after_value,
                 author=author,
-                conflict=touch.conflict,
+                conflict=conflict,
                 overwritten_author=touch.before.author if touch.before else None,
                 winner_author=after.author if after else None,
                 lost_value=lost_value,
@@ -380,6 +382,15 @@ def field_edit(
             )
         )
     return FieldEdit(tuple(changes), frozenset(touched))
+
+
+def _same_value(lost: tuple[AnyValue, str | None] | None, after: AnyValue) -> bool:
+    """Whether the write that lost held the value that is shown anyway. A nested type's lost content is
+    not known (None), so typing lost into a replaced Y.Text always stays a conflict."""
+    if lost is None:
+        return False
+    value, _ = lost
+    return value is not None and value == after
 
 
 def changes_for(

@@ -45,7 +45,7 @@ class History:
         self._registry = registry
 
     async def page(self, principal: Principal, record_id: str, query: HistoryQuery) -> dict[str, Any]:
-        """One page of entries; `next_before` (when the page is full) is the cursor for the next."""
+        """One page of entries; `next_before` (when the page read `limit` rows) is the cursor for the next."""
         require(principal, Action.READ)
         where = changes.ChangeFilter(
             user_id=user_filter(query.user_id),
@@ -55,11 +55,14 @@ class History:
             before_id=query.before_id,
         )
         async with self._database.session() as session:
-            record, _ = await records.find_record(session, principal, record_id)
+            # A deleted record's history stays readable to those who may read the record: it tells what
+            # was there before someone decides to bring it back.
+            record, _ = await records.find_record(session, principal, record_id, include_deleted=True)
             rows = await changes.page(session, record.id, where, query.limit)
-            ids = {u for row in rows for u in (row.user_id, row.winner_user_id, row.lost_user_id) if u}
+            shown = [row for row in rows if not _no_op(row)]
+            ids = {u for row in shown for u in (row.user_id, row.winner_user_id, row.lost_user_id) if u}
             users = await records.user_refs(session, principal.tenant_id, ids)
-        body: dict[str, Any] = {"changes": [change_json(row, users) for row in rows]}
+        body: dict[str, Any] = {"changes": [change_json(row, users) for row in shown]}
         if len(rows) == query.limit:
             body["next_before"] = rows[-1].id
         return body
@@ -77,6 +80,8 @@ class History:
             row = await changes.find(session, record.id, number)
         if row is None:
             raise ChangeNotFound("no such change")
+        if changes.is_lifecycle(row):
+            raise SchemaError({"record": "a deletion is not put back: the record is brought back instead"})
         value = row.lost_value if row.conflict else row.before
         if row.conflict and value is None:
             raise SchemaError({row.field: "the lost value of a rich-text conflict cannot be put back"})
@@ -87,6 +92,12 @@ class History:
         async with self._database.session() as session:
             record, collection = await records.find_record(session, principal, record.id)
             return (await record_view(self._registry, session, principal, record, collection)).body
+
+
+def _no_op(row: ChangeRow) -> bool:
+    """An entry that changes nothing: a burst typed and then taken back (it is extended in place, so its
+    `after` may come back to its `before`). Not shown; a page may then hold fewer entries than asked."""
+    return not row.conflict and row.before == row.after and not changes.is_lifecycle(row)
 
 
 def change_json(row: ChangeRow, users: dict[str, dict[str, str]]) -> dict[str, Any]:

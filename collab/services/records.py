@@ -149,9 +149,15 @@ class Records:
         async with self._database.session() as session:
             record, _ = await records.find_record(session, principal, record_id)
             record.deleted_at = utcnow()
+            entry = changes.lifecycle(record.id, changes.DELETED, principal.user_id, principal.session_id)
+            session.add(entry)
+            await session.flush()
+            upto_change_id = entry.id
             await session.commit()
         self._registry.close_record(record.id, *close_frame(RecordDeleted(record.id)))
-        await self._feed.publish(_event(principal, record, "record.deleted", {}))
+        await self._feed.publish(
+            _event(principal, record, "record.deleted", {}, upto_change_id=upto_change_id)
+        )
 
     async def undelete(self, principal: Principal, record_id: str) -> RecordView:
         """Bring a deleted record back (one that is not deleted is answered as it is)."""
@@ -160,10 +166,22 @@ class Records:
             record, collection = await records.find_record(
                 session, principal, record_id, include_deleted=True
             )
-            record.deleted_at = None
+            upto_change_id = 0
+            if record.deleted_at is not None:
+                record.deleted_at = None
+                entry = changes.lifecycle(
+                    record.id, changes.UNDELETED, principal.user_id, principal.session_id
+                )
+                session.add(entry)
+                await session.flush()
+                upto_change_id = entry.id
             await session.commit()
             restored = await record_view(self._registry, session, principal, record, collection)
-        await self._feed.publish(_event(principal, record, "record.restored", restored.body["fields"]))
+        await self._feed.publish(
+            _event(
+                principal, record, "record.restored", restored.body["fields"], upto_change_id=upto_change_id
+            )
+        )
         return restored
 
 

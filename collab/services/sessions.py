@@ -17,9 +17,10 @@ from auth.devices import describe
 from auth.errors import InvalidCredentials, SessionEnded, SessionNotFound
 from auth.principal import Principal
 from auth.sessions import SessionPolicy
-from auth.throttle import LoginThrottle
+from auth.throttle import LoginThrottle, TooManyAttempts
 from collab.errors import close_frame
 from collab.live.registry import RoomRegistry
+from collab.metrics import UNREAD, Metrics
 from collab.records.records import iso
 from persistence.database import Database
 from persistence.models import LoginSession, Tenant
@@ -27,9 +28,15 @@ from persistence.models import LoginSession, Tenant
 
 class Sessions:
     def __init__(
-        self, database: Database, registry: RoomRegistry, throttle: LoginThrottle, policy: SessionPolicy
+        self,
+        database: Database,
+        registry: RoomRegistry,
+        throttle: LoginThrottle,
+        policy: SessionPolicy,
+        metrics: Metrics = UNREAD,
     ) -> None:
         self._database = database
+        self._metrics = metrics
         self._registry = registry
         self._throttle = throttle
         self._policy = policy
@@ -40,15 +47,21 @@ class Sessions:
         """A new session's token and who it is; `InvalidCredentials` (never saying what was wrong), or
         `TooManyAttempts` once the throttle's limits are reached. Both outcomes are in the audit log."""
         # The slot is taken before the password is checked: a guess counts from the moment it is made.
-        attempt = await self._throttle.reserve(tenant, normalise_email(email), ip)
+        try:
+            attempt = await self._throttle.reserve(tenant, normalise_email(email), ip)
+        except TooManyAttempts:
+            self._metrics.logins.labels(outcome="throttled").inc()
+            raise
         try:
             token, principal = await self._verified_login(tenant, email, password, user_agent, ip)
         except InvalidCredentials:
+            self._metrics.logins.labels(outcome="failed").inc()
             raise  # the attempt stays counted
         except BaseException:
             await attempt.abandoned()  # no answer was given: it does not count
             raise
         await attempt.succeeded()
+        self._metrics.logins.labels(outcome="ok").inc()
         return token, principal
 
     async def _verified_login(

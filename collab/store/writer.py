@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
+from collab.metrics import UNREAD, Metrics
 from collab.origin import OriginKind
 from collab.records.document import summarize
 from collab.store.writes import Committed, PendingWrite, Refused, WriteOutcome
@@ -77,8 +78,10 @@ class SqlUpdateWriter:
         batch_max: int = 500,
         burst_seconds: float = 3.0,
         shutdown_grace_seconds: float = 10.0,
+        metrics: Metrics = UNREAD,
     ) -> None:
         self._database = database
+        self._metrics = metrics
         self._appender = LogAppender(database, burst_seconds)
         self._batch_max = batch_max
         self._grace = shutdown_grace_seconds
@@ -286,6 +289,7 @@ class SqlUpdateWriter:
             self._waiting_since = loop.time()
         attempt = 0
         while True:
+            started = loop.time()
             try:
                 appended = await self._commit(writes, events)
             except DatabaseUnavailable as unavailable:
@@ -303,6 +307,8 @@ class SqlUpdateWriter:
                 self._waiting_since = None  # it answered
                 raise
             self._waiting_since = None
+            self._metrics.commit_seconds.observe(loop.time() - started)
+            self._metrics.commit_batch_size.observe(len(writes))
             return appended
 
     async def _commit(self, batch: list[PendingWrite], events: list[NewEvent]) -> Appended:

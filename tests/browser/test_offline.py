@@ -86,6 +86,7 @@ async def test_offline_edits_are_kept_counted_merged_and_then_saved(
     await expect(conflict).to_have_count(1, timeout=DEADLINE_MS)
     await expect(conflict).to_contain_text(re.compile(f"set {loser} at the same time"))
     await conflict.get_by_role("button", name="Put this value back").click()
+    await conflict.get_by_role("button", name="Put back", exact=True).click()  # the confirmation
     # The put-back is itself a change, shown on top.
     await expect(bob.get_by_test_id("change").first).to_contain_text("put back", timeout=DEADLINE_MS)
     await bob.get_by_role("button", name="Close").click()

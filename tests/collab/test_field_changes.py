@@ -125,6 +125,17 @@ def test_concurrent_writes_report_the_loser_in_both_orders(ids: tuple[int, int],
     assert server.index.values()["revenue"] == server.fields["revenue"]
 
 
+@pytest.mark.parametrize("ids", [(1, 2), (2, 1)], ids=["second-wins", "second-loses"])
+def test_the_same_value_written_concurrently_is_no_conflict_and_no_entry(ids: tuple[int, int]) -> None:
+    server, alice, bob = offline_pair(*ids)
+    alice.edit(lambda f: f.__setitem__("revenue", 5000))
+    bob.edit(lambda f: f.__setitem__("revenue", 5000))
+    (change,) = server.deliver(alice)
+    assert not change.conflict and (change.before, change.after) == (1000.0, 5000.0)
+    assert server.deliver(bob) == []  # nothing was lost, nothing changed
+    assert server.fields["revenue"] == 5000.0
+
+
 def test_a_merged_update_with_both_writes_is_one_conflict() -> None:
     server, alice, bob = offline_pair()
     both = merge_updates(

@@ -148,3 +148,101 @@ async def test_history_is_tenant_scoped_and_put_back_needs_an_editor(
         assert (
             await http.get(f"/api/records/{record}/history", params={"since": "yesterday"})
         ).status_code == 400
+
+
+async def test_two_people_typing_in_turn_make_one_entry_each_and_nothing_is_a_no_op(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    record = await live_server.create_record(admin_token, {"name": "Panda", "revenue": 1000})
+    ann_token = await live_server.add_user("ann@example.com", "editor")
+    bob_token = await live_server.add_user("bob@example.com", "editor")
+    async with NodeClient(name="ann") as ann, NodeClient(name="bob") as bob:
+        await ann.connect(live_server.ws_url, record, token=ann_token)
+        await bob.connect(live_server.ws_url, record, token=bob_token)
+        value = "Panda "
+        for n in range(16):  # 8 + 8 characters, alternately, each person seeing the other's
+            typist, other = (ann, bob) if n % 2 == 0 else (bob, ann)
+            value += "ab"[n % 2]
+            await typist.set("name", value)
+            await other.wait_field("name", value)
+        # Typed and taken back within one burst: no entry that changes nothing.
+        await ann.set("stage", "won")
+        await ann.wait_saved()
+        await ann.delete("stage")
+        await ann.wait_saved()
+        await bob.wait_saved()
+    names = await history(live_server, admin_token, record, field="name")
+    assert len(names) <= 3, names  # the two people's bursts and the create
+    assert {c["user"]["email"] for c in names[:-1]} == {"ann@example.com", "bob@example.com"}
+    assert max(names[:-1], key=lambda c: len(c["after"]))["after"] == value
+    everything = await history(live_server, admin_token, record)
+    assert all(c["before"] != c["after"] or c["conflict"] for c in everything), everything
+
+
+async def test_the_same_value_written_concurrently_is_no_conflict(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    record = await live_server.create_record(admin_token, {"name": "Panda", "revenue": 1000})
+    ann_token = await live_server.add_user("ann@example.com", "editor")
+    bob_token = await live_server.add_user("bob@example.com", "editor")
+    async with NodeClient(name="ann") as ann, NodeClient(name="bob") as bob:
+        await ann.connect(live_server.ws_url, record, token=ann_token)
+        await bob.connect(live_server.ws_url, record, token=bob_token)
+        await ann.offline()
+        await bob.offline()
+        await ann.set("revenue", 150000)
+        await bob.set("revenue", 150000)
+        await ann.online()
+        await ann.wait_saved()
+        await bob.online()
+        await bob.wait_saved()
+    changes = await history(live_server, admin_token, record, field="revenue")
+    assert not any(c["conflict"] for c in changes), changes
+    assert all(c["before"] != c["after"] for c in changes), changes
+
+
+async def test_a_plain_entry_can_be_put_back_and_a_deleted_records_history_stays_readable(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    record = await live_server.create_record(admin_token, {"name": "Panda", "revenue": 1000})
+    ann_token = await live_server.add_user("ann@example.com", "editor")
+    viewer = await live_server.add_user("viv@example.com", "viewer")
+    await live_server.cli("tenant", "add", "other")
+    outsider = await live_server.add_user("eve@other.example", "admin", tenant="other")
+    async with NodeClient(name="ann") as ann:
+        await ann.connect(live_server.ws_url, record, token=ann_token)
+        await ann.set("revenue", 5)
+        await ann.wait_saved()
+        mistake = (await history(live_server, admin_token, record, field="revenue"))[0]
+        assert (mistake["before"], mistake["after"], mistake["conflict"]) == (1000, 5, False)
+        async with live_server.client(admin_token) as http:
+            restored = await http.post(f"/api/records/{record}/history/{mistake['id']}/restore")
+            assert restored.status_code == 200 and restored.json()["fields"]["revenue"] == 1000
+        await ann.wait_field("revenue", 1000)
+    latest = (await history(live_server, admin_token, record, field="revenue"))[0]
+    assert (latest["origin"], latest["before"], latest["after"], latest["user"]["email"]) == (
+        "restore",
+        5,
+        1000,
+        "admin@example.com",
+    )
+    async with live_server.client(admin_token) as http:
+        assert (await http.delete(f"/api/records/{record}")).status_code in (200, 204)
+        assert (await http.get(f"/api/records/{record}")).status_code == 404
+    deleted = await history(live_server, viewer, record)
+    assert (deleted[0]["field"], deleted[0]["origin"], deleted[0]["user"]["email"]) == (
+        "",
+        "delete",
+        "admin@example.com",
+    )
+    assert len(deleted) >= 4
+    async with live_server.client(outsider) as http:
+        assert (await http.get(f"/api/records/{record}/history")).status_code == 404
+    async with live_server.client(admin_token) as http:
+        put_back = await http.post(f"/api/records/{record}/history/{deleted[0]['id']}/restore")
+        assert put_back.status_code == 404  # the record is deleted: nothing to put a value into
+        assert (await http.post(f"/api/records/{record}/undelete")).status_code == 200
+        put_back = await http.post(f"/api/records/{record}/history/{deleted[0]['id']}/restore")
+        assert put_back.status_code == 422  # a deletion is undone by undelete, not put back
+    back = (await history(live_server, admin_token, record))[0]
+    assert (back["field"], back["origin"], back["before"], back["after"]) == ("", "undelete", None, None)

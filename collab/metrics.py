@@ -111,6 +111,12 @@ class Metrics:
             ["code"],
             registry=registry,
         )
+        self.feed_resumes = Counter(
+            "collab_feed_resumes",
+            "Feed streams opened with Last-Event-ID: resumed exactly, or reset (reload the list).",
+            ["outcome"],
+            registry=registry,
+        )
         self.logins = Counter(
             "collab_logins",
             "Login attempts by outcome (ok, failed, throttled).",

@@ -103,7 +103,7 @@ def create_app(settings: Settings) -> CollabApp:
                     records=Records(database, registry, feed),
                     history=History(database, registry),
                     snapshots=Snapshots(database, registry, settings.viewers_read_snapshots),
-                    streams=Streams(database, registry, feed, SSE),
+                    streams=Streams(database, registry, feed, SSE, metrics),
                     connections=Connections(database, registry, settings),
                     health=Health(database),
                 )

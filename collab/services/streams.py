@@ -17,6 +17,7 @@ from collab.changefeed.events import FeedEvent, Framer, feed_event
 from collab.changefeed.feed import Feed, Subscriber, describe
 from collab.live.registry import RoomRegistry
 from collab.live.room import Room
+from collab.metrics import UNREAD, Metrics
 from collab.records import records
 from persistence import events
 from persistence.database import Database
@@ -39,7 +40,15 @@ class Stream:
 
 
 class Streams:
-    def __init__(self, database: Database, registry: RoomRegistry, feed: Feed, framer: Framer) -> None:
+    def __init__(
+        self,
+        database: Database,
+        registry: RoomRegistry,
+        feed: Feed,
+        framer: Framer,
+        metrics: Metrics = UNREAD,
+    ) -> None:
+        self._metrics = metrics
         self._database = database
         self._registry = registry
         self._feed = feed
@@ -84,8 +93,10 @@ class Streams:
         if last_id > newest or (oldest is not None and last_id < oldest - 1):
             # Older than what is kept (or from another database): the client must reload its list.
             reset = {"reason": "the events after this id are no longer kept", "newest": newest}
+            self._metrics.feed_resumes.labels("reset").inc()
             yield feed_event(self._framer, None, "reset", reset)
             return
+        self._metrics.feed_resumes.labels("resumed").inc()
         while True:
             async with self._database.session() as session:
                 rows = await events.after(

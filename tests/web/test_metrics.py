@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.app_server import AppServer
 from tests.support.live_server import SECRETS_SEEN, running
 from tests.support.polling import poll_until
+from tests.support.sse import FeedClient
 from tests.support.yclient import YClient
 from tests.web.conftest import InProcess
 
@@ -77,6 +78,11 @@ async def test_figures_move_with_http_and_live_edits(database_url: str, tmp_path
             after = await _scrape(http)
             await ann.close()
             await bob.close()
+            # Two feed streams resuming: one from an id still kept, one from an id no server gave out.
+            async with FeedClient(server.base_url, token, "customers", last_event_id=0) as resumed:
+                assert (await resumed.next()).type == "record.created"
+            async with FeedClient(server.base_url, token, "customers", last_event_id=10**9) as reset:
+                assert (await reset.next()).type == "reset"
             left = await poll_until(
                 lambda: _scrape(http),
                 lambda figures: figures["collab_connections"] == before["collab_connections"],
@@ -105,3 +111,5 @@ async def test_figures_move_with_http_and_live_edits(database_url: str, tmp_path
     closed_by_client = "collab_connection_closes_total{code=client}"
     assert left.get(closed_by_client, 0.0) - before.get(closed_by_client, 0.0) == 2
     assert after["collab_event_loop_lag_seconds_count"] >= 0
+    assert left.get("collab_feed_resumes_total{outcome=resumed}", 0.0) == 1
+    assert left.get("collab_feed_resumes_total{outcome=reset}", 0.0) == 1

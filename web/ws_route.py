@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from auth.errors import AuthError, Forbidden
 from collab.errors import CollabError, RecordNotFound, close_frame
+from collab.metrics import Metrics
 from web.abuse_limits import abuse_limits
 from web.channel import WebSocketChannel
 from web.security import origin_allowed, principal_of
@@ -58,7 +59,10 @@ async def record_socket(websocket: WebSocket, send: Send) -> None:
             raise TooManyOpen("too many connections", _SOCKET_RETRY_SECONDS)
         await found.connections.serve(principal, websocket.path_params["record_id"], channel)
     except (AuthError, CollabError) as refused:  # raised before the connection joined its room
-        await channel.close(*close_frame(refused))
+        code, reason = close_frame(refused)
+        metrics: Metrics = websocket.app.state.metrics
+        metrics.closes.labels(code=str(code)).inc()
+        await channel.close(code, reason)
     finally:
         if slot is not None:
             slot.release()

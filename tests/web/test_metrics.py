@@ -71,6 +71,9 @@ async def test_figures_move_with_http_and_live_edits(database_url: str, tmp_path
             await server.create_record(token, {"name": "Published"})  # a feed event, pushed once stored
             url = f"{server.ws_url}/{record}"
             ann, bob = await YClient(url, token).connect(), await YClient(url, token).connect()
+            stranger = await YClient(url, "not-a-session").connect(wait_synced=False)
+            await stranger.wait(stranger.closed.wait(), "the stranger refused")  # before it joins a room
+            assert stranger.close_code == 4401
             during = await _scrape(http)
             ann.fields["revenue"] = 5000
             await bob.wait_until(lambda: bob.fields.get("revenue") == 5000, "bob sees ann's edit")
@@ -110,6 +113,8 @@ async def test_figures_move_with_http_and_live_edits(database_url: str, tmp_path
     assert during["collab_connections"] == before["collab_connections"] + 2
     closed_by_client = "collab_connection_closes_total{code=client}"
     assert left.get(closed_by_client, 0.0) - before.get(closed_by_client, 0.0) == 2
+    not_authenticated = "collab_connection_closes_total{code=4401}"
+    assert after.get(not_authenticated, 0.0) - before.get(not_authenticated, 0.0) == 1
     assert after["collab_event_loop_lag_seconds_count"] >= 0
     assert left.get("collab_feed_resumes_total{outcome=resumed}", 0.0) == 1
     assert left.get("collab_feed_resumes_total{outcome=reset}", 0.0) == 1

@@ -4,6 +4,8 @@
 import { WebsocketProvider } from 'y-websocket'
 import { readAuthMessage } from 'y-protocols/auth'
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { MESSAGE } from './constants.js'
 import { toast } from './toast.js'
 import { describeNotice } from './wording.js'
@@ -12,6 +14,33 @@ import { describeNotice } from './wording.js'
 function socketBase () {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
   return `${scheme}//${location.host}/ws`
+}
+
+/** y-websocket's message type for awareness updates. */
+const MESSAGE_AWARENESS = 1
+
+/**
+ * Send only our own awareness state. y-websocket also passes on every change it received about the
+ * others, and the server takes the first connection to mention a client id as its owner: passing on the
+ * removal of someone whose connection dropped would make that id ours, and their state would be refused
+ * when they reconnect (they would never reappear). The server drops the others' states anyway.
+ * @param {WebsocketProvider} provider
+ */
+function announceOnlyOurselves (provider) {
+  const { awareness } = provider
+  awareness.off('update', provider._awarenessUpdateHandler)
+  /** @param {{ added: number[], updated: number[], removed: number[] }} changes */
+  provider._awarenessUpdateHandler = ({ added, updated, removed }) => {
+    const ours = awareness.clientID
+    if (!added.includes(ours) && !updated.includes(ours) && !removed.includes(ours)) return
+    const ws = provider.ws
+    if (!provider.wsconnected || !ws || ws.readyState !== ws.OPEN) return
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MESSAGE_AWARENESS)
+    encoding.writeVarUint8Array(encoder, encodeAwarenessUpdate(awareness, [ours]))
+    ws.send(encoding.toUint8Array(encoder))
+  }
+  awareness.on('update', provider._awarenessUpdateHandler)
 }
 
 /**
@@ -29,6 +58,7 @@ export function connectRecord (recordId, doc) {
     disableBc: true,
     connect: navigator.onLine
   })
+  announceOnlyOurselves(provider)
   // y-websocket's own handler only logs a warning; the server's reason is for the page to show, in an
   // event of ours (which y-websocket's event map does not list).
   /** @type {any} */ const events = provider
@@ -54,6 +84,8 @@ export function connectRecord (recordId, doc) {
     provider,
     retry () {
       refused = false
+      // A stalled connection may still look open: start a fresh one (a no-op close when there is none).
+      if (provider.ws) provider.disconnect()
       provider.connect()
     },
     destroy () {

@@ -15,9 +15,10 @@ import { keepLocally } from './local-store.js'
 import { showPresence } from './presence.js'
 import { whoAndWhen } from './record-meta.js'
 import { watchSaveState } from './save-state.js'
-import { describeSaveState } from './save-status.js'
+import { cannotSave, describeSaveState, unsavedText } from './save-status.js'
 import { canEdit, currentUser, isAdmin } from './session.js'
 import { snapshotsDrawer } from './snapshots.js'
+import { toast } from './toast.js'
 
 // The server closes with 44xx when reconnecting cannot help; y-websocket then stops retrying.
 /** @type {Record<number, string>} */
@@ -107,6 +108,17 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   const heading = pageHeading('', { class: 'record-title' })
   const indicator = h('p', { class: 'save-state', role: 'status', 'data-testid': 'save-state' })
   const retryButton = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: retry }, 'Retry')
+  // Edits this user can no longer save (role lowered, account ended) stay on this device: offer a copy.
+  const copyButton = h('button', {
+    type: 'button',
+    class: 'secondary',
+    hidden: true,
+    onclick: () => {
+      const labels = new Map(collection.fields.map((spec) => [spec.key, spec.label]))
+      const unsaved = saveState.unsavedFields().map((key) => ({ label: labels.get(key) ?? key, value: fields.get(key) }))
+      navigator.clipboard.writeText(unsavedText(unsaved)).then(() => toast('Your edits are copied'), () => {})
+    }
+  }, 'Copy my edits')
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
   // Disabled until the document holds the server's state (from the server now, or kept here from an
   // earlier visit): typing into a still empty control would race the stored value. Viewers: always.
@@ -130,6 +142,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
       indicator.textContent = describeSaveState(state)
       indicator.dataset.state = state.state
       retryButton.hidden = state.state !== 'error'
+      copyButton.hidden = !cannotSave(state)
       if (state.state !== 'error') problem.hidden = true
     })
 
@@ -163,7 +176,15 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   /** @param {{code: number, reason: string}} event */
   const onClosed = ({ code, reason }) => {
     if (code === CLOSE.NOT_AUTHENTICATED) {
-      onSessionEnded()
+      if (saveState.unsaved() === 0) {
+        onSessionEnded()
+        return
+      }
+      // Edits not saved: stay, so the person sees them and can copy them, and sign in when ready.
+      setDisabled(true)
+      problem.replaceChildren('Your session has ended. ',
+        h('button', { type: 'button', class: 'secondary', onclick: onSessionEnded }, 'Sign in again'))
+      problem.hidden = false
       return
     }
     problem.textContent = CLOSE_REASONS[code] ?? `Disconnected: ${reason || code}`
@@ -195,7 +216,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
 
   mount(root,
     h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, `← ${collection.label}`)),
-    h('div', { class: 'record-head' }, heading, h('div', { class: 'save' }, indicator, retryButton)),
+    h('div', { class: 'record-head' }, heading, h('div', { class: 'save' }, indicator, retryButton, copyButton)),
     meta.element,
     h('div', { class: 'record-bar' }, avatars,
       h('div', { class: 'record-actions' }, history.button, snapshots?.button)),

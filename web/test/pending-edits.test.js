@@ -1,7 +1,7 @@
 // The rules that confirm this device's edits (pending-edits.js): only what the server says is stored is.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PendingEdits } from '../src/pending-edits.js'
+import { BURST_MS, PendingEdits } from '../src/pending-edits.js'
 
 const NOW = new Date('2026-03-03T10:42:00')
 const stored = (/** @type {Array<[number, number]>} */ ...entries) => new Map(entries)
@@ -77,4 +77,46 @@ test('savedAt: the first word from the server, then each time everything is conf
   assert.equal(edits.savedAt, later)
   edits.saved(stored([7, 1]), true, new Date(NOW.getTime() + 120_000)) // nothing was pending
   assert.equal(edits.savedAt, later)
+})
+
+test('one field typed in one burst is one edit, not one per keystroke', () => {
+  const edits = new PendingEdits()
+  for (let i = 0; i < 20; i++) edits.add(7, i, i + 1, true, { field: 'name', at: i * 100 })
+  assert.equal(edits.count, 1)
+  assert.deepEqual(edits.kept(), [{ client: 7, clock: 20, field: 'name' }])
+  edits.add(7, 20, 21, true, { field: 'email', at: 2000 }) // another field: another edit
+  edits.add(7, 21, 22, true, { field: 'name', at: 1900 + BURST_MS + 1 }) // after a pause: another edit
+  assert.equal(edits.count, 3)
+  assert.deepEqual(edits.fields(), ['name', 'email'])
+  edits.saved(stored([7, 19]), true, NOW)
+  assert.equal(edits.count, 3) // the burst is pending until its last keystroke is stored
+  edits.saved(stored([7, 21]), true, NOW)
+  assert.deepEqual(edits.kept(), [{ client: 7, clock: 22, field: 'name' }])
+})
+
+test('a burst that also deleted waits for a "saved" after its last deletion', () => {
+  const edits = new PendingEdits()
+  edits.connected()
+  edits.saved(stored(), true, NOW) // the answer to sync step 1
+  edits.add(7, 0, 3, true, { field: 'name', at: 0 })
+  edits.add(7, 3, 3, true, { field: 'name', at: 100 }) // a backspace
+  assert.deepEqual(edits.kept(), [{ client: 7, clock: 3, deletes: true, field: 'name' }])
+  edits.saved(stored([7, 3]), true, NOW) // a commit after it: both parts are stored
+  assert.equal(edits.count, 0)
+
+  const offline = new PendingEdits()
+  offline.add(7, 5, 5, false, { field: 'name', at: 0 })
+  offline.add(7, 5, 6, false, { field: 'name', at: 100 })
+  assert.deepEqual(offline.kept(), [{ client: 7, clock: 6, deletes: true, field: 'name' }])
+  offline.connected()
+  offline.saved(stored([7, 6]), true, NOW) // the answer to sync step 1 confirms no deletion
+  assert.equal(offline.count, 1)
+  offline.saved(stored([7, 6]), true, NOW)
+  assert.equal(offline.count, 0)
+})
+
+test("edits of another client (an earlier visit) are not joined to this one's", () => {
+  const edits = new PendingEdits([{ client: 1, clock: 4, field: 'name' }])
+  edits.add(2, 0, 1, true, { field: 'name', at: 0 })
+  assert.equal(edits.count, 2)
 })

@@ -2,7 +2,8 @@
 
 Rules, in the order they are applied to each entry a connection sends:
 - A connection owns the client ids it announces first; an entry for an id another connection owns is
-  dropped: nobody speaks for someone else's cursor.
+  dropped: nobody speaks for someone else's cursor. A removal (a null state) of an id the connection does
+  not own is ignored: y-websocket relays others' departures, and that is no announcement.
 - A connection may announce at most `limits.client_ids` distinct client ids over its life; entries for more
   are dropped. An honest y-websocket client uses one per connection, so the cap only meets a buggy or
   hostile client, and dropping (rather than closing) keeps a buggy one editing.
@@ -67,6 +68,11 @@ class Awareness:
             current = self._states.get(entry.client_id)
             if current is not None and current.owner != connection_id:
                 dropped += 1
+                continue
+            if entry.state is None and entry.client_id not in owned:
+                # y-websocket relays every change it sees, others' departures too: a removal of an id this
+                # connection never announced says nothing about it and claims nothing (claiming it would keep
+                # its real owner out when it comes back).
                 continue
             if entry.client_id not in owned and len(owned) >= limits.client_ids:
                 dropped += 1

@@ -92,6 +92,19 @@ def test_leaving_removes_a_connections_states_for_everyone() -> None:
     assert table.leave(1) is None
 
 
+def test_a_relayed_departure_claims_nothing_and_the_person_comes_back() -> None:
+    """y-websocket relays every change it sees: Ann's client sends Bob's departure back to the server."""
+    table = Awareness()
+    table.receive(1, ANN, LIMITS, [protocol.AwarenessEntry(10, 1, {"field": "name"})])
+    table.receive(2, BOB, LIMITS, [protocol.AwarenessEntry(20, 1, {"field": "stage"})])
+    table.leave(2)
+    assert table.receive(1, ANN, LIMITS, [protocol.AwarenessEntry(20, 2, None)]) is None
+    # Bob reconnects (a new connection, the same document client id): he is seen again.
+    back = entries(table.receive(3, BOB, LIMITS, [protocol.AwarenessEntry(20, 3, {"field": "stage"})]))
+    assert [e.client_id for e in back] == [20]
+    assert sorted(e.client_id for e in entries(table.payload())) == [10, 20]
+
+
 @pytest.mark.parametrize(
     "text",
     [

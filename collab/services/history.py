@@ -96,8 +96,15 @@ class History:
 
 def _no_op(row: ChangeRow) -> bool:
     """An entry that changes nothing: a burst typed and then taken back (it is extended in place, so its
-    `after` may come back to its `before`). Not shown; a page may then hold fewer entries than asked."""
-    return not row.conflict and row.before == row.after and not changes.is_lifecycle(row)
+    `after` may come back to its `before`). Not shown; a page may then hold fewer entries than asked.
+    Two nulls are not compared: a value stored before the checks existed and unreadable now also reads as
+    null, and that entry must stay visible (a key set and removed in one burst then shows, harmlessly)."""
+    return (
+        not row.conflict
+        and row.before is not None
+        and row.before == row.after
+        and not changes.is_lifecycle(row)
+    )
 
 
 def change_json(row: ChangeRow, users: dict[str, dict[str, str]]) -> dict[str, Any]:

@@ -97,8 +97,14 @@ class Settings:
     # Request line and headers, and request bodies (413 beyond, checked before and while reading).
     max_header_bytes: int = 64 * 1024
     max_body_bytes: int = 1024 * 1024
+    # Scheduled backups (server/backups.py): off while backup_dir is unset; the newest backup_keep stay.
+    backup_dir: str | None = None
+    backup_every_hours: float = 24.0
+    backup_keep: int = 7
     session_cookie_secure: bool = False
     trust_proxy_headers: bool = False
+    # `text` (one line each, for people) or `json` (one object each, with the request id: server/logs.py).
+    log_format: str = "text"
     # `GET /metrics` (Prometheus) answers only `Authorization: Bearer <this>`; unset, it does not exist.
     metrics_token: str | None = field(default=None, repr=False)
     bootstrap_admin_email: str = "admin@example.com"

@@ -50,6 +50,10 @@ _SQLITE_PRAGMAS = (
 # asyncpg waits 60 s by default for a host that drops packets; fail sooner with a clear error.
 _POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
+# What a serving collab's PostgreSQL connections are called in pg_stat_activity: `collab restore` refuses
+# while any is connected (persistence/backup.py).
+APPLICATION_NAME = "collab"
+
 # Any constant works; it only has to be the same for every collab process migrating one database.
 _MIGRATION_LOCK_KEY = 0x636F6C6C6162  # "collab"
 
@@ -186,7 +190,12 @@ class Database:
             # synchronous_commit is deliberately left at the server's setting (on by default): `off`
             # can lose committed updates on a crash.
             return _create_async_engine(
-                self.url, connect_args={"timeout": _POSTGRES_CONNECT_TIMEOUT_SECONDS}, **options
+                self.url,
+                connect_args={
+                    "timeout": _POSTGRES_CONNECT_TIMEOUT_SECONDS,
+                    "server_settings": {"application_name": APPLICATION_NAME},
+                },
+                **options,
             )
         self._create_sqlite_folder()
         engine = _create_async_engine(self.url, **options)

@@ -36,7 +36,9 @@ from collab.store.retention import Retention
 from collab.store.writer import SqlUpdateWriter
 from persistence.database import Database
 from persistence.errors import PersistenceError
+from server.backups import ScheduledBackups
 from server.bootstrap import prepare_database
+from web.access_log import AccessLog
 from web.errors import exception_handlers
 from web.events_route import FEED_PATH, feed_app
 from web.headers import SecurityHeaders
@@ -92,6 +94,7 @@ def create_app(settings: Settings) -> CollabApp:
                 Retention(database, settings.log_retention_days, settings.retention_check_seconds),
                 SessionWatch(database, registry, policy, settings.session_check_seconds),
                 LoopLag(metrics),
+                ScheduledBackups(settings),
             ):
                 # The feed and the registry consume the writer's outcomes (each subscribes as it is built).
                 registry.session_end_listeners.append(feed.end_sessions)
@@ -147,9 +150,12 @@ class CollabApp:
         self.http_app = http_app
         https = settings.session_cookie_secure
         guarded = SecurityHeaders(BodyLimit(http_app, settings.max_body_bytes), https)
-        self.guarded_http = HttpMetrics(guarded, metrics)
+        # Outermost: every line logged while handling a request, the 413s and 500s included, has its id.
+        json_lines = settings.log_format == "json"
+        self.guarded_http = AccessLog(HttpMetrics(guarded, metrics), json_lines)
         feed = SecurityHeaders(BodyLimit(RejectNul(feed_app), settings.max_body_bytes), https)
-        self.feed_app = HttpMetrics(feed, metrics, route=FEED_PATH)
+        self.feed_app = AccessLog(HttpMetrics(feed, metrics, route=FEED_PATH), json_lines, route=FEED_PATH)
+        self.websocket_app = AccessLog(websocket_app, json_lines)
 
     @property
     def state(self) -> State:
@@ -157,7 +163,7 @@ class CollabApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            await websocket_app({**scope, "app": self.http_app}, receive, send)
+            await self.websocket_app({**scope, "app": self.http_app}, receive, send)
         elif scope["type"] == "http" and scope["path"] == FEED_PATH:
             await self.feed_app({**scope, "app": self.http_app}, receive, send)
         else:

@@ -10,6 +10,7 @@ import resource
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -18,6 +19,7 @@ from auth import accounts
 from auth.errors import AuthError
 from collab.records.records import SAMPLE_COLLECTION, create_collection
 from collab.settings import Settings
+from persistence import backup
 from persistence.database import Database
 from persistence.errors import PersistenceError
 from server.app import CollabApp, create_app
@@ -127,7 +129,7 @@ def uvicorn_config(
 
 def serve(settings: Settings) -> int:
     app = create_app(settings)
-    config = uvicorn_config(app, settings, log_config())
+    config = uvicorn_config(app, settings, log_config(log_format=settings.log_format))
     limits = wait_limits(settings)
     logging.getLogger(__name__).info(
         "connections waiting for their client: at most %d, headers within %g s, bodies within %g s, "
@@ -177,6 +179,34 @@ def add_user(
     return asyncio.run(_with_database(settings, action))
 
 
+def backup_database(settings: Settings, dest: Path) -> int:
+    """`collab backup DEST`: safe while the server serves (persistence/backup.py says how)."""
+    _say(f"collab: backing up to {dest} ...")
+    revision = backup.backup(settings.database_url, dest)
+    _say(f"collab: backup written to {dest} (schema revision {revision})")
+    return 0
+
+
+def restore_database(
+    settings: Settings, src: Path, *, assume_yes: bool, ask: Callable[[str], str] = input
+) -> int:
+    """`collab restore SRC`: replaces the whole database, so the operator types its name to confirm."""
+    target = backup.Target.parse(settings.database_url)
+    backup.check_restorable(settings.database_url, src)
+    if not assume_yes:
+        _say(f"collab: this replaces every record in {target.name!r} with the backup {src}.")
+        try:
+            answer = ask(f"Type the database name ({target.name}) to confirm: ")
+        except EOFError:
+            answer = ""
+        if answer.strip() != target.name:
+            print("collab: error: not confirmed; nothing was changed", file=sys.stderr)
+            return 1
+    revision = backup.restore(settings.database_url, src)
+    _say(f"collab: restored {target.name!r} from {src} (schema revision {revision})")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="collab", description="Live collaborative records.")
     parser.add_argument(
@@ -191,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument("--database-url", dest="serve_database_url", help=argparse.SUPPRESS)
     serve_cmd.add_argument("--redis-url", help="Redis for several nodes (env COLLAB_REDIS_URL)")
+    serve_cmd.add_argument(
+        "--log-format", choices=["text", "json"], help="log lines (env COLLAB_LOG_FORMAT, default text)"
+    )
 
     tenant_cmd = commands.add_parser("tenant", help="manage tenants").add_subparsers(
         dest="action", required=True
@@ -208,6 +241,15 @@ def _parser() -> argparse.ArgumentParser:
     user_add.add_argument("--name")
     user_add.add_argument("--password", help="default: a random one, printed once")
     user_add.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
+
+    backup_cmd = commands.add_parser("backup", help="back up the database, also while serving")
+    backup_cmd.add_argument("dest", type=Path, help="a new file")
+    backup_cmd.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
+
+    restore_cmd = commands.add_parser("restore", help="replace the database with a backup (server stopped)")
+    restore_cmd.add_argument("src", type=Path, help="a file written by `collab backup`")
+    restore_cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore_cmd.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
     return parser
 
 
@@ -224,11 +266,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
             redis_url=getattr(args, "redis_url", None),
+            log_format=getattr(args, "log_format", None),
         )
         if args.command == "serve":
             return serve(settings)
         if args.command == "tenant":
             return add_tenant(settings, args.slug, args.name)
+        if args.command == "backup":
+            return backup_database(settings, args.dest)
+        if args.command == "restore":
+            return restore_database(settings, args.src, assume_yes=args.yes)
         return add_user(settings, args.tenant, args.email, args.role, args.name, args.password)
     except (AuthError, PersistenceError, ValueError) as exc:
         print(f"collab: error: {exc}", file=sys.stderr)

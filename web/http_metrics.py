@@ -38,12 +38,13 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_counting)
         finally:
-            route = self.route or _template(scope)
+            route = self.route or route_template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "other"
             self.metrics.http_requests.labels(route=route, method=method, status=str(status)).inc()
             self.metrics.http_seconds.labels(route=route).observe(time.perf_counter() - started)
 
 
-def _template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
+    """The template Starlette matched, read after the app ran; `unmatched` when none did."""
     path = getattr(scope.get("route"), "path", None)
     return path if isinstance(path, str) else "unmatched"

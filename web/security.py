@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from auth.errors import Forbidden, NotAuthenticated
 from auth.principal import Principal
 from web.abuse_limits import abuse_limits
+from web.access_log import note_principal
 from web.rate_limits import kind_of
 from web.services import services
 
@@ -48,6 +49,7 @@ async def principal_of(connection: HTTPConnection) -> Principal:
     ):
         raise Forbidden("this origin may not make changes")
     principal = await services(connection).sessions.authenticate(token)
+    note_principal(principal)  # its user and tenant ids join the request's log lines
     # Every authenticated request passes here once: the one place its user's budget is charged.
     abuse_limits(connection).requests.charge(principal.user_id, kind_of(connection))
     return principal

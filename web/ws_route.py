@@ -11,6 +11,8 @@ CPU than the rest of the broadcast.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -18,10 +20,13 @@ from auth.errors import AuthError, Forbidden
 from collab.errors import CollabError, RecordNotFound, close_frame
 from collab.metrics import Metrics
 from web.abuse_limits import abuse_limits
+from web.access_log import response_headers
 from web.channel import WebSocketChannel
 from web.security import origin_allowed, principal_of
 from web.services import services
 from web.slots import TooManyOpen
+
+log = logging.getLogger(__name__)
 
 _PREFIX = "/ws/"
 # What a refused socket's error says about retrying (a socket has no Retry-After; y-websocket stops at 44xx).
@@ -35,14 +40,16 @@ async def websocket_app(scope: Scope, receive: Receive, send: Send) -> None:
     websocket = WebSocket({**scope, "path_params": {"record_id": record_id}}, receive, send)
     if not record_id or "/" in record_id:
         # Any other path is refused exactly like a record that does not exist.
-        await websocket.accept()
-        await WebSocketChannel(websocket, send).close(*close_frame(RecordNotFound(path)))
+        await websocket.accept(headers=response_headers())
+        code, reason = close_frame(RecordNotFound(path))
+        log.info("websocket refused with %d: no such path", code, extra={"event": "ws.refused", "code": code})
+        await WebSocketChannel(websocket, send).close(code, reason)
         return
     await record_socket(websocket, send)
 
 
 async def record_socket(websocket: WebSocket, send: Send) -> None:
-    await websocket.accept()
+    await websocket.accept(headers=response_headers())
     channel = WebSocketChannel(websocket, send)
     found = services(websocket)
     slot = None
@@ -62,6 +69,10 @@ async def record_socket(websocket: WebSocket, send: Send) -> None:
         code, reason = close_frame(refused)
         metrics: Metrics = websocket.app.state.metrics
         metrics.closes.labels(code=str(code)).inc()
+        log.info(
+            "websocket refused with %d: %s", code, reason,
+            extra={"event": "ws.refused", "record": websocket.path_params["record_id"], "code": code},
+        )  # fmt: skip
         await channel.close(code, reason)
     finally:
         if slot is not None:

@@ -40,6 +40,10 @@ async def serve_connection(
         # The client retries later (1011); the record is never served as an empty document.
         code, reason = close_frame(exc)
         registry.metrics.closes.labels(code=str(code)).inc()
+        log.info(
+            "record %s not served (%d): %s", record_id, code, reason,
+            extra={"event": "ws.refused", "record": record_id, "code": code},
+        )  # fmt: skip
         await channel.close(code, reason)
         return
     rate = TokenBucket(settings.max_messages_per_second, settings.message_burst)
@@ -56,6 +60,12 @@ async def serve_connection(
     )
     connection.start()
     registry.join(room, connection)
+    # The principal's ids only, never its token; the request id is added by the log's filter.
+    who = {"user": principal.user_id, "tenant": principal.tenant_id, "record": record_id}
+    log.info(
+        "connection %s opened on record %s", connection.id, record_id,
+        extra={"event": "ws.open", "connection": connection.id, **who},
+    )  # fmt: skip
     try:
         while connection.close_code is None:
             frame = await channel.recv()
@@ -78,4 +88,11 @@ async def serve_connection(
         registry.metrics.closes.labels(code=closed_by).inc()
         registry.leave(room, connection)
         registry.release(room)
+        log.info(
+            "connection %s on record %s closed (%s)", connection.id, record_id, closed_by,
+            extra={
+                "event": "ws.close", "connection": connection.id, "code": connection.close_code,
+                "closed_by": "client" if connection.close_code is None else "server", **who,
+            },
+        )  # fmt: skip
         await connection.stop()

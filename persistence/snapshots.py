@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import SnapshotRow
@@ -39,16 +39,30 @@ _COLUMNS = (
 )
 
 
+# A query of the `_COLUMNS` of at most one snapshot.
+_SnapshotQuery = Select[int, str, int, bytes, bytes, str, datetime, str | None]
+
+
 async def latest(session: AsyncSession, record_id: str) -> StoredSnapshot | None:
     """The record's snapshot covering the most of its log (the newer one on a tie), or None."""
-    row = (
-        await session.execute(
-            select(*_COLUMNS)
-            .where(SnapshotRow.record_id == record_id)
-            .order_by(SnapshotRow.upto_seq.desc(), SnapshotRow.id.desc())
-            .limit(1)
-        )
-    ).one_or_none()
+    return await _one(
+        session,
+        select(*_COLUMNS)
+        .where(SnapshotRow.record_id == record_id)
+        .order_by(SnapshotRow.upto_seq.desc(), SnapshotRow.id.desc())
+        .limit(1),
+    )
+
+
+async def find(session: AsyncSession, record_id: str, snapshot_id: int) -> StoredSnapshot | None:
+    """One snapshot of the record by its id, or None (also when it belongs to another record)."""
+    return await _one(
+        session, select(*_COLUMNS).where(SnapshotRow.id == snapshot_id, SnapshotRow.record_id == record_id)
+    )
+
+
+async def _one(session: AsyncSession, query: _SnapshotQuery) -> StoredSnapshot | None:
+    row = (await session.execute(query)).one_or_none()
     if row is None:
         return None
     snapshot_id, record, upto_seq, state, state_vector, reason, created_at, created_by = row
@@ -59,7 +73,7 @@ async def latest(session: AsyncSession, record_id: str) -> StoredSnapshot | None
         state=state,
         state_vector=state_vector,
         reason=reason,
-        created_at=_as_utc(created_at),
+        created_at=as_utc(created_at),
         created_by=created_by,
     )
 
@@ -119,6 +133,6 @@ async def load_state(session: AsyncSession, record_id: str) -> tuple[list[bytes]
     return blobs, rows[-1][0] if rows else covered
 
 
-def _as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     # SQLite keeps no time zone: the stored value is UTC (models.utcnow) and comes back naive.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pycrdt import Doc, Text
@@ -27,6 +27,7 @@ from collab.origin import Origin
 from collab.records.document import fields_map, read_fields
 from collab.records.schema import FieldSpec
 from collab.ycodec.boundary import apply_update_safely
+from persistence import snapshots
 from persistence.models import SnapshotRow
 from persistence.snapshots import StoredSnapshot
 
@@ -58,32 +59,16 @@ async def list_snapshots(
     if before is not None:
         query = query.where(SnapshotRow.id < before)
     rows = await session.execute(query.order_by(SnapshotRow.id.desc()).limit(limit))
-    return [SnapshotInfo(row.id, _utc(row.created_at), row.reason, row.created_by) for row in rows]
+    return [
+        SnapshotInfo(row.id, snapshots.as_utc(row.created_at), row.reason, row.created_by) for row in rows
+    ]
 
 
 async def find_snapshot(session: AsyncSession, record_id: str, snapshot_id: int) -> StoredSnapshot:
-    row = (
-        await session.execute(
-            select(SnapshotRow).where(SnapshotRow.id == snapshot_id, SnapshotRow.record_id == record_id)
-        )
-    ).scalar_one_or_none()
-    if row is None:
+    found = await snapshots.find(session, record_id, snapshot_id)
+    if found is None:
         raise SnapshotNotFound(str(snapshot_id))
-    return StoredSnapshot(
-        id=row.id,
-        record_id=row.record_id,
-        upto_seq=row.upto_seq,
-        state=row.state,
-        state_vector=row.state_vector,
-        reason=row.reason,
-        created_at=_utc(row.created_at),
-        created_by=row.created_by,
-    )
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite keeps no time zone: the stored value is UTC and comes back naive.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return found
 
 
 def snapshot_document(snapshot: StoredSnapshot) -> Doc:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -195,6 +196,9 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+_OPEN = text("conflict AND settled_at IS NULL")
+
+
 class ChangeRow(Base):
     """One field-level change of a record: who, when, which field, before and after, and from where.
 
@@ -203,7 +207,11 @@ class ChangeRow(Base):
     """
 
     __tablename__ = "changes"
-    __table_args__ = (Index("ix_changes_record_id", "record_id", "id"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_changes_record_id", "record_id", "id"),
+        Index("ix_changes_open_conflicts", "record_id", sqlite_where=_OPEN, postgresql_where=_OPEN),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
@@ -218,6 +226,11 @@ class ChangeRow(Base):
     lost_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     lost_user_id: Mapped[str | None] = mapped_column(String(32))
     winner_user_id: Mapped[str | None] = mapped_column(String(32))
+    # A conflict is open until someone settles it (keeps the winner or puts the lost value back).
+    settled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    settled_by: Mapped[str | None] = mapped_column(String(32))
+    # Why, when the editor said (an HTTP edit or a put-back may carry one).
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class EventRow(Base):
@@ -240,3 +253,5 @@ class EventRow(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The newest change this event covers: after a crash, changes above it are published again.
     upto_change_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Everyone whose changes a coalesced event covers (`user_id` is the newest of them); None before 0007.
+    authors: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)

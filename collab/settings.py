@@ -12,6 +12,12 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/collab.db"
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL's pool (ignored for SQLite): connections kept open, more opened under load, how long a
+    # request waits for a free one (then 503 with Retry-After) and for a new one to open.
+    database_pool_size: int = 10
+    database_pool_overflow: int = 10
+    database_pool_timeout_seconds: float = 10.0
+    database_connect_timeout_seconds: float = 10.0
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

@@ -17,6 +17,7 @@ import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -46,9 +47,6 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
 )
-
-# asyncpg waits 60 s by default for a host that drops packets; fail sooner with a clear error.
-_POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 # What a serving collab's PostgreSQL connections are called in pg_stat_activity: `collab restore` refuses
 # while any is connected (persistence/backup.py).
@@ -86,11 +84,25 @@ def alembic_config() -> Config:
     return config
 
 
+@dataclass(frozen=True)
+class PoolSettings:
+    """PostgreSQL's connection pool: `size` kept open, `overflow` more opened under load, and how long a
+    session waits for a free connection (then `sqlalchemy.exc.TimeoutError`, which `errors.is_unavailable`
+    counts as "try again later") or for a new connection to open."""
+
+    size: int = 10
+    overflow: int = 10
+    timeout_seconds: float = 10.0
+    # asyncpg waits 60 s by default for a host that drops packets: fail sooner with a clear error.
+    connect_timeout_seconds: float = 10.0
+
+
 class Database:
     """One engine and its session factory; `async with` creates them and disposes of every connection."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
         self.url = normalise_url(url)
+        self.pool = pool or PoolSettings()
         self.display_url = self.url.render_as_string(hide_password=True)
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -189,10 +201,16 @@ class Database:
         if self.dialect == "postgresql":
             # synchronous_commit is deliberately left at the server's setting (on by default): `off`
             # can lose committed updates on a crash.
+            if not migrating:
+                options |= {
+                    "pool_size": self.pool.size,
+                    "max_overflow": self.pool.overflow,
+                    "pool_timeout": self.pool.timeout_seconds,
+                }
             return _create_async_engine(
                 self.url,
                 connect_args={
-                    "timeout": _POSTGRES_CONNECT_TIMEOUT_SECONDS,
+                    "timeout": self.pool.connect_timeout_seconds,
                     "server_settings": {"application_name": APPLICATION_NAME},
                 },
                 **options,

@@ -33,6 +33,7 @@ from typing import ClassVar
 
 from asyncpg.exceptions import InterfaceError as AsyncpgInterfaceError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 class PersistenceError(Exception):
@@ -142,6 +143,8 @@ def is_unavailable(exc: BaseException) -> bool:
 
 def _says_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DatabaseUnavailable | OSError):  # OSError: refused, reset, unresolvable, timed out
+        return True
+    if isinstance(exc, PoolTimeout):  # every pooled connection busy for `pool_timeout`: a retry can pass
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True

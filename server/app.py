@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.datastructures import State
 from starlette.middleware import Middleware
@@ -34,12 +35,11 @@ from collab.services.users import Users
 from collab.settings import Settings
 from collab.store.retention import Retention
 from collab.store.writer import SqlUpdateWriter
-from persistence.database import Database
 from persistence.errors import PersistenceError
 from server.backups import ScheduledBackups
-from server.bootstrap import prepare_database
+from server.bootstrap import open_database, prepare_database
 from web.access_log import AccessLog
-from web.errors import exception_handlers
+from web.errors import exception_handlers, handle_busy
 from web.events_route import FEED_PATH, feed_app
 from web.headers import SecurityHeaders
 from web.http_metrics import HttpMetrics
@@ -58,7 +58,7 @@ def create_app(settings: Settings) -> CollabApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with Database(settings.database_url) as database:
+        async with open_database(settings) as database:
             bootstrap = await prepare_database(database, settings)
             if bootstrap is not None:
                 app.state.bootstrap = bootstrap
@@ -118,7 +118,7 @@ def create_app(settings: Settings) -> CollabApp:
 
     http_app = Starlette(
         routes=ROUTES,
-        exception_handlers=exception_handlers(PersistenceError),
+        exception_handlers={**exception_handlers(PersistenceError), PoolTimeout: handle_busy},
         middleware=[Middleware(RejectNul)],
         lifespan=lifespan,
     )

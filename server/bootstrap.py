@@ -9,8 +9,19 @@ from sqlalchemy import select
 from auth.accounts import bootstrap_if_empty
 from collab.records.records import SAMPLE_COLLECTION, create_collection
 from collab.settings import Settings
-from persistence.database import Database
+from persistence.database import Database, PoolSettings
 from persistence.models import Collection, Tenant
+
+
+def open_database(settings: Settings) -> Database:
+    """The database the settings name, with their pool settings (enter it with `async with`)."""
+    pool = PoolSettings(
+        size=settings.database_pool_size,
+        overflow=settings.database_pool_overflow,
+        timeout_seconds=settings.database_pool_timeout_seconds,
+        connect_timeout_seconds=settings.database_connect_timeout_seconds,
+    )
+    return Database(settings.database_url, pool)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from persistence import backup
 from persistence.database import Database
 from persistence.errors import PersistenceError
 from server.app import CollabApp, create_app
+from server.bootstrap import open_database
 from server.logs import log_config
 from server.strangers import StrangerGuard, WaitLimits, guarded_protocols
 
@@ -143,7 +144,7 @@ def serve(settings: Settings) -> int:
 
 async def _with_database(settings: Settings, action: Callable[[Database], Awaitable[int]]) -> int:
     # Migrate only: a first-start admin is created by `serve`, which is where its password is shown.
-    async with Database(settings.database_url) as database:
+    async with open_database(settings) as database:
         await database.migrate()
         return await action(database)
 

@@ -53,6 +53,13 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def handle_busy(request: Request, exc: Exception) -> Response:
+    """Every pooled database connection stayed busy for the pool's time-out: try again shortly."""
+    response = error_response(503, "unavailable", "the database is busy; try again shortly")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def exception_handlers(*roots: type[Exception]) -> dict[Any, Any]:
     """Starlette's handlers: for web's own errors, auth's and collab's, and the `roots` the composition root
     adds (persistence's: web does not import it)."""

@@ -23,7 +23,8 @@ class WebSocketChannel:
     async def recv(self) -> bytes:
         message = await self._websocket.receive()
         if message["type"] == "websocket.disconnect":
-            raise ChannelClosed()
+            code = message.get("code")
+            raise ChannelClosed(code if isinstance(code, int) else None)
         data = message.get("bytes")
         if data is not None:
             return bytes(data)

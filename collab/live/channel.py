@@ -7,7 +7,12 @@ from typing import Protocol
 
 
 class ChannelClosed(Exception):
-    """The peer went away: `recv` has nothing more to give."""
+    """The peer went away: `recv` has nothing more to give. `code` is the close code the peer sent, when it
+    sent one (None when the connection just dropped)."""
+
+    def __init__(self, code: int | None = None) -> None:
+        super().__init__(f"closed by the peer ({code})" if code is not None else "closed by the peer")
+        self.code = code
 
 
 class Channel(Protocol):

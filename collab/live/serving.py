@@ -66,6 +66,7 @@ async def serve_connection(
         "connection %s opened on record %s", connection.id, record_id,
         extra={"event": "ws.open", "connection": connection.id, **who},
     )  # fmt: skip
+    client_code: int | None = None  # what the client closed with, when it left first
     try:
         while connection.close_code is None:
             frame = await channel.recv()
@@ -74,8 +75,8 @@ async def serve_connection(
             if connection.rate is not None and not connection.rate.allow():
                 raise TooManyMessages("rate limited")
             room.receive(connection, frame)
-    except ChannelClosed:
-        pass
+    except ChannelClosed as gone:
+        client_code = gone.code
     except _PEER_FAULTS as exc:
         log.info("closing connection %s on record %s: %s", connection.id, record_id, exc)
         connection.close(*close_frame(exc))
@@ -91,7 +92,8 @@ async def serve_connection(
         log.info(
             "connection %s on record %s closed (%s)", connection.id, record_id, closed_by,
             extra={
-                "event": "ws.close", "connection": connection.id, "code": connection.close_code,
+                "event": "ws.close", "connection": connection.id,
+                "code": connection.close_code if connection.close_code is not None else client_code,
                 "closed_by": "client" if connection.close_code is None else "server", **who,
             },
         )  # fmt: skip

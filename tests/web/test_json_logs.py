@@ -151,7 +151,7 @@ async def test_a_websocket_logs_its_open_and_its_close_with_the_close_code(
     opened, closed = of("ws-polite", "ws.open"), of("ws-polite", "ws.close")
     assert opened["record"] == closed["record"] == record and opened["user"] and opened["tenant"]
     assert opened["connection"] == closed["connection"]
-    assert closed["closed_by"] == "client" and "code" not in closed  # the client closed first
+    assert closed["closed_by"] == "client" and closed["code"] == 1000  # the client closed first, with 1000
     rude_closed = of("ws-rude", "ws.close")
     assert rude_closed["closed_by"] == "server" and rude_closed["code"] == rude.close_code == 4400
     assert stranger.close_code == 4401 and of("ws-stranger", "ws.refused")["code"] == 4401

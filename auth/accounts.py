@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.errors import InvalidInput, TenantExists, TenantNotFound, UserExists
@@ -18,6 +18,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 DEFAULT_TENANT = "default"
+_REGISTRATION_LOCK_KEY = 0x636F6C6C6162_02  # "collab" + 2: one organisation registered at a time
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,21 @@ async def add_tenant(session: AsyncSession, slug: str, name: str | None = None) 
     session.add(tenant)
     await session.flush()
     return tenant
+
+
+async def add_organisation(session: AsyncSession, slug: str, name: str) -> Tenant:
+    """A tenant registered by its people: its name, like its slug, is unique (case and spaces aside).
+    A name has no unique index (older tenants may share one), so registrations take turns: the caller
+    within its process, and on PostgreSQL a transaction lock across processes."""
+    name = " ".join(name.split())
+    if not 0 < len(name) <= 200:
+        raise InvalidInput("an organisation name has 1 to 200 characters")
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REGISTRATION_LOCK_KEY})
+    taken = await session.scalar(select(Tenant.id).where(func.lower(Tenant.name) == name.lower()).limit(1))
+    if taken is not None:
+        raise TenantExists(f"an organisation named {name!r} already exists")
+    return await add_tenant(session, slug, name)
 
 
 async def find_tenant(session: AsyncSession, slug: str) -> Tenant:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,14 +30,25 @@ class UserChange:
     deactivated: bool
 
 
+DELETED_NAME = "Deleted user"
+_UNUSABLE_HASH = "!"  # no argon2 hash: every password check fails
+
+
 async def list_users(session: AsyncSession, tenant_id: str) -> list[User]:
-    return list(await session.scalars(select(User).where(User.tenant_id == tenant_id).order_by(User.email)))
+    return list(
+        await session.scalars(
+            select(User).where(User.tenant_id == tenant_id, User.deleted_at.is_(None)).order_by(User.email)
+        )
+    )
 
 
 async def find_user(session: AsyncSession, tenant_id: str, user_id: str) -> User:
+    """A user of the tenant who is not deleted; `UserNotFound` otherwise."""
     if not is_id(user_id):
         raise UserNotFound("no such user")
-    user = await session.scalar(select(User).where(User.tenant_id == tenant_id, User.id == user_id))
+    user = await session.scalar(
+        select(User).where(User.tenant_id == tenant_id, User.id == user_id, User.deleted_at.is_(None))
+    )
     if user is None:
         raise UserNotFound("no such user")
     return user
@@ -122,6 +134,30 @@ async def update_user(
     ended = await sessions.revoke(session, user.id) if deactivated else []
     await session.flush()
     return UserChange(user=user, ended_sessions=ended, role_changed=role_changed, deactivated=deactivated)
+
+
+async def delete_user(session: AsyncSession, admin: Principal, user_id: str, ip: str) -> UserChange:
+    """Delete a user: the row stays, so history and the audit log keep their ids, but the name becomes
+    "Deleted user", the email and password go (the address may be used again), every session ends, and
+    emails in earlier audit entries about the user are removed."""
+    user = await find_user(session, admin.tenant_id, user_id)
+    if user.id == admin.user_id:
+        raise InvalidInput("you cannot delete yourself; another admin can")
+    if user.role == Role.ADMIN.value and user.active and await _active_admins(session, admin.tenant_id) <= 1:
+        raise LastAdmin("the tenant would be left without an active admin")
+    ended = await sessions.revoke(session, user.id)
+    await audit.forget_email(session, admin.tenant_id, user.id, user.email)
+    user.name = DELETED_NAME
+    user.email = f"deleted-{user.id}@deleted.invalid"
+    user.password_hash = _UNUSABLE_HASH
+    user.active = False
+    user.deleted_at = datetime.now(UTC)
+    await audit.record(
+        session, action="user.delete", tenant_id=admin.tenant_id, actor_id=admin.user_id,
+        target_user_id=user.id, ip=ip, detail={"sessions_ended": len(ended)},
+    )  # fmt: skip
+    await session.flush()
+    return UserChange(user=user, ended_sessions=ended, role_changed=False, deactivated=True)
 
 
 async def reset_password(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import AuditEntry
@@ -41,3 +41,36 @@ async def entries(
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     return list(await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+FORGOTTEN = "(deleted user)"
+
+
+async def forget_email(session: AsyncSession, tenant_id: str, user_id: str, email: str) -> int:
+    """Remove a deleted user's email from the tenant's audit entries (about them, by them, or failed
+    logins typed with it); returns how many changed. Deletions are rare: the entries are read in batches."""
+    changed, after = 0, 0
+    while True:
+        batch = list(
+            await session.scalars(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.tenant_id == tenant_id,
+                    AuditEntry.id > after,
+                    or_(
+                        AuditEntry.target_user_id == user_id,
+                        AuditEntry.actor_id == user_id,
+                        AuditEntry.action == "login.failed",
+                    ),
+                )
+                .order_by(AuditEntry.id)
+                .limit(500)
+            )
+        )
+        if not batch:
+            return changed
+        for entry in batch:
+            if (entry.detail or {}).get("email") == email:
+                entry.detail = {**entry.detail, "email": FORGOTTEN}
+                changed += 1
+        after = batch[-1].id

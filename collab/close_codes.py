@@ -10,6 +10,8 @@ MALFORMED: Final = 4400
 NOT_AUTHENTICATED: Final = 4401
 FORBIDDEN: Final = 4403
 NOT_FOUND: Final = 4404
+# The record was restored on the server since the client's copy was synced: reload, never merge that copy.
+RESTORED: Final = 4409
 TOO_LARGE: Final = 4413
 RATE_LIMITED: Final = 4429
 

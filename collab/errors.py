@@ -15,9 +15,14 @@ answer, `close_frame` below the close frame: nothing else chooses a status or a 
     │   │                                     a foreign one)
     │   ├── RecordDeleted         404 / 4404  deleted while its room was open ("record deleted")
     │   └── SnapshotNotFound      404 / 4404  no such snapshot of this record
+    ├── RecordRestored            409 / 4409  a socket whose copy of the record comes from another epoch (the
+    │                                         record was restored since): nothing of it is applied
     ├── ChangeNotFound            404 / 4404  no such entry in this record's history
+    ├── ConflictSettled           409 / 4400  the conflict was settled already (by someone else)
     ├── CollectionNotFound        404 / 4404  no such collection in the caller's tenant
     ├── CollectionExists          409 / 4400  a create that would duplicate
+    ├── RecordIdTaken             409 / 4400  a client-chosen record id that is not the caller's own
+    │                                         earlier create of that record
     ├── SchemaError               422 / 4400  values that do not fit; `errors` says why, per field
     ├── InvalidArgument           400 / 4400  a parameter the use-case cannot take
     ├── PreconditionRequired      428 / 4400  a change sent without If-Match
@@ -79,6 +84,15 @@ class RecordNotFound(CollabError):
     close_reason = "no such record"
 
 
+class RecordRestored(CollabError):
+    """A connection's copy of the record comes from an epoch before the record's stored one (a restore)."""
+
+    status = 409
+    error_code = "record_restored"
+    close_code = close_codes.RESTORED
+    close_reason = "record was restored: reload"
+
+
 class RecordDeleted(RecordNotFound):
     """Told to the live connections of a record as it is deleted."""
 
@@ -96,6 +110,15 @@ class ChangeNotFound(CollabError, LookupError):
     close_reason = None
 
 
+class ConflictSettled(CollabError):
+    """Someone settled the conflict already (kept the winner or put the lost value back)."""
+
+    status = 409
+    error_code = "conflict"
+    close_code = close_codes.MALFORMED
+    close_reason = None
+
+
 class CollectionNotFound(CollabError, LookupError):
     status = 404
     error_code = "not_found"
@@ -108,6 +131,18 @@ class CollectionExists(CollabError, ValueError):
     error_code = "conflict"
     close_code = close_codes.MALFORMED
     close_reason = None
+
+
+class RecordIdTaken(CollabError, ValueError):
+    """The id a client chose for a new record holds another record (whose, is not said)."""
+
+    status = 409
+    error_code = "conflict"
+    close_code = close_codes.MALFORMED
+    close_reason = None
+
+    def __init__(self) -> None:
+        super().__init__("this id belongs to another record: create it with a new id")
 
 
 class SchemaError(CollabError, ValueError):

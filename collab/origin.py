@@ -21,3 +21,6 @@ class Origin:
     user_id: str | None
     session_id: str | None
     connection_id: int | None = None
+    # Why, when the editor said (an HTTP edit or a put-back): kept on each change row of the write, whose
+    # history entry then stands alone (a commented change never extends another's burst).
+    comment: str | None = None

@@ -113,6 +113,9 @@ class Settings:
     log_format: str = "text"
     # `GET /metrics` (Prometheus) answers only `Authorization: Bearer <this>`; unset, it does not exist.
     metrics_token: str | None = field(default=None, repr=False)
+    # Self-service onboarding (POST /api/tenants): off unless enabled; registrations per address per hour.
+    tenant_registration: bool = False
+    tenant_registrations_per_hour: int = 5
     bootstrap_admin_email: str = "admin@example.com"
     bootstrap_admin_password: str | None = field(default=None, repr=False)
 

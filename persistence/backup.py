@@ -6,6 +6,12 @@ PostgreSQL: `pg_dump --format=custom`, which dumps one snapshot (a repeatable-re
 `pg_restore --clean --if-exists --single-transaction`, so a failed restore leaves the database as it was.
 The password reaches the PostgreSQL tools through `PGPASSWORD` only, never their command line.
 
+Restoring gives every record a new epoch (`records.epoch`) right after the data, so that no browser's copy
+of a record, synced before the restore, is merged back (it would resurrect later edits and duplicate text):
+on SQLite in the connection that still holds the restored file exclusively, on PostgreSQL in a transaction
+right after `pg_restore`'s. A backup from before epochs existed gets them from the migration when the
+server starts. A database restored by other means needs `bump_epochs` (`collab epoch bump`).
+
 A backup's schema revision is read from the backup's own content (its `alembic_version` rows), so it cannot
 disagree with the data; a restore refuses a revision this code does not know (a newer collab wrote it).
 
@@ -20,8 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +41,7 @@ from sqlalchemy.pool import NullPool
 
 from persistence.database import APPLICATION_NAME, alembic_config, normalise_url
 from persistence.errors import PersistenceError
+from persistence.tenant_scope import ENSURE_ROLE_SQL
 
 PG_DUMP = "pg_dump"
 PG_RESTORE = "pg_restore"
@@ -132,14 +141,62 @@ def restore(url: str, src: Path) -> str:
     revision = check_restorable(url, src)
     if target.dialect == "sqlite":
         target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        _sqlite_copy(src, target.sqlite_path, exclusive=True)
+        _sqlite_copy(src, target.sqlite_path, exclusive=True, then=_sqlite_new_epoch)
     else:
+        asyncio.run(_ensure_app_role(target))  # the dump grants it its rows: onto a new cluster too
         _run(
             [PG_RESTORE, "--clean", "--if-exists", "--no-owner", "--single-transaction",
              "--exit-on-error", *_pg_args(target), str(src)],
             target,
         )  # fmt: skip
+        asyncio.run(_pg_new_epoch(target))
     return revision
+
+
+def bump_epochs(url: str) -> int:
+    """Give every record of the (stopped) database at `url` one new epoch; return how many records.
+
+    For a database restored by other means than `restore` (a file copied back, a point-in-time recovery):
+    browsers then refuse to merge their copies from before. Refused while a server is connected."""
+    target = Target.parse(url)
+    if server_running(url):
+        raise BackupError(f"a collab server is connected to {target.name!r}; stop it first")
+    if target.dialect != "sqlite":
+        return asyncio.run(_pg_new_epoch(target))
+    if not target.sqlite_path.is_file():
+        raise BackupError(f"no SQLite database at {target.sqlite_path}")
+    with closing(sqlite3.connect(target.sqlite_path, timeout=5, isolation_level=None)) as connection:
+        return _sqlite_new_epoch(connection)
+
+
+def _sqlite_new_epoch(connection: sqlite3.Connection) -> int:
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(records)")}
+    if "epoch" not in columns:  # a schema from before epochs: its migration gives them
+        return 0
+    connection.execute("BEGIN IMMEDIATE")
+    done = connection.execute("UPDATE records SET epoch = ?", (secrets.token_hex(16),))
+    connection.execute("COMMIT")
+    return done.rowcount
+
+
+async def _pg_new_epoch(target: Target) -> int:
+    engine = create_async_engine(target.url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            present = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = 'records' AND column_name = 'epoch'"
+                )
+            )
+            if not present:  # a schema from before epochs: its migration gives them
+                return 0
+            done = await connection.execute(
+                text("UPDATE records SET epoch = :epoch"), {"epoch": secrets.token_hex(16)}
+            )
+            return int(getattr(done, "rowcount", 0) or 0)
+    finally:
+        await engine.dispose()
 
 
 def server_running(url: str) -> bool:
@@ -161,6 +218,15 @@ def server_running(url: str) -> bool:
     return asyncio.run(_pg_collab_connections(target)) > 0
 
 
+async def _ensure_app_role(target: Target) -> None:
+    engine = create_async_engine(target.url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(ENSURE_ROLE_SQL))
+    finally:
+        await engine.dispose()
+
+
 async def _pg_collab_connections(target: Target) -> int:
     engine = create_async_engine(target.url, poolclass=NullPool)
     try:
@@ -177,7 +243,14 @@ async def _pg_collab_connections(target: Target) -> int:
     return int(found or 0)
 
 
-def _sqlite_copy(source: Path, dest: Path, *, exclusive: bool = False) -> None:
+def _sqlite_copy(
+    source: Path,
+    dest: Path,
+    *,
+    exclusive: bool = False,
+    then: Callable[[sqlite3.Connection], object] | None = None,
+) -> None:
+    """Copy `source` onto `dest`; `then` runs on the writing connection before anyone else may open it."""
     if not source.is_file():
         raise BackupError(f"no SQLite database at {source}")
     # pages=-1 (the default): one step, one read transaction, hence one snapshot.
@@ -188,6 +261,8 @@ def _sqlite_copy(source: Path, dest: Path, *, exclusive: bool = False) -> None:
         if exclusive:  # nobody may open the target half-restored
             writer.execute("PRAGMA locking_mode=EXCLUSIVE")
         reader.backup(writer)
+        if then is not None:
+            then(writer)
         if not exclusive:  # a backup is one self-contained file, without -wal and -shm beside it
             writer.execute("PRAGMA journal_mode=DELETE")
 

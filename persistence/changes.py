@@ -25,6 +25,7 @@ class NewChange:
     lost_value: Any = None
     lost_user_id: str | None = None
     winner_user_id: str | None = None
+    comment: str | None = None  # why, when the editor said; such an entry is never extended by a burst
 
 
 # Deleting a record and bringing it back are history entries too: a row of no field ("") whose origin says
@@ -59,10 +60,14 @@ class ChangeFilter:
     since: datetime | None = None
     until: datetime | None = None
     before_id: int | None = None
+    conflicts_only: bool = False
 
 
 async def page(session: AsyncSession, record_id: str, where: ChangeFilter, limit: int) -> list[ChangeRow]:
-    """Newest first; the next page starts below the smallest id of this one."""
+    """Newest first; the next page starts below the smallest id of this one.
+
+    Every filter is a condition of the one query, read along the (record_id, id) index: a page costs the
+    rows of this record above the cursor that it walks, never the whole log."""
     query = select(ChangeRow).where(ChangeRow.record_id == record_id)
     if where.user_id is not None:
         query = query.where(ChangeRow.user_id == where.user_id)
@@ -74,7 +79,31 @@ async def page(session: AsyncSession, record_id: str, where: ChangeFilter, limit
         query = query.where(ChangeRow.at < where.until)
     if where.before_id is not None:
         query = query.where(ChangeRow.id < where.before_id)
+    if where.conflicts_only:
+        query = query.where(ChangeRow.conflict.is_(True))
     return list(await session.scalars(query.order_by(ChangeRow.id.desc()).limit(limit)))
+
+
+async def people(session: AsyncSession, record_id: str) -> list[str]:
+    """The ids of everyone with an entry in the record's history (what a `user_id` filter can choose)."""
+    found = await session.scalars(
+        select(ChangeRow.user_id)
+        .where(ChangeRow.record_id == record_id, ChangeRow.user_id.is_not(None))
+        .distinct()
+    )
+    return [user_id for user_id in found if user_id is not None]
+
+
+_MAX_ID = 2**63 - 1  # both databases' BIGINT
+
+
+def change_number(text: str) -> int | None:
+    """A change id as written in a URL, or None when it cannot name a row (not a number, or beyond BIGINT,
+    which PostgreSQL would refuse to compare with rather than find nothing)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= _MAX_ID else None
 
 
 async def find(session: AsyncSession, record_id: str, change_id: int) -> ChangeRow | None:

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import NullPool
 
-from persistence import stored_json
+from persistence import stored_json, tenant_scope
 from persistence.errors import DatabaseUnavailable, InvalidDatabaseUrl, SchemaTooNew, SchemaUnknown
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -100,9 +100,13 @@ class PoolSettings:
 class Database:
     """One engine and its session factory; `async with` creates them and disposes of every connection."""
 
-    def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
+    def __init__(self, url: str, pool: PoolSettings | None = None, *, role: str | None = None) -> None:
+        """`role`: on PostgreSQL, the role the pooled connections run as (`tenant_scope.APP_ROLE` for a
+        serving collab: then row-level security applies to them); migrations always run as the login
+        user, who owns the tables."""
         self.url = normalise_url(url)
         self.pool = pool or PoolSettings()
+        self.role = role
         self.display_url = self.url.render_as_string(hide_password=True)
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -201,20 +205,29 @@ class Database:
         if self.dialect == "postgresql":
             # synchronous_commit is deliberately left at the server's setting (on by default): `off`
             # can lose committed updates on a crash.
+            server_settings = {"application_name": APPLICATION_NAME}
             if not migrating:
                 options |= {
                     "pool_size": self.pool.size,
                     "max_overflow": self.pool.overflow,
                     "pool_timeout": self.pool.timeout_seconds,
                 }
-            return _create_async_engine(
+                if self.role is not None:
+                    # A startup parameter rather than SET ROLE: no round trip, and RESET ROLE (or RESET
+                    # ALL) comes back to it, not to the login user.
+                    server_settings["role"] = self.role
+            engine = _create_async_engine(
                 self.url,
                 connect_args={
                     "timeout": self.pool.connect_timeout_seconds,
-                    "server_settings": {"application_name": APPLICATION_NAME},
+                    "server_settings": server_settings,
                 },
                 **options,
             )
+            if not migrating:
+                # Every transaction of the pool gets the task's tenant scope (persistence/tenant_scope.py).
+                event.listen(engine.sync_engine, "begin", tenant_scope.apply)
+            return engine
         self._create_sqlite_folder()
         engine = _create_async_engine(self.url, **options)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)

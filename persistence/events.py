@@ -5,6 +5,7 @@ Events are written by the update writer's `LogAppender`, in commit order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,32 @@ class NewEvent:
     user_id: str | None
     fields: dict[str, Any]
     upto_change_id: int = 0
+    authors: tuple[str | int, ...] | None = None  # as stored (`stored_authors`); None: just `user_id`
+
+
+# A coalesced event names everyone whose changes it covers, newest last: at most `MAX_AUTHORS` of them by id,
+# and how many older ones were left off. The `authors` column holds the ids, followed by that count when
+# it is not 0 (one JSON list, so an event read back for a resuming client says the same as when it was new).
+MAX_AUTHORS = 20
+
+
+def stored_authors(newest_last: Iterable[str]) -> tuple[str | int, ...]:
+    """The column's value for these distinct authors (oldest first)."""
+    ids = list(newest_last)
+    shown: list[str | int] = list(ids[-MAX_AUTHORS:])
+    if len(ids) > MAX_AUTHORS:
+        shown.append(len(ids) - MAX_AUTHORS)
+    return tuple(shown)
+
+
+def read_authors(stored: Sequence[str | int] | None, user_id: str | None) -> tuple[list[str], int]:
+    """The author ids (newest last) and the count of those left off; an event stored without a list (before
+    the column existed, or not a coalesced one) names just its `user_id`."""
+    if stored is None:
+        return ([user_id] if user_id else []), 0
+    ids = [author for author in stored if isinstance(author, str)]
+    more = sum(count for count in stored if isinstance(count, int) and not isinstance(count, bool))
+    return ids, more
 
 
 async def after(

@@ -7,8 +7,8 @@ same tables and value formats SQLAlchemy uses, and takes a fresh connection afte
 
 Field changes are written in the same transaction as their update. Typing makes one change per keystroke;
 a change by the same user, to the same field, from the same origin, within `burst_seconds` of that user's
-last one there (and no conflict) extends that entry (its `after` and time) instead of adding one, so the
-history reads like a story, also when two people type into one field in turn.
+last one there (and no conflict, no comment on either) extends that entry (its `after` and time) instead
+of adding one, so the history reads like a story, also when two people type into one field in turn.
 
 The feed's events are written here too, in the next transaction after they are handed over: on SQLite a
 second writer (the feed's own session) waited on this connection's write lock for 15 to 250 ms per publish
@@ -28,12 +28,13 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence import stored_json
+from persistence import record_values, stored_json
 from persistence.changes import NewChange
 from persistence.database import Database
 from persistence.errors import DatabaseUnavailable, PersistenceError, WriteRefused, is_unavailable
 from persistence.events import NewEvent
 from persistence.stored_json import derived_text
+from persistence.tenant_scope import SYSTEM_CONNECTION_SQL
 from persistence.update_log import NewUpdate
 
 _INSERT_SQLITE = (
@@ -53,19 +54,22 @@ _TOUCH_POSTGRES = (
 )
 _CHANGE_COLUMNS = (
     "record_id, field, before, after, user_id, session_id, origin, at, conflict, lost_value, lost_user_id,"
-    " winner_user_id"
+    " winner_user_id, comment"
 )
-_INSERT_CHANGE_SQLITE = f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_CHANGE_SQLITE = (
+    f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _INSERT_CHANGE_POSTGRES = (
-    f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    " RETURNING id"
+    f"INSERT INTO changes ({_CHANGE_COLUMNS})"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
 )
 _CLAIM_SQLITE = "INSERT INTO client_ids (record_id, client_id, user_id) VALUES (?, ?, ?)"
 _CLAIM_POSTGRES = "INSERT INTO client_ids (record_id, client_id, user_id) VALUES ($1, $2, $3)"
 _EXTEND_CHANGE_SQLITE = "UPDATE changes SET after = ?, at = ? WHERE id = ?"
 _EXTEND_CHANGE_POSTGRES = "UPDATE changes SET after = $1, at = $2 WHERE id = $3"
-_EVENT_COLUMNS = "tenant_id, collection_id, record_id, type, at, user_id, fields, upto_change_id"
-_EVENTS_PER_STATEMENT = 1000  # 8,000 parameters: within both databases' limit of 32,766
+_EVENT_COLUMNS = "tenant_id, collection_id, record_id, type, at, user_id, fields, upto_change_id, authors"
+_EVENT_WIDTH = 9  # columns per event row
+_EVENTS_PER_STATEMENT = 1000  # 9,000 parameters: within both databases' limit of 32,766
 _MAX_OPEN_BURSTS = 10_000
 
 log = logging.getLogger(__name__)
@@ -104,12 +108,13 @@ class _Burst:
     user_id: str | None
     origin: str
     at: datetime
-    closed: bool  # a conflict entry stands alone
+    closed: bool  # a conflict or a commented entry stands alone
 
     def extends(self, change: NewChange, at: datetime, window: timedelta) -> bool:
         return (
             not self.closed
             and not change.conflict
+            and change.comment is None
             and change.user_id == self.user_id
             and change.origin == self.origin
             and at - self.at <= window
@@ -156,6 +161,7 @@ def _change_row(change: NewChange, at: Any) -> tuple[Any, ...]:
         _json(change.lost_value),
         change.lost_user_id,
         change.winner_user_id,
+        None if change.comment is None else derived_text(change.comment),
     )
 
 
@@ -184,7 +190,9 @@ def _event_statements(
     for start in range(0, len(events), _EVENTS_PER_STATEMENT):
         part = events[start : start + _EVENTS_PER_STATEMENT]
         rows = ", ".join(
-            "(" + ", ".join(placeholder(8 * row + column) for column in range(1, 9)) + ")"
+            "("
+            + ", ".join(placeholder(_EVENT_WIDTH * row + column) for column in range(1, _EVENT_WIDTH + 1))
+            + ")"
             for row in range(len(part))
         )
         sql = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {rows} RETURNING id"
@@ -201,6 +209,7 @@ def _event_row(event: NewEvent, at: Any) -> tuple[Any, ...]:
         event.user_id,
         _derived_json(event.fields),
         event.upto_change_id,
+        None if event.authors is None else _derived_json(list(event.authors)),
     )
 
 
@@ -268,7 +277,8 @@ class LogAppender:
     def _opened(
         self, change: NewChange, change_id: int, at: datetime, bursts: dict[_BurstKey, _Burst]
     ) -> None:
-        bursts[_burst_key(change)] = _Burst(change_id, change.user_id, change.origin, at, change.conflict)
+        closed = change.conflict or change.comment is not None
+        bursts[_burst_key(change)] = _Burst(change_id, change.user_id, change.origin, at, closed)
 
     async def _append_sqlite(
         self,
@@ -300,6 +310,15 @@ class LogAppender:
                         record,
                     )
                     for record, t in touched.items()
+                ],
+            )
+            await driver.executemany(record_values.DELETE_SQLITE, [(record,) for record in touched])
+            await driver.executemany(
+                record_values.INSERT_SQLITE,
+                [
+                    row
+                    for record, t in touched.items()
+                    for row in record_values.sqlite_parameters(record, t.summary)
                 ],
             )
         for change in changes:
@@ -343,6 +362,15 @@ class LogAppender:
                         for record, t in touched.items()
                     ],
                 )
+                await driver.executemany(record_values.DELETE_POSTGRES, [(record,) for record in touched])
+                await driver.executemany(
+                    record_values.INSERT_POSTGRES,
+                    [
+                        row
+                        for record, t in touched.items()
+                        for row in record_values.postgres_parameters(record, t.summary)
+                    ],
+                )
             for change in changes:
                 burst = self._plan(change, at, bursts)
                 if burst is not None:
@@ -360,6 +388,10 @@ class LogAppender:
             self._connection = await self._database.engine.connect()
             raw = await self._connection.get_raw_connection()
             self._driver = raw.driver_connection
+            if self._database.dialect == "postgresql":
+                # Batches hold every tenant's writes: system work, set once for this connection, which
+                # never goes back to the pool (`_drop` invalidates it), at no cost per commit.
+                await self._driver.execute(SYSTEM_CONNECTION_SQL)
         return self._driver
 
     async def _drop(self) -> None:

@@ -24,6 +24,7 @@ from collab.live.registry import RoomRegistry
 from collab.live.session_watch import SessionWatch
 from collab.metrics import LoopLag, Metrics
 from collab.services.collections import Collections
+from collab.services.conflicts import Conflicts
 from collab.services.connections import Connections
 from collab.services.health import Health
 from collab.services.history import History
@@ -31,6 +32,7 @@ from collab.services.records import Records
 from collab.services.sessions import Sessions
 from collab.services.snapshots import Snapshots
 from collab.services.streams import Streams
+from collab.services.tenants import Tenants
 from collab.services.users import Users
 from collab.settings import Settings
 from collab.store.retention import Retention
@@ -98,17 +100,24 @@ def create_app(settings: Settings) -> CollabApp:
             ):
                 # The feed and the registry consume the writer's outcomes (each subscribes as it is built).
                 registry.session_end_listeners.append(feed.end_sessions)
+                conflicts = Conflicts(database, registry, feed, writer)
                 services = Services(
                     settings=settings,
                     sessions=Sessions(database, registry, throttle, policy, metrics),
                     users=Users(database, registry, throttle),
                     collections=Collections(database),
                     records=Records(database, registry, feed),
-                    history=History(database, registry),
+                    history=History(database, registry, conflicts),
+                    conflicts=conflicts,
                     snapshots=Snapshots(database, registry, settings.viewers_read_snapshots),
                     streams=Streams(database, registry, feed, SSE, metrics),
                     connections=Connections(database, registry, settings),
                     health=Health(database),
+                    tenants=Tenants(
+                        database,
+                        registration_open=settings.tenant_registration,
+                        per_hour=settings.tenant_registrations_per_hour,
+                    ),
                 )
                 registry.presence_listeners.append(services.streams.presence_changed)
                 _read_levels(metrics, registry, feed, writer)

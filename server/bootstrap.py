@@ -11,6 +11,7 @@ from collab.records.records import SAMPLE_COLLECTION, create_collection
 from collab.settings import Settings
 from persistence.database import Database, PoolSettings
 from persistence.models import Collection, Tenant
+from persistence.tenant_scope import APP_ROLE, system_work
 
 
 def open_database(settings: Settings) -> Database:
@@ -21,7 +22,7 @@ def open_database(settings: Settings) -> Database:
         timeout_seconds=settings.database_pool_timeout_seconds,
         connect_timeout_seconds=settings.database_connect_timeout_seconds,
     )
-    return Database(settings.database_url, pool)
+    return Database(settings.database_url, pool, role=APP_ROLE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class FirstStart:
         ]
 
 
+@system_work  # the first start makes a tenant: nobody's yet
 async def prepare_database(database: Database, settings: Settings) -> FirstStart | None:
     """Apply migrations; on a database without users, create tenant `default`, an admin and `customers`."""
     await database.migrate()

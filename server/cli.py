@@ -22,6 +22,7 @@ from collab.settings import Settings
 from persistence import backup
 from persistence.database import Database
 from persistence.errors import PersistenceError
+from persistence.tenant_scope import system_scope
 from server.app import CollabApp, create_app
 from server.bootstrap import open_database
 from server.logs import log_config
@@ -146,17 +147,33 @@ async def _with_database(settings: Settings, action: Callable[[Database], Awaita
     # Migrate only: a first-start admin is created by `serve`, which is where its password is shown.
     async with open_database(settings) as database:
         await database.migrate()
-        return await action(database)
+        with system_scope():  # an operator's command: no single tenant's work
+            return await action(database)
 
 
-def add_tenant(settings: Settings, slug: str, name: str | None) -> int:
+def add_tenant(
+    settings: Settings,
+    slug: str,
+    name: str | None,
+    admin_email: str | None = None,
+    admin_name: str | None = None,
+) -> int:
+    """A tenant with the sample collection; with `admin_email`, its first admin too (password shown once)."""
+    password = secrets.token_urlsafe(12)
+
     async def action(database: Database) -> int:
         async with database.session() as session:
             tenant = await accounts.add_tenant(session, slug, name)
             # A new organisation's first screen is never empty: it starts with the sample collection.
             await create_collection(session, tenant.id, SAMPLE_COLLECTION)
+            if admin_email is not None:
+                admin = await accounts.add_user(
+                    session, tenant, email=admin_email, role="admin", password=password, name=admin_name
+                )
             await session.commit()
         _say(f"collab: tenant {slug!r} added, with a sample 'customers' collection")
+        if admin_email is not None:
+            _say(f"  admin {admin.email}  password {password}  (shown once)")
         return 0
 
     return asyncio.run(_with_database(settings, action))
@@ -205,6 +222,14 @@ def restore_database(
             return 1
     revision = backup.restore(settings.database_url, src)
     _say(f"collab: restored {target.name!r} from {src} (schema revision {revision})")
+    _say("collab: every record has a new epoch: browsers keep their copies from before as copies to review")
+    return 0
+
+
+def bump_epochs(settings: Settings) -> int:
+    """`collab epoch bump`: after a restore by other means than `collab restore` (server stopped)."""
+    count = backup.bump_epochs(settings.database_url)
+    _say(f"collab: {count} records have a new epoch")
     return 0
 
 
@@ -232,6 +257,10 @@ def _parser() -> argparse.ArgumentParser:
     tenant_add = tenant_cmd.add_parser("add", help="add a tenant")
     tenant_add.add_argument("slug")
     tenant_add.add_argument("--name")
+    tenant_add.add_argument(
+        "--admin-email", help="also create the tenant's first admin (password printed once)"
+    )
+    tenant_add.add_argument("--admin-name")
     tenant_add.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
 
     user_cmd = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
@@ -251,6 +280,13 @@ def _parser() -> argparse.ArgumentParser:
     restore_cmd.add_argument("src", type=Path, help="a file written by `collab backup`")
     restore_cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     restore_cmd.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
+
+    epoch_cmd = commands.add_parser("epoch", help="record epochs")
+    epoch_actions = epoch_cmd.add_subparsers(dest="action", required=True)
+    epoch_bump = epoch_actions.add_parser(
+        "bump", help="after restoring the database by other means: browsers must not merge older copies"
+    )
+    epoch_bump.add_argument("--database-url", dest="sub_database_url", help=argparse.SUPPRESS)
     return parser
 
 
@@ -272,11 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return serve(settings)
         if args.command == "tenant":
-            return add_tenant(settings, args.slug, args.name)
+            return add_tenant(settings, args.slug, args.name, args.admin_email, args.admin_name)
         if args.command == "backup":
             return backup_database(settings, args.dest)
         if args.command == "restore":
             return restore_database(settings, args.src, assume_yes=args.yes)
+        if args.command == "epoch":
+            return bump_epochs(settings)
         return add_user(settings, args.tenant, args.email, args.role, args.name, args.password)
     except (AuthError, PersistenceError, ValueError) as exc:
         print(f"collab: error: {exc}", file=sys.stderr)

@@ -62,6 +62,17 @@ async def _user_change(request: Request) -> UserChange:
     )
 
 
+async def delete_user(request: Request) -> Response:
+    principal = await principal_of(request)
+    await services(request).users.delete(principal, request.path_params["user_id"], client_ip(request))
+    return Response(status_code=204)
+
+
+async def online(request: Request) -> Response:
+    principal = await principal_of(request)
+    return JSONResponse({"people": await services(request).users.online(principal)})
+
+
 async def reset_password(request: Request) -> Response:
     principal = await principal_of(request)
     generated = await services(request).users.reset_password(

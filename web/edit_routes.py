@@ -20,13 +20,21 @@ from web.services import services
 async def patch_record(request: Request) -> Response:
     principal = await principal_of(request)
     view = await services(request).records.patch(
-        principal, request.path_params["record_id"], request.headers.get("if-match"), lambda: _fields(request)
+        principal,
+        request.path_params["record_id"],
+        request.headers.get("if-match"),
+        lambda: _fields(request),
+        lambda: _comment(request),
     )
     return JSONResponse(view.body, headers={"ETag": view.etag})
 
 
 async def _fields(request: Request) -> Any:
     return (await json_body(request)).get("fields")
+
+
+async def _comment(request: Request) -> Any:
+    return (await json_body(request)).get("comment")
 
 
 async def delete_record(request: Request) -> Response:
@@ -104,7 +112,14 @@ EDIT_PATHS: dict[str, Any] = {
                         "schema": {
                             "type": "object",
                             "required": ["fields"],
-                            "properties": {"fields": {"type": "object"}},
+                            "properties": {
+                                "fields": {"type": "object"},
+                                "comment": {
+                                    "type": "string",
+                                    "maxLength": 500,
+                                    "description": "Why (plain text, trimmed; shown in the history)",
+                                },
+                            },
                         }
                     }
                 },
@@ -116,7 +131,10 @@ EDIT_PATHS: dict[str, Any] = {
                 "403": _error("Viewers may not edit"),
                 "404": _error("No such record"),
                 "412": _PRECONDITION_FAILED,
-                "422": _error("Values that do not fit the collection; `fields` says why, per field"),
+                "422": _error(
+                    "Values that do not fit the collection (`fields` says why, per field), or a comment"
+                    " over 500 characters"
+                ),
                 "428": _error("If-Match is missing"),
             },
         },

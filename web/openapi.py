@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from web.conflict_routes import CONFLICT_PATHS
 from web.edit_routes import EDIT_PATHS
 from web.snapshot_routes import SNAPSHOT_PATHS
 
@@ -36,6 +37,70 @@ _AUTH_ERRORS = {"401": _error("Not authenticated")}
 _USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _RECORD_ID = [{"name": "record_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
+# GET /api/records: sorted, filtered, paged by keyset (collab/records/list_query.py, services/listing.py).
+_LIST_DESCRIPTION = """One page of a collection's records, computed in SQL from the typed field values stored
+with each commit.
+
+Filters are parameters `f.<field key>.<operator>`, by the field's type:
+text, rich text and select: `contains`, `in` (any of, comma-separated; both in any case, in the first
+200 characters); number and date: `gte`, `lte` (a number, or a date as YYYY-MM-DD); checkbox:
+`is` (`true`, or `false`: unchecked or never set); any type: `empty` (`1`: no value, `0`: a value). An
+empty text counts as no value. All filters must hold. Sorting by a field puts the records without a value
+last in either order; ties are broken by record id, in the same direction. An unknown field or operator,
+or a value that does not parse, is a 400 naming it."""
+_LIST_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "collection", "in": "query", "required": True, "schema": {"type": "string"}},
+    {
+        "name": "sort",
+        "in": "query",
+        "description": "A field key, `created_at` (the default) or `updated_at`",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "order",
+        "in": "query",
+        "description": "Default `desc` for created_at/updated_at, `asc` for a field",
+        "schema": {"type": "string", "enum": ["asc", "desc"]},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "`next_cursor` of the previous page, unchanged, with the same sort and order",
+        "schema": {"type": "string"},
+    },
+    {"name": "q", "in": "query", "description": "Text any text field contains", "schema": {"type": "string"}},
+    {
+        "name": "updated_by",
+        "in": "query",
+        "description": "Last changed by this user id",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "updated_within_days",
+        "in": "query",
+        "description": "Last changed at most this many days ago",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 36500},
+    },
+]
+_RECORD_PAGE = {
+    "type": "object",
+    "required": ["records", "total", "next_cursor"],
+    "properties": {
+        "records": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Record"},
+            "description": "Field values as lists show them: texts longer than 200 characters are shortened",
+        },
+        "total": {"type": "integer", "description": "How many records match, on every page"},
+        "next_cursor": {"type": "string", "nullable": True, "description": "null on the last page"},
+    },
+}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "collab", "version": "0.1.0"},
@@ -63,6 +128,17 @@ DOCUMENT: dict[str, Any] = {
                     "tenant": {"type": "string", "default": "default"},
                     "email": {"type": "string"},
                     "password": {"type": "string"},
+                },
+            },
+            "NewOrganisation": {
+                "type": "object",
+                "required": ["name", "slug", "email", "password"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 200},
+                    "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+                    "email": {"type": "string"},
+                    "password": {"type": "string", "minLength": 8},
+                    "admin_name": {"type": "string"},
                 },
             },
             "User": {
@@ -153,7 +229,16 @@ DOCUMENT: dict[str, Any] = {
             "NewRecord": {
                 "type": "object",
                 "required": ["collection"],
-                "properties": {"collection": {"type": "string"}, "fields": {"type": "object"}},
+                "properties": {
+                    "collection": {"type": "string"},
+                    "fields": {"type": "object"},
+                    "id": {
+                        "type": "string",
+                        "pattern": "^[0-9a-f]{32}$",
+                        "description": "Chosen by the client (a device creating offline): sending the same "
+                        "create again answers 200 with the record the first attempt made, never a second one",
+                    },
+                },
             },
             "Record": {
                 "type": "object",
@@ -165,6 +250,17 @@ DOCUMENT: dict[str, Any] = {
                     "created_by": {"$ref": "#/components/schemas/UserRef"},
                     "updated_at": {"type": "string", "format": "date-time"},
                     "updated_by": {"$ref": "#/components/schemas/UserRef"},
+                    "open_conflicts": {
+                        "type": "integer",
+                        "description": "Open conflicts (GET /api/records/{record_id}/conflicts lists them)",
+                    },
+                    "epoch": {
+                        "type": "string",
+                        "description": "The life of the stored document (a restore changes it). A client "
+                        "that keeps a copy names it when it connects, `/ws/{record_id}?epoch=…`; a socket "
+                        "naming another epoch is closed with 4409 'record was restored: reload' and nothing "
+                        "it sent is applied (a socket naming none is served as before)",
+                    },
                 },
             },
         },
@@ -172,6 +268,17 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearer": []}, {"cookie": []}],
     "paths": {
         "/healthz": {"get": {"security": [], "responses": {"200": {"description": "The server is up"}}}},
+        "/sw.js": {
+            "get": {
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The browser app's service worker (JavaScript, no-cache): keeps the "
+                        "app shell of this build so the app starts without a network"
+                    }
+                },
+            }
+        },
         "/readyz": {
             "get": {
                 "security": [],
@@ -207,6 +314,30 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/tenants": {
+            "post": {
+                "security": [],
+                "description": "Register an organisation with its first admin and the sample collection "
+                "(when `COLLAB_TENANT_REGISTRATION` is on; each address may register a few per hour). "
+                "The admin then signs in with `POST /api/auth/login`.",
+                "requestBody": _body("NewOrganisation"),
+                "responses": {
+                    "201": {"description": '`{"tenant": {slug, name}, "admin": user}`'},
+                    "400": _error("Unreadable body, or a field missing"),
+                    "403": _error("Foreign Origin"),
+                    "404": _error("Registration is off"),
+                    "409": _error("The name or the slug is taken"),
+                    "422": _error("Invalid name, slug, email or password"),
+                    "429": _error("Too many registrations from this address; see Retry-After"),
+                },
+            }
+        },
+        "/api/tenants/registration": {
+            "get": {
+                "security": [],
+                "responses": {"200": {"description": '`{"open": true|false}`: whether registration is on'}},
+            }
+        },
         "/api/auth/logout": {"post": {"responses": {"204": {"description": "Logged out"}, **_AUTH_ERRORS}}},
         "/api/auth/me": {"get": {"responses": {"200": {"description": "The caller"}, **_AUTH_ERRORS}}},
         "/api/collections": {
@@ -225,18 +356,15 @@ DOCUMENT: dict[str, Any] = {
         },
         "/api/records": {
             "get": {
-                "parameters": [
-                    {"name": "collection", "in": "query", "required": True, "schema": {"type": "string"}},
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-                    },
-                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                ],
+                "description": _LIST_DESCRIPTION,
+                "parameters": _LIST_PARAMETERS,
                 "responses": {
-                    "200": {"description": "Records, newest first"},
-                    "400": _error("Bad parameters"),
+                    "200": {
+                        "description": "One page of records, its total and the cursor of the next page",
+                        "content": {"application/json": {"schema": _RECORD_PAGE}},
+                    },
+                    "400": _error("Bad parameters: the message names the one at fault"),
+                    "403": _error("The caller may not read records"),
                     "404": _error("No such collection"),
                     **_AUTH_ERRORS,
                 },
@@ -245,10 +373,12 @@ DOCUMENT: dict[str, Any] = {
                 "requestBody": _body("NewRecord"),
                 "responses": {
                     "201": _json("Created", "Record"),
+                    "200": _json("Made earlier by this create (the same id, user and collection)", "Record"),
                     "400": _error("Unreadable body"),
                     "403": _error("Viewers may not create"),
                     "404": _error("No such collection"),
-                    "422": _error("Values that do not fit the collection"),
+                    "409": _error("The id holds another record"),
+                    "422": _error("Values that do not fit the collection, or a malformed id"),
                     **_AUTH_ERRORS,
                 },
             },
@@ -279,6 +409,12 @@ DOCUMENT: dict[str, Any] = {
                     *_RECORD_ID,
                     {"name": "user", "in": "query", "schema": {"type": "string"}},
                     {"name": "field", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "conflicts",
+                        "in": "query",
+                        "description": "1: conflicts only",
+                        "schema": {"type": "string", "enum": ["0", "1"]},
+                    },
                     {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                     {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                     {
@@ -295,7 +431,11 @@ DOCUMENT: dict[str, Any] = {
                         " than `limit`: follow `next_before`); a conflict (two different values written"
                         " concurrently) carries `winner` and `lost`. Deleting the record and bringing it"
                         ' back are entries with `field` "" and `origin` `delete` or `undelete` (no'
-                        " values; never put back). A deleted record's history stays readable"
+                        " values; never put back). A deleted record's history stays readable. `comment` is"
+                        " the editor's why (plain text) or null; a commented change is an entry of its own."
+                        " Filters (`user`, `field`, `conflicts`, time) combine with the `before` cursor."
+                        " The first page (no `before`) also has `people`: everyone with an entry in the"
+                        " record's history, whatever the filters ({id, name, email}, by name)"
                     },
                     "400": _error("Bad parameters"),
                     "404": _error("No such record (in the caller's tenant, deleted or not)"),
@@ -309,6 +449,23 @@ DOCUMENT: dict[str, Any] = {
                     *_RECORD_ID,
                     {"name": "change_id", "in": "path", "required": True, "schema": {"type": "string"}},
                 ],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "comment": {
+                                        "type": "string",
+                                        "maxLength": 500,
+                                        "description": "Why (plain text, trimmed; shown in the history)",
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
                 "responses": {
                     "200": _json(
                         "The record with the value put back (a conflict's lost value, else the value"
@@ -317,7 +474,10 @@ DOCUMENT: dict[str, Any] = {
                     ),
                     "403": _error("Viewers may not change records; foreign Origin"),
                     "404": _error("No such record or change"),
-                    "422": _error("Nothing to put back (a rich-text conflict's lost value, a deletion)"),
+                    "422": _error(
+                        "Nothing to put back (a rich-text conflict's lost value, a deletion), or a comment"
+                        " over 500 characters"
+                    ),
                     **_AUTH_ERRORS,
                 },
             }
@@ -332,7 +492,12 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {
                     "200": {
                         "description": "Server-Sent Events: record.created|updated|deleted|restored "
-                        "(with ids), presence, reset",
+                        "(with ids), presence, reset. A record event's data: record, collection, at, by"
+                        " (the newest author), fields, authors (ids of everyone whose changes a coalesced"
+                        " record.updated covers, newest last, at most 20) and more_authors (how many older"
+                        " authors that list leaves off); the same when replayed after Last-Event-ID."
+                        " record.conflicts: the record's open conflicts changed (one was stored or"
+                        " settled); its fields hold open_conflicts, the record's count now",
                         "content": {"text/event-stream": {"schema": {"type": "string"}}},
                     },
                     "400": _error("Bad parameters"),
@@ -397,6 +562,31 @@ DOCUMENT: dict[str, Any] = {
                     "404": _error("No such user in this tenant"),
                     "409": _error("The tenant would have no active admin"),
                     "422": _error("Invalid role or name"),
+                    **_AUTH_ERRORS,
+                },
+            },
+            "delete": {
+                "description": "Delete a user: their sessions end and sockets close (4403); history and the "
+                'audit log keep their id but show "Deleted user", never the old name or email (which '
+                "may be used again).",
+                "parameters": [_USER_ID],
+                "responses": {
+                    "204": {"description": "Deleted"},
+                    "403": _error("Admins only; foreign Origin"),
+                    "404": _error("No such user in this tenant (or already deleted)"),
+                    "409": _error("The tenant would have no active admin"),
+                    "422": _error("Admins cannot delete themselves"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
+        "/api/admin/online": {
+            "get": {
+                "description": "Who has a record open in the tenant now: each person once, since when, and "
+                "the records they have open (collection, title, since).",
+                "responses": {
+                    "200": {"description": '`{"people": [...]}`, earliest first'},
+                    "403": _error("Admins only"),
                     **_AUTH_ERRORS,
                 },
             }
@@ -465,7 +655,7 @@ DOCUMENT: dict[str, Any] = {
 
 # PATCH/DELETE of a record and its snapshots are described beside their routes; merged per path, since a
 # path such as /api/records/{record_id} has operations in both places.
-for _path, _operations in (*EDIT_PATHS.items(), *SNAPSHOT_PATHS.items()):
+for _path, _operations in (*EDIT_PATHS.items(), *SNAPSHOT_PATHS.items(), *CONFLICT_PATHS.items()):
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
 
 # Every authenticated operation is charged to its caller's request budget (web/rate_limits.py).

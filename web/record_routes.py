@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response
 
 from collab.services.records import NewRecord
 from web.errors import BadRequest
-from web.requests import int_param, json_body
+from web.requests import json_body
 from web.security import principal_of
 from web.services import services
 
@@ -28,22 +28,21 @@ async def list_records(request: Request) -> Response:
     name = request.query_params.get("collection")
     if not name:
         raise BadRequest("the collection parameter is required")
-    limit = int_param(request, "limit", 50, 1, 200)
-    offset = int_param(request, "offset", 0, 0, 10_000_000)
-    query = request.query_params.get("q", "").strip()[:200] or None
-    found = await services(request).records.newest(principal, name, limit, offset, query)
-    return JSONResponse({"records": found})
+    # Sort, filters and cursor are read against the collection's schema by the use-case.
+    page = await services(request).records.newest(principal, name, request.query_params)
+    return JSONResponse(page)
 
 
 async def create_record(request: Request) -> Response:
     principal = await principal_of(request)
-    created = await services(request).records.create(principal, lambda: _new_record(request))
-    return JSONResponse(created, status_code=201)
+    body, made = await services(request).records.create_once(principal, lambda: _new_record(request))
+    # 200: a repeated create with the client's own id, whose first attempt had made the record.
+    return JSONResponse(body, status_code=201 if made else 200)
 
 
 async def _new_record(request: Request) -> NewRecord:
     body = await json_body(request)
-    return NewRecord(body.get("collection"), body.get("fields", {}))
+    return NewRecord(body.get("collection"), body.get("fields", {}), body.get("id"))
 
 
 async def get_record(request: Request) -> Response:

@@ -9,7 +9,16 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web import admin_routes, auth_routes, edit_routes, history_routes, record_routes, snapshot_routes
+from web import (
+    admin_routes,
+    auth_routes,
+    edit_routes,
+    history_routes,
+    record_routes,
+    snapshot_routes,
+    tenant_routes,
+)
+from web.conflict_routes import CONFLICT_ROUTES
 from web.events_route import FEED_PATH, event_stream
 from web.metrics_route import METRICS_PATH, metrics
 from web.openapi import openapi
@@ -35,12 +44,23 @@ async def index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def service_worker(request: Request) -> Response:
+    """The service worker that keeps the app shell (web/src/sw.js, built with the bundle). Served at the
+    root so its scope is the whole app; no-cache, so a new build's worker is found at the next load."""
+    return FileResponse(
+        STATIC / "dist" / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+    )
+
+
 ROUTES: list[BaseRoute] = [
     Route("/", index),
+    Route("/sw.js", service_worker),
     Route("/healthz", healthz),
     Route("/readyz", readyz),
     Route(METRICS_PATH, metrics),
     Route("/api/openapi.json", openapi),
+    Route("/api/tenants", tenant_routes.register, methods=["POST"]),
+    Route("/api/tenants/registration", tenant_routes.registration),
     Route("/api/auth/login", auth_routes.login, methods=["POST"]),
     Route("/api/auth/logout", auth_routes.logout, methods=["POST"]),
     Route("/api/auth/me", auth_routes.me),
@@ -50,6 +70,8 @@ ROUTES: list[BaseRoute] = [
     Route("/api/admin/users", admin_routes.list_users, methods=["GET"]),
     Route("/api/admin/users", admin_routes.create_user, methods=["POST"]),
     Route("/api/admin/users/{user_id}", admin_routes.update_user, methods=["PATCH"]),
+    Route("/api/admin/users/{user_id}", admin_routes.delete_user, methods=["DELETE"]),
+    Route("/api/admin/online", admin_routes.online),
     Route("/api/admin/users/{user_id}/password", admin_routes.reset_password, methods=["POST"]),
     Route("/api/admin/audit", admin_routes.audit_log),
     Route("/api/admin/lockouts", admin_routes.list_lockouts, methods=["GET"]),
@@ -62,6 +84,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/records/{record_id}/presence", record_routes.presence),
     *edit_routes.EDIT_ROUTES,
     *snapshot_routes.SNAPSHOT_ROUTES,
+    *CONFLICT_ROUTES,
     Route(FEED_PATH, event_stream),  # served by feed_app, past this router (server/app.py)
     Route("/api/records/{record_id}/history", history_routes.history),
     Route("/api/records/{record_id}/history/{change_id}/restore", history_routes.put_back, methods=["POST"]),

@@ -48,6 +48,8 @@ async def principal_of(connection: HTTPConnection) -> Principal:
         and not cookie_origin_allowed(connection)
     ):
         raise Forbidden("this origin may not make changes")
+    # Also scopes the rest of this request's task to the principal's tenant: on PostgreSQL its transactions
+    # then see only that tenant's rows, whatever a query forgets (row-level security, docs/architecture.md).
     principal = await services(connection).sessions.authenticate(token)
     note_principal(principal)  # its user and tenant ids join the request's log lines
     # Every authenticated request passes here once: the one place its user's budget is charged.

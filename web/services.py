@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from collab.services.collections import Collections
+from collab.services.conflicts import Conflicts
 from collab.services.connections import Connections
 from collab.services.health import Health
 from collab.services.history import History
@@ -18,6 +19,7 @@ from collab.services.records import Records
 from collab.services.sessions import Sessions
 from collab.services.snapshots import Snapshots
 from collab.services.streams import Streams
+from collab.services.tenants import Tenants
 from collab.services.users import Users
 from collab.settings import Settings
 
@@ -30,10 +32,12 @@ class Services:
     collections: Collections
     records: Records
     history: History
+    conflicts: Conflicts
     snapshots: Snapshots
     streams: Streams
     connections: Connections
     health: Health
+    tenants: Tenants
 
 
 def services(connection: HTTPConnection) -> Services:

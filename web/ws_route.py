@@ -64,7 +64,12 @@ async def record_socket(websocket: WebSocket, send: Send) -> None:
         )
         if slot is None:
             raise TooManyOpen("too many connections", _SOCKET_RETRY_SECONDS)
-        await found.connections.serve(principal, websocket.path_params["record_id"], channel)
+        await found.connections.serve(
+            principal,
+            websocket.path_params["record_id"],
+            channel,
+            websocket.query_params.get("epoch"),  # absent: a client that keeps no copy across restores
+        )
     except (AuthError, CollabError) as refused:  # raised before the connection joined its room
         code, reason = close_frame(refused)
         metrics: Metrics = websocket.app.state.metrics

@@ -32,6 +32,7 @@ from collab.store.writes import Committed, WriteOutcome
 from persistence import events
 from persistence.database import Database
 from persistence.models import Collection, Record, User, utcnow
+from persistence.tenant_scope import system_work
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,21 @@ _RECOVERY_WINDOW = timedelta(minutes=10)
 @dataclass(slots=True)
 class _Pending:
     first_seen: float
-    user_id: str | None
+    user_id: str | None  # the newest change's author
     upto_change_id: int
     fields: dict[str, Any] = field(default_factory=dict)
+    # Everyone whose changes the event covers, each once, newest last (a dict keeps insertion order).
+    authors: dict[str, None] = field(default_factory=dict)
     # Where the record lives ("" when recovered from the change log: read when it is published).
     tenant_id: str = ""
     collection_id: str = ""
+
+    def by(self, user_id: str | None) -> None:
+        """The newest change is `user_id`'s."""
+        self.user_id = user_id
+        if user_id is not None:
+            self.authors.pop(user_id, None)
+            self.authors[user_id] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +182,7 @@ class Feed:
             if pending is None:
                 pending = _Pending(now, write.origin.user_id, 0)
                 self._pending[write.record_id] = pending
-            pending.user_id = write.origin.user_id
+            pending.by(write.origin.user_id)
             pending.tenant_id, pending.collection_id = write.tenant_id, write.collection_id
             newest = outcome.newest_changes.get(write.record_id, 0)
             pending.upto_change_id = max(pending.upto_change_id, newest)
@@ -185,6 +195,7 @@ class Feed:
         """Publish one event now (created, deleted, restored); returns once it is stored and pushed."""
         await self._publish_now([event])
 
+    @system_work  # the feed describes and publishes every tenant's events
     async def _publish_now(self, new: list[events.NewEvent]) -> None:
         async with self._database.session() as session:
             payloads = await describe(session, new)
@@ -198,6 +209,7 @@ class Feed:
         ]
         return self._writer.store_events(described)
 
+    @system_work
     async def recover(self) -> None:
         """Publish what a previous run committed but did not publish (it died in between), in the order
         it happened: records created, their edits, then records deleted or restored."""
@@ -207,7 +219,7 @@ class Feed:
         now = self._clock.monotonic() - self._coalesce
         for change in missed:
             pending = self._pending.setdefault(change.record_id, _Pending(now, change.user_id, 0))
-            pending.user_id = change.user_id
+            pending.by(change.user_id)
             pending.upto_change_id = max(pending.upto_change_id, change.id)
             pending.fields[change.field] = change.after
         if missed or created or ended_or_back:
@@ -224,6 +236,7 @@ class Feed:
         if ended_or_back:
             await self._publish_now(ended_or_back)
 
+    @system_work
     async def tick(self) -> None:
         """One round of the feed's loop (every `_TICK_SECONDS`): publish the records whose edits are due,
         send the heartbeat when it is time, prune old events now and then."""
@@ -240,6 +253,7 @@ class Feed:
                 await events.prune(session, utcnow() - self._retention)
                 await session.commit()
 
+    @system_work
     async def _publish_due(self, everything: bool) -> None:
         now = self._clock.monotonic()
         due = [rid for rid, p in self._pending.items() if everything or now - p.first_seen >= self._coalesce]
@@ -271,6 +285,7 @@ class Feed:
                         user_id=pending.user_id,
                         fields=pending.fields,
                         upto_change_id=pending.upto_change_id,
+                        authors=events.stored_authors(pending.authors),
                     )
                     for rid, pending in taken.items()
                     if rid in records
@@ -281,6 +296,8 @@ class Feed:
                 later = self._pending.get(rid)
                 if later is not None:
                     pending.fields.update(later.fields)
+                    for author in later.authors:
+                        pending.by(author)
                     pending.user_id = later.user_id
                     pending.upto_change_id = max(pending.upto_change_id, later.upto_change_id)
                     pending.tenant_id = pending.tenant_id or later.tenant_id
@@ -367,10 +384,14 @@ class Describable(Protocol):
     def at(self) -> datetime: ...
     @property
     def fields(self) -> dict[str, Any]: ...
+    @property
+    def authors(self) -> Sequence[str | int] | None: ...
 
 
 async def describe(session: Any, rows: Sequence[Describable]) -> list[dict[str, Any]]:
-    """The contract's event data: record, collection (name), at, by {id, name, email}, fields."""
+    """The contract's event data: record, collection (name), at, by {id, name, email} (the newest author),
+    fields, authors (the ids of everyone whose changes it covers, newest last, at most
+    `events.MAX_AUTHORS`) and more_authors (how many older authors that list leaves off)."""
     if not rows:
         return []
     collection_ids = {row.collection_id for row in rows}
@@ -388,13 +409,17 @@ async def describe(session: Any, rows: Sequence[Describable]) -> list[dict[str, 
         if user_ids
         else {}
     )
-    return [
-        {
-            "record": row.record_id,
-            "collection": names.get(row.collection_id),
-            "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=utcnow().tzinfo)).isoformat(),
-            "by": users.get(row.user_id or ""),
-            "fields": row.fields,
-        }
-        for row in rows
-    ]
+    return [_payload(row, names, users) for row in rows]
+
+
+def _payload(row: Describable, names: dict[str, str], users: dict[str, dict[str, str]]) -> dict[str, Any]:
+    authors, more = events.read_authors(row.authors, row.user_id)
+    return {
+        "record": row.record_id,
+        "collection": names.get(row.collection_id),
+        "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=utcnow().tzinfo)).isoformat(),
+        "by": users.get(row.user_id or ""),
+        "fields": row.fields,
+        "authors": authors,
+        "more_authors": more,
+    }

@@ -392,13 +392,21 @@ class Room:
         self.stored_state_vector = writes[-1].state_vector_after
         self.updates_since_snapshot += len(writes)
         due = {write.origin.connection_id for write in writes if write.origin.connection_id is not None}
-        if not due:
-            return
-        message = protocol.saved(self.stored_state_vector)
-        for connection_id in due:
-            connection = self.connections.get(connection_id)
-            if connection is not None:
-                connection.enqueue(message)
+        if due:
+            message = protocol.saved(self.stored_state_vector)
+            for connection_id in due:
+                connection = self.connections.get(connection_id)
+                if connection is not None:
+                    connection.enqueue(message)
+        conflicted = {change.field for write in writes for change in write.changes if change.conflict}
+        if conflicted:
+            self.conflicts_changed(conflicted)
+
+    def conflicts_changed(self, fields: Collection[str]) -> None:
+        """Tell everyone on the record that its open conflicts changed (a stored write lost or displaced a
+        concurrent one, or someone settled one): each page fetches them again. Only once stored, so a
+        notice never names a value that a crash could still take back."""
+        self._broadcast(protocol.notice({"kind": "conflicts", "fields": sorted(fields)}))
 
     def _observe_saved(self, settled: int) -> None:
         """Saved latency: from each write's acceptance here to its commit coming back (message 100)."""

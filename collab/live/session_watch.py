@@ -16,6 +16,7 @@ from collab.errors import close_frame
 from collab.live.registry import RoomRegistry
 from collab.periodic import Periodic
 from persistence.database import Database
+from persistence.tenant_scope import system_work
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class SessionWatch:
     ) -> None:
         await self._loop.stop()
 
+    @system_work  # every live connection, every tenant's
     async def check_once(self) -> None:
         connections = self._registry.connections()
         if not connections:

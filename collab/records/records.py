@@ -10,15 +10,22 @@ from typing import Any
 
 from pycrdt import Doc
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
-from collab.errors import CollectionExists, CollectionNotFound, RecordNotFound, SchemaError
+from collab.errors import (
+    CollectionExists,
+    CollectionNotFound,
+    RecordIdTaken,
+    RecordNotFound,
+    SchemaError,
+)
 from collab.origin import OriginKind
 from collab.records.document import summarize, write_fields
 from collab.records.schema import check_values, parse_collection, specs_from_json
-from persistence import client_ids, update_log
-from persistence.models import ChangeRow, Collection, Record, User, is_id
+from persistence import client_ids, record_values, update_log
+from persistence.models import ChangeRow, Collection, Record, User, is_id, new_id
 
 SAMPLE_COLLECTION = {
     "name": "customers",
@@ -100,10 +107,51 @@ async def find_record(
     return row[0], row[1]
 
 
+def chosen_id(record_id: Any) -> str | None:
+    """The id a client chose for a new record (a device makes one offline), or None: the server picks."""
+    if record_id is None:
+        return None
+    if not isinstance(record_id, str) or not is_id(record_id):
+        raise SchemaError({"id": "expected 32 lowercase hexadecimal digits"})
+    return record_id
+
+
+async def created_before(
+    session: AsyncSession, principal: Principal, record_id: str, collection_name: Any
+) -> tuple[Record, Collection] | None:
+    """The record an earlier attempt of this very create made (its answer may have been lost): the caller's
+    own, in that collection, not deleted. None when the id is free. Any other holder of the id is
+    `RecordIdTaken`, told the same whoever it is (another tenant's record is never described)."""
+    row = (
+        await session.execute(
+            select(Record, Collection)
+            .join(Collection, Collection.id == Record.collection_id)
+            .where(Record.id == record_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    record, collection = row[0], row[1]
+    if (
+        record.tenant_id != principal.tenant_id
+        or record.created_by != principal.user_id
+        or collection.name != collection_name
+        or record.deleted_at is not None
+    ):
+        raise RecordIdTaken()
+    return record, collection
+
+
 async def create_record(
-    session: AsyncSession, principal: Principal, collection_name: Any, values: Any
+    session: AsyncSession,
+    principal: Principal,
+    collection_name: Any,
+    values: Any,
+    record_id: str | None = None,
 ) -> tuple[Record, Collection]:
-    """The record row and its first update, in the caller's transaction (a new record has no room yet)."""
+    """The record row and its first update, in the caller's transaction (a new record has no room yet).
+    `record_id`: the id the client chose (`chosen_id`); taken meanwhile by a concurrent create, it is
+    `RecordIdTaken` and the transaction is spent."""
     if not isinstance(collection_name, str):
         raise SchemaError({"collection": "expected a collection name"})
     collection = await find_collection(session, principal, collection_name)
@@ -111,6 +159,7 @@ async def create_record(
     checked = check_values(specs, values if values is not None else {})
     summary, search_text = summarize({key: value for key, value in checked.items() if value is not None})
     record = Record(
+        id=record_id if record_id is not None else new_id(),
         tenant_id=principal.tenant_id,
         collection_id=collection.id,
         created_by=principal.user_id,
@@ -119,7 +168,12 @@ async def create_record(
         search_text=search_text,
     )
     session.add(record)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if record_id is None:
+            raise
+        raise RecordIdTaken() from error
     server_doc: Doc = Doc()
     present = {key: value for key, value in checked.items() if value is not None}
     update = write_fields(server_doc, specs, present)
@@ -138,6 +192,8 @@ async def create_record(
         if value is not None
     ]
     session.add_all(first_changes)
+    # The typed values lists sort and filter by, from the same summary (persistence/record_values.py).
+    session.add_all(record_values.orm_rows(record, summary))
     await update_log.append(
         session,
         [
@@ -154,28 +210,6 @@ async def create_record(
     await client_ids.claim(session, [(record.id, server_doc.client_id, None)])
     await session.flush()
     return record, collection
-
-
-async def list_records(
-    session: AsyncSession,
-    principal: Principal,
-    collection: Collection,
-    limit: int,
-    offset: int,
-    query: str | None = None,
-) -> list[Record]:
-    """Newest first; `query` keeps the records whose text values contain it (case-insensitive)."""
-    statement = select(Record).where(
-        Record.tenant_id == principal.tenant_id,
-        Record.collection_id == collection.id,
-        Record.deleted_at.is_(None),
-    )
-    if query:
-        statement = statement.where(Record.search_text.contains(query.lower(), autoescape=True))
-    rows = await session.scalars(
-        statement.order_by(Record.created_at.desc(), Record.id).limit(limit).offset(offset)
-    )
-    return list(rows)
 
 
 async def user_refs(session: AsyncSession, tenant_id: str, user_ids: set[str]) -> dict[str, dict[str, str]]:

@@ -3,12 +3,18 @@
 The record must be in the caller's tenant (`RecordNotFound` otherwise, the same for missing and foreign
 records: the endpoint refuses the socket with `close_frame`); every role may join, and what a connection
 may send is judged per message by the same role check as HTTP (auth/access.py, in the room).
+
+A connection that names the epoch its copy of the record was synced in must name the record's epoch now:
+otherwise the record was restored since, and merging that copy would resurrect or duplicate content, so it
+is refused (`RecordRestored`, 4409) before it joins the room, and nothing it sends is applied. One that names
+none (scripts, other clients) is served as before.
 """
 
 from __future__ import annotations
 
 from auth.access import Action, require
 from auth.principal import Principal
+from collab.errors import RecordRestored
 from collab.live.channel import Channel
 from collab.live.registry import RoomRegistry
 from collab.live.serving import serve_connection
@@ -23,9 +29,14 @@ class Connections:
         self._registry = registry
         self._settings = settings
 
-    async def serve(self, principal: Principal, record_id: str, channel: Channel) -> None:
-        """Serve one connection to its end; raises only before it has joined (a refusal to close with)."""
+    async def serve(
+        self, principal: Principal, record_id: str, channel: Channel, epoch: str | None = None
+    ) -> None:
+        """Serve one connection to its end; raises only before it has joined (a refusal to close with).
+        `epoch`: the one the client's copy was synced in, if it says."""
         require(principal, Action.READ)
         async with self._database.session() as session:
-            await records.find_record(session, principal, record_id)
+            record, _ = await records.find_record(session, principal, record_id)
+        if epoch is not None and epoch != record.epoch:
+            raise RecordRestored(record_id)
         await serve_connection(self._registry, channel, principal, record_id, self._settings)

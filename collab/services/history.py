@@ -14,6 +14,9 @@ from collab.origin import Origin, OriginKind
 from collab.records import records
 from collab.records.records import iso
 from collab.records.schema import specs_from_json
+from collab.services.comments import comment_of, no_comment
+from collab.services.conflicts import Conflicts
+from collab.services.deferred import Deferred
 from collab.services.records import record_view
 from persistence import changes
 from persistence.database import Database
@@ -22,10 +25,12 @@ from persistence.models import ChangeRow, is_id
 
 @dataclass(frozen=True)
 class HistoryQuery:
-    """Which entries, newest first: by user, by field, within a time range, below an id (the next page)."""
+    """Which entries, newest first: by user, by field, conflicts only, within a time range, below an id
+    (the next page). Filters combine."""
 
     user_id: str | None = None
     field: str | None = None
+    conflicts_only: bool = False
     since: datetime | None = None
     until: datetime | None = None
     before_id: int | None = None
@@ -40,9 +45,12 @@ def user_filter(user: str | None) -> str | None:
 
 
 class History:
-    def __init__(self, database: Database, registry: RoomRegistry) -> None:
+    def __init__(
+        self, database: Database, registry: RoomRegistry, conflicts: Conflicts | None = None
+    ) -> None:
         self._database = database
         self._registry = registry
+        self._conflicts = conflicts  # putting a conflict's lost value back settles the field's conflicts
 
     async def page(self, principal: Principal, record_id: str, query: HistoryQuery) -> dict[str, Any]:
         """One page of entries; `next_before` (when the page read `limit` rows) is the cursor for the next."""
@@ -53,6 +61,7 @@ class History:
             since=query.since,
             until=query.until,
             before_id=query.before_id,
+            conflicts_only=query.conflicts_only,
         )
         async with self._database.session() as session:
             # A deleted record's history stays readable to those who may read the record: it tells what
@@ -61,34 +70,47 @@ class History:
             rows = await changes.page(session, record.id, where, query.limit)
             shown = [row for row in rows if not _no_op(row)]
             ids = {u for row in shown for u in (row.user_id, row.winner_user_id, row.lost_user_id) if u}
-            users = await records.user_refs(session, principal.tenant_id, ids)
+            # The first page also names everyone in the whole history, whatever the filters: who a
+            # person filter can choose (later pages would only repeat it).
+            people = await changes.people(session, record.id) if query.before_id is None else None
+            users = await records.user_refs(session, principal.tenant_id, ids | set(people or ()))
         body: dict[str, Any] = {"changes": [change_json(row, users) for row in shown]}
+        if people is not None:
+            body["people"] = sorted(
+                (users[user_id] for user_id in people if user_id in users),
+                key=lambda user: (user["name"].casefold(), user["email"]),
+            )
         if len(rows) == query.limit:
             body["next_before"] = rows[-1].id
         return body
 
-    async def put_back(self, principal: Principal, record_id: str, change_id: str) -> dict[str, Any]:
+    async def put_back(
+        self, principal: Principal, record_id: str, change_id: str, read_comment: Deferred[Any] = no_comment
+    ) -> dict[str, Any]:
         """Put a value from the history back, as an edit of the caller's: the losing value of a conflict,
-        or the value before a change. Answers with the record once the edit is stored."""
+        or the value before a change, with the caller's optional comment (why). Answers with the record
+        once the edit is stored."""
         require(principal, Action.EDIT)
-        try:
-            number = int(change_id)
-        except ValueError:
-            raise ChangeNotFound("no such change") from None
+        number = changes.change_number(change_id)
+        if number is None:
+            raise ChangeNotFound("no such change")
         async with self._database.session() as session:
             record, collection = await records.find_record(session, principal, record_id)
             row = await changes.find(session, record.id, number)
         if row is None:
             raise ChangeNotFound("no such change")
+        comment = comment_of(await read_comment())  # read once the caller may act on this entry
         if changes.is_lifecycle(row):
             raise SchemaError({"record": "a deletion is not put back: the record is brought back instead"})
         value = row.lost_value if row.conflict else row.before
         if row.conflict and value is None:
             raise SchemaError({row.field: "the lost value of a rich-text conflict cannot be put back"})
-        origin = Origin(OriginKind.RESTORE, principal.user_id, principal.session_id)
+        origin = Origin(OriginKind.RESTORE, principal.user_id, principal.session_id, comment=comment)
         async with self._registry.use(record.id) as room:
             room.edit(specs_from_json(collection.fields), {row.field: value}, origin)
         await self._registry.flush()
+        if row.conflict and self._conflicts is not None:
+            await self._conflicts.settle_field(principal, record.id, row.field)
         async with self._database.session() as session:
             record, collection = await records.find_record(session, principal, record.id)
             return (await record_view(self._registry, session, principal, record, collection)).body
@@ -117,6 +139,7 @@ def change_json(row: ChangeRow, users: dict[str, dict[str, str]]) -> dict[str, A
         "after": row.after,
         "origin": row.origin,
         "conflict": row.conflict,
+        "comment": row.comment,
     }
     if row.conflict:
         # Both values of a concurrent overwrite, with their authors: the one shown and the one lost.

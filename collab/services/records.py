@@ -10,7 +10,7 @@ stored one. A session is never held while the use-case waits for the client (its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,19 +25,22 @@ from collab.errors import (
     PreconditionFailed,
     PreconditionRequired,
     RecordDeleted,
+    RecordIdTaken,
     RoomBroken,
     RoomLoadFailed,
     close_frame,
 )
 from collab.live.registry import RoomRegistry
 from collab.origin import Origin, OriginKind
-from collab.records import records
+from collab.records import list_query, records
 from collab.records.document import read_fields
 from collab.records.schema import check_values, specs_from_json
+from collab.services import listing
+from collab.services.comments import comment_of, no_comment
 from collab.services.deferred import Deferred
 from collab.store.snapshotter import replay
 from collab.ycodec.etag import etag_of, if_match_holds
-from persistence import changes, events, snapshots
+from persistence import changes, conflicts, events, record_values, snapshots
 from persistence.database import Database
 from persistence.models import Collection, Record, utcnow
 
@@ -54,6 +57,7 @@ class RecordView:
 class NewRecord:
     collection: Any  # a collection name, checked by the use-case
     fields: Any
+    id: Any = None  # chosen by the client (a device creating offline), else None: checked by the use-case
 
 
 class Records:
@@ -77,16 +81,20 @@ class Records:
         return room.presence() if room is not None else []
 
     async def newest(
-        self, principal: Principal, collection_name: str, limit: int, offset: int, query: str | None
-    ) -> list[dict[str, Any]]:
-        """Newest first; `query` keeps the records whose text values contain it."""
+        self, principal: Principal, collection_name: str, params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """One page of the collection: `params` sort and filter it (collab/records/list_query.py; newest
+        first by default), with the total and the cursor of the next page (collab/services/listing.py)."""
         require(principal, Action.READ)
         async with self._database.session() as session:
             collection = await records.find_collection(session, principal, collection_name)
-            rows = await records.list_records(session, principal, collection, limit, offset, query)
+            query = list_query.parse(specs_from_json(collection.fields), params)
+            found = await listing.page(session, self._database.dialect, principal, collection, query)
+            rows = found.records
             users = await _authors(session, principal, rows)
+            counts = await conflicts.open_counts(session, [row.id for row in rows])
             # Lists show the stored summaries (long texts shortened), so they never load documents.
-            return [
+            items = [
                 records.record_json(
                     row,
                     collection,
@@ -95,33 +103,69 @@ class Records:
                     else read_fields(await document_now(self._registry, session, row.id)),
                     users,
                 )
+                | {"open_conflicts": counts.get(row.id, 0)}
                 for row in rows
             ]
+            return {"records": items, "total": found.total, "next_cursor": found.next_cursor}
 
     async def create(self, principal: Principal, read: Deferred[NewRecord]) -> dict[str, Any]:
-        """The record row and its first update in one transaction, then its `record.created` event."""
+        """The new record (see `create_once`)."""
+        body, _ = await self.create_once(principal, read)
+        return body
+
+    async def create_once(
+        self, principal: Principal, read: Deferred[NewRecord]
+    ) -> tuple[dict[str, Any], bool]:
+        """The record row and its first update in one transaction, then its `record.created` event; and
+        whether it was made now. A create naming its own id happens once however often it is sent: when
+        the caller's earlier attempt made that record (its answer lost), the answer is that record, and
+        False. Another holder of the id is `RecordIdTaken`."""
         require(principal, Action.EDIT)
         wanted = await read()
-        async with self._database.session() as session:
-            record, collection = await records.create_record(
-                session, principal, wanted.collection, wanted.fields
-            )
-            upto_change_id = await changes.newest_id(session, record.id)
-            await session.commit()
-            created = await record_view(self._registry, session, principal, record, collection)
+        record_id = records.chosen_id(wanted.id)
+        try:
+            async with self._database.session() as session:
+                found = None
+                if record_id is not None:
+                    found = await records.created_before(session, principal, record_id, wanted.collection)
+                if found is not None:
+                    view = await record_view(self._registry, session, principal, *found)
+                    return view.body, False
+                record, collection = await records.create_record(
+                    session, principal, wanted.collection, wanted.fields, record_id
+                )
+                upto_change_id = await changes.newest_id(session, record.id)
+                await session.commit()
+                created = await record_view(self._registry, session, principal, record, collection)
+        except RecordIdTaken:
+            if record_id is None:
+                raise
+            # A concurrent attempt of the same create won the race: answer as if it had come first.
+            async with self._database.session() as session:
+                found = await records.created_before(session, principal, record_id, wanted.collection)
+                if found is None:
+                    raise
+                view = await record_view(self._registry, session, principal, *found)
+                return view.body, False
         await self._feed.publish(
             _event(
                 principal, record, "record.created", created.body["fields"], record.created_at, upto_change_id
             )
         )
-        return created.body
+        return created.body, True
 
     async def patch(
-        self, principal: Principal, record_id: str, if_match: str | None, read_values: Deferred[Any]
+        self,
+        principal: Principal,
+        record_id: str,
+        if_match: str | None,
+        read_values: Deferred[Any],
+        read_comment: Deferred[Any] = no_comment,
     ) -> RecordView:
         """Set field values through the live room, like any other edit: people on the record see it at once
-        and it is logged with its author. The ETag is checked and the edit applied with no await between,
-        so no other update lands between the check and the write. Answers once the edit is stored."""
+        and it is logged with its author (and comment, when given: why). The ETag is checked and the edit
+        applied with no await between, so no other update lands between the check and the write. Answers
+        once the edit is stored."""
         require(principal, Action.EDIT)
         async with self._database.session() as session:
             _, collection = await records.find_record(session, principal, record_id)
@@ -129,7 +173,8 @@ class Records:
             raise PreconditionRequired("send If-Match with the ETag of the record as you read it")
         specs = specs_from_json(collection.fields)
         values = check_values(specs, await read_values())
-        origin = Origin(OriginKind.API, principal.user_id, principal.session_id)
+        comment = comment_of(await read_comment())
+        origin = Origin(OriginKind.API, principal.user_id, principal.session_id, comment=comment)
         async with self._registry.use(record_id) as room:
             current = etag_of(room.doc)
             if not if_match_holds(if_match, current):
@@ -149,6 +194,7 @@ class Records:
         async with self._database.session() as session:
             record, _ = await records.find_record(session, principal, record_id)
             record.deleted_at = utcnow()
+            await record_values.remove(session, record.id)  # lists leave it out
             entry = changes.lifecycle(record.id, changes.DELETED, principal.user_id, principal.session_id)
             session.add(entry)
             await session.flush()
@@ -169,6 +215,7 @@ class Records:
             upto_change_id = 0
             if record.deleted_at is not None:
                 record.deleted_at = None
+                await record_values.restore(session, record)
                 entry = changes.lifecycle(
                     record.id, changes.UNDELETED, principal.user_id, principal.session_id
                 )
@@ -198,7 +245,10 @@ async def record_view(
     if doc is None:
         doc = await document_now(registry, session, record.id)
     fields, tag = read_fields(doc), etag_of(doc)  # one moment: no await between them
-    return RecordView(records.record_json(record, collection, fields, users), tag)
+    body = records.record_json(record, collection, fields, users)
+    body["epoch"] = record.epoch  # a browser keeps it with its copy: a restore changes it (4409)
+    body["open_conflicts"] = (await conflicts.open_counts(session, [record.id])).get(record.id, 0)
+    return RecordView(body, tag)
 
 
 async def document_now(registry: RoomRegistry, session: AsyncSession, record_id: str) -> Doc:

@@ -24,6 +24,7 @@ from collab.metrics import UNREAD, Metrics
 from collab.records.records import iso
 from persistence.database import Database
 from persistence.models import LoginSession, Tenant
+from persistence.tenant_scope import enter_tenant, system_work
 
 
 class Sessions:
@@ -45,7 +46,8 @@ class Sessions:
         self, tenant: str, email: str, password: str, *, user_agent: str, ip: str
     ) -> tuple[str, Principal]:
         """A new session's token and who it is; `InvalidCredentials` (never saying what was wrong), or
-        `TooManyAttempts` once the throttle's limits are reached. Both outcomes are in the audit log."""
+        `TooManyAttempts` once the throttle's limits are reached. Both outcomes are in the audit log. Like
+        `authenticate`, scopes the rest of the caller's task to the principal's tenant."""
         # The slot is taken before the password is checked: a guess counts from the moment it is made.
         try:
             attempt = await self._throttle.reserve(tenant, normalise_email(email), ip)
@@ -62,8 +64,10 @@ class Sessions:
             raise
         await attempt.succeeded()
         self._metrics.logins.labels(outcome="ok").inc()
+        enter_tenant(principal.tenant_id)  # the rest of the caller's task acts as the new session's user
         return token, principal
 
+    @system_work  # the tenant is found by its slug: not known before
     async def _verified_login(
         self, tenant: str, email: str, password: str, user_agent: str, ip: str
     ) -> tuple[str, Principal]:
@@ -89,7 +93,14 @@ class Sessions:
         return token, principal
 
     async def authenticate(self, token: str) -> Principal:
-        """Who holds `token`; `NotAuthenticated` for an unknown, ended or expired session."""
+        """Who holds `token`; `NotAuthenticated` for an unknown, ended or expired session. The rest of the
+        caller's task is then scoped to the principal's tenant (persistence/tenant_scope.py)."""
+        principal = await self._find_principal(token)
+        enter_tenant(principal.tenant_id)
+        return principal
+
+    @system_work  # a token is looked up before its tenant is known
+    async def _find_principal(self, token: str) -> Principal:
         async with self._database.session() as session:
             principal = await sessions.authenticate(session, token, self._policy)
             await session.commit()  # last_seen_at, at most once a minute

@@ -18,6 +18,7 @@ from auth.throttle import Lockout, LoginThrottle
 from collab.errors import close_frame
 from collab.live.registry import RoomRegistry
 from collab.records.records import iso, user_refs
+from collab.records.titles import record_titles
 from collab.services.deferred import Deferred
 from persistence.database import Database
 from persistence.models import AuditEntry, User
@@ -93,6 +94,42 @@ class Users:
         elif change.role_changed:
             self._registry.change_role(change.user.id, Role(change.user.role))
         return user_json(change.user)
+
+    async def delete(self, principal: Principal, user_id: str, ip: str) -> None:
+        """Delete a user (auth.admin.delete_user says what stays); their sockets close (4403) and their
+        feed streams end at once."""
+        require(principal, Action.ADMINISTER)
+        async with self._database.session() as session:
+            change = await admin.delete_user(session, principal, user_id, ip)
+            await session.commit()
+        gone = close_frame(Forbidden("user deleted"))
+        self._registry.close_sessions(set(change.ended_sessions), *gone)
+        self._registry.close_user(change.user.id, *gone)
+
+    async def online(self, principal: Principal) -> list[dict[str, Any]]:
+        """Who has a record open in the tenant right now (this server's connections): each person once, with
+        the records they have open and since when, earliest first."""
+        require(principal, Action.ADMINISTER)
+        mine = [c for c in self._registry.connections() if c.principal.tenant_id == principal.tenant_id]
+        async with self._database.session() as session:
+            titles = await record_titles(session, principal.tenant_id, {c.record_id for c in mine})
+        people: dict[str, dict[str, Any]] = {}
+        for connection in sorted(mine, key=lambda c: c.joined_at):
+            who = connection.principal
+            person = people.setdefault(
+                who.user_id,
+                {"id": who.user_id, "name": who.name, "since": iso(connection.joined_at), "records": {}},
+            )
+            if connection.record_id in titles:  # a record deleted since is no longer "open"
+                person["records"].setdefault(
+                    connection.record_id,
+                    {
+                        "id": connection.record_id,
+                        **titles[connection.record_id],
+                        "since": iso(connection.joined_at),
+                    },
+                )
+        return [{**person, "records": list(person["records"].values())} for person in people.values()]
 
     async def reset_password(
         self, principal: Principal, user_id: str, read_password: Deferred[str | None], ip: str

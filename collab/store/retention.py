@@ -27,6 +27,7 @@ from collab.store.snapshotter import take_snapshot
 from persistence import snapshots
 from persistence.database import Database
 from persistence.models import SnapshotRow, UpdateRow, utcnow
+from persistence.tenant_scope import system_work
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Retention:
     ) -> None:
         await self._loop.stop()
 
+    @system_work  # the whole log, every tenant's
     async def check_once(self) -> int:
         """Fold and delete what is due now; returns the number of log rows deleted."""
         assert self._retention is not None

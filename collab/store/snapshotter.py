@@ -28,6 +28,7 @@ from collab.ycodec.boundary import apply_update_safely
 from persistence import changes, client_ids, snapshots, update_log
 from persistence.database import Database
 from persistence.models import Collection, Record
+from persistence.tenant_scope import system_work
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def replay(blobs: list[bytes], client_id: int | None = None) -> Doc:
     return doc
 
 
+@system_work  # rooms load and snapshot any tenant's records (whoever asked was checked before)
 async def load_document(database: Database, record_id: str, client_id: int | None = None) -> tuple[Doc, int]:
     """The record's stored document and the last log seq it holds; `RoomLoadFailed` rather than empty."""
     try:
@@ -76,6 +78,7 @@ class LoadedRoom:
     field_index: FieldIndex | None
 
 
+@system_work
 async def load_room(database: Database, record_id: str) -> LoadedRoom:
     """Everything a room of the record needs, read in one session; `RoomLoadFailed` rather than empty."""
     try:
@@ -133,6 +136,7 @@ def _field_index(record_id: str, doc: Doc, authors: dict[str, str | None] | None
     return index
 
 
+@system_work
 async def take_snapshot(
     database: Database, record_id: str, reason: str, created_by: str | None = None
 ) -> int | None:

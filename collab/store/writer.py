@@ -343,6 +343,7 @@ class SqlUpdateWriter:
                 lost_value=change.lost_value,
                 lost_user_id=change.lost_author,
                 winner_user_id=change.winner_author,
+                comment=write.origin.comment,
             )
             for write in batch
             for change in write.changes

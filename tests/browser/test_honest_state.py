@@ -88,23 +88,34 @@ def unexpected(errors: PageErrors) -> list[str]:
 class Relay:
     """The context's WebSockets, passed through Playwright so that a test can drop them at the server
     too, as a real network cut does (Chromium's offline emulation alone keeps the server's side open
-    until it times out)."""
+    until it times out). Playwright routes no WebSocket of a page a service worker controls, so contexts
+    using the relay block service workers (the app shell's cache is not what these tests are about)."""
 
     def __init__(self) -> None:
         self.to_server: list[WebSocketRoute] = []
+        self.down = False
 
     async def route(self, context: BrowserContext) -> None:
-        def relay(route: WebSocketRoute) -> None:
+        async def relay(route: WebSocketRoute) -> None:
+            # Playwright's relay reaches the server even while the context is offline: a page retrying
+            # during the cut must fail as it would on a real network.
+            if self.down:
+                await route.close(code=1001)
+                return
             self.to_server.append(route.connect_to_server())
 
         await context.route_web_socket(re.compile(r"/ws/"), relay)
 
     async def cut(self, context: BrowserContext) -> None:
         """The device goes offline and the server sees its sockets drop."""
+        self.down = True
         await context.set_offline(True)
-        for server in self.to_server:
-            await server.close()
-        self.to_server.clear()
+        while self.to_server:
+            await self.to_server.pop().close()
+
+    async def restore(self, context: BrowserContext) -> None:
+        self.down = False
+        await context.set_offline(False)
 
 
 async def others_notices(page: Page) -> list[str]:
@@ -116,7 +127,7 @@ async def test_our_own_disconnect_announces_nobody_leaving(
 ) -> None:
     await live_server.create_record(admin_token, {"name": "Panda"})
     _, bob_password = await add_editor(live_server, admin_token, "bob@example.com")
-    alice_context = await browser.new_context()
+    alice_context = await browser.new_context(service_workers="block")  # see Relay
     network = Relay()
     await network.route(alice_context)
     alice = await sign_in(alice_context, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -142,7 +153,7 @@ async def test_our_own_disconnect_announces_nobody_leaving(
     await expect(bob.get_by_test_id("avatar")).to_have_count(1)
     assert "bob left" not in await others_notices(alice)
 
-    await alice_context.set_offline(False)
+    await network.restore(alice_context)
     await expect(alice.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
     await expect(alice.get_by_test_id("presence-status")).to_be_hidden()
     await expect(bob.get_by_test_id("presence-notice").last).to_have_text("Admin joined", timeout=DEADLINE_MS)
@@ -155,7 +166,7 @@ async def test_back_within_the_grace_period_nobody_left(
 ) -> None:
     await live_server.create_record(admin_token, {"name": "Panda"})
     _, bob_password = await add_editor(live_server, admin_token, "bob@example.com")
-    alice_context = await browser.new_context()
+    alice_context = await browser.new_context(service_workers="block")  # see Relay
     network = Relay()
     await network.route(alice_context)
     alice = await sign_in(alice_context, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -170,7 +181,7 @@ async def test_back_within_the_grace_period_nobody_left(
     await expect(bob.get_by_test_id("avatar").nth(1)).to_have_attribute(
         "title", "Admin (away)", timeout=DEADLINE_MS
     )
-    await alice_context.set_offline(False)
+    await network.restore(alice_context)
     await expect(alice.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
     await expect(bob.get_by_test_id("avatar").nth(1)).to_have_attribute("title", "Admin", timeout=DEADLINE_MS)
     notices = await others_notices(bob)

@@ -92,7 +92,8 @@ async def test_two_people_type_into_one_rich_text_field_and_see_each_others_care
     # Bob sees Alice's caret, never his own.
     await expect(bob.get_by_test_id("field-notes").locator(".cm-ySelectionInfo")).to_have_text(["Admin"])
 
-    # Ctrl+Z undoes Bob's typing only: Alice's stays, for both of them.
+    # Ctrl+Z undoes Bob's typing only, a word at a time ("Bob", ": "): Alice's stays, for both of them.
+    await bob.get_by_test_id("field-notes").press("Control+z")
     await bob.get_by_test_id("field-notes").press("Control+z")
     for page in (alice, bob):
         await expect_rich_text(page, "notes", "Met in Lyon. Signed.", within_ms=MERGED_WITHIN_MS)

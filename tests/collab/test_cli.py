@@ -53,6 +53,17 @@ def test_tenant_and_user_add(database_url: str) -> None:
     assert short.returncode == 2
 
 
+def test_tenant_add_with_its_first_admin(database_url: str) -> None:
+    added = collab(
+        database_url, "tenant", "add", "beta", "--admin-email", "Boss@Beta.io", "--admin-name", "Bo"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "boss@beta.io" in added.stdout and "password" in added.stdout  # generated, shown once
+    taken = collab(database_url, "tenant", "add", "gamma", "--admin-email", "not an email")
+    assert taken.returncode == 2  # nothing is half made: the tenant is not added either
+    assert collab(database_url, "tenant", "add", "gamma").returncode == 0
+
+
 def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     assert collab(url, "tenant", "add", "acme").returncode == 0

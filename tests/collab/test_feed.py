@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from pycrdt import Doc, Map
 
-from collab.changefeed.feed import Feed, Subscriber
+from collab.changefeed.feed import Feed, Subscriber, describe
 from collab.clock import FakeClock
 from collab.origin import Origin, OriginKind
 from collab.records.field_changes import FieldChange
@@ -18,7 +18,7 @@ from collab.store.writer import SqlUpdateWriter
 from collab.store.writes import PendingWrite
 from persistence import events
 from persistence.database import Database
-from persistence.models import Collection, Record, Tenant, new_id
+from persistence.models import Collection, Record, Tenant, User, new_id
 from web.sse_frames import SSE
 
 COALESCE_SECONDS = 60.0  # far beyond what the test takes: only the fake clock can make an edit due
@@ -32,8 +32,8 @@ class Stored:
     record_id: str
     doc: Doc
 
-    def write(self, key: str, value: object) -> PendingWrite:
-        """One real update of the record, as a room queues it."""
+    def write(self, key: str, value: object, by: str | None = None) -> PendingWrite:
+        """One real update of the record, as a room queues it (by the user of id `by`)."""
         fields = self.doc.get("fields", type=Map)
         state = self.doc.get_state()
         before = fields.get(key)
@@ -41,13 +41,30 @@ class Stored:
         return PendingWrite(
             record_id=self.record_id,
             update=self.doc.get_update(state),
-            origin=Origin(OriginKind.API, None, None),
+            origin=Origin(OriginKind.API, by, None),
             state_vector_after=self.doc.get_state(),
             changes=(FieldChange(key, before, value, None),),
             fields=dict(fields.to_py() or {}),
             tenant_id=self.tenant_id,
             collection_id=self.collection_id,
         )
+
+    async def people(self, count: int) -> list[str]:
+        """Ids of `count` new users of the tenant."""
+        ids = [new_id() for _ in range(count)]
+        async with self.database.session() as session, session.begin():
+            for n, user_id in enumerate(ids):
+                session.add(
+                    User(
+                        id=user_id,
+                        tenant_id=self.tenant_id,
+                        email=f"u{n}@example.com",
+                        name=f"U{n}",
+                        role="editor",
+                        password_hash="-",
+                    )
+                )
+        return ids
 
     async def published(self) -> list[str]:
         async with self.database.session() as session:
@@ -104,3 +121,44 @@ async def test_live_edits_are_published_once_the_clock_says_they_are_due(stored:
         clock.advance(1)
         await feed.tick()
         assert await stored.published() == ["record.updated", "record.updated"]
+
+
+async def test_a_coalesced_event_names_every_author_also_when_read_back(stored: Stored) -> None:
+    clock = FakeClock()
+    ann, bob = await stored.people(2)
+    async with SqlUpdateWriter(stored.database) as writer:
+        feed = Feed(stored.database, writer, COALESCE_SECONDS, framer=SSE, clock=clock)
+        subscriber = Subscriber(stored.tenant_id, stored.collection_id, "session")
+        feed.subscribe(subscriber)
+        for value, by in (("A", ann), ("B", bob), ("C", ann), ("D", None)):  # None: the server's own
+            writer.submit(stored.write("name", value, by))
+            await writer.flush()
+        clock.advance(COALESCE_SECONDS)
+        await feed.tick()
+        chunks = await asyncio.wait_for(subscriber.next_chunks(), 5)
+        assert chunks is not None
+        (event,) = [event for chunk in chunks for event in chunk.events]
+        # Ann wrote again after Bob: each author once, newest last; `by` stays the newest change's.
+        assert (event.data["authors"], event.data["more_authors"]) == ([bob, ann], 0)
+        assert event.data["by"] is None, "the newest change is the server's"
+        async with stored.database.session() as session:
+            rows = await events.after(session, stored.tenant_id, stored.collection_id, 0, 100)
+            replayed = await describe(session, rows)  # what a client resuming by id receives
+        assert [payload["authors"] for payload in replayed] == [[bob, ann]]
+        assert replayed[0] == event.data
+
+
+async def test_an_event_lists_at_most_twenty_authors_and_counts_the_rest(stored: Stored) -> None:
+    clock = FakeClock()
+    people = await stored.people(25)
+    async with SqlUpdateWriter(stored.database) as writer:
+        feed = Feed(stored.database, writer, COALESCE_SECONDS, framer=SSE, clock=clock)
+        for n, by in enumerate(people):
+            writer.submit(stored.write("revenue", n, by))
+        await writer.flush()
+        clock.advance(COALESCE_SECONDS)
+        await feed.tick()
+        async with stored.database.session() as session:
+            rows = await events.after(session, stored.tenant_id, stored.collection_id, 0, 100)
+            (payload,) = await describe(session, rows)
+        assert (payload["authors"], payload["more_authors"]) == (people[-20:], 5)

@@ -178,3 +178,37 @@ async def test_an_idle_stream_gets_heartbeats_and_ends_with_the_server(
             assert await server.terminate() in (0, -15)  # uvicorn re-raises the SIGTERM once it is done
             async with asyncio.timeout(5):  # the stream ends with the server instead of holding it up
                 assert [line async for line in lines if line.startswith("data:")] == []
+
+
+async def test_a_coalesced_event_lists_its_authors_also_on_resume(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    ann = await live_server.add_user("ann@example.com", "editor")
+    bob = await live_server.add_user("bob@example.com", "editor")
+    record = await live_server.create_record(admin_token, {"name": "Panda"})
+    async with FeedClient(live_server.base_url, admin_token, "customers") as feed:
+        marker = await live_server.create_record(admin_token, {"name": "Marker"})
+        seen = (await feed.collect(1, types=RECORD_EVENTS))[0]
+        assert seen.data["record"] == marker and seen.data["authors"] == [seen.data["by"]["id"]]
+        ann_client = await YClient(f"{live_server.ws_url}/{record}", ann).connect()
+        bob_client = await YClient(f"{live_server.ws_url}/{record}", bob).connect()
+        ann_client.fields["stage"] = "lead"
+        bob_client.fields["revenue"] = 7000
+        await ann_client.wait_saved()
+        await bob_client.wait_saved()
+        updates = []
+        while {"stage", "revenue"} - {key for update in updates for key in update.data["fields"]}:
+            updates += await feed.collect(1, within=5, types=("record.updated",))
+        await ann_client.close()
+        await bob_client.close()
+    by_email = {}
+    for update in updates:
+        assert update.data["authors"][-1] == update.data["by"]["id"]  # `by` is the newest author
+        by_email[update.data["by"]["email"]] = update.data["by"]["id"]
+    authors = {author for update in updates for author in update.data["authors"]}
+    assert len(authors) == 2 and authors >= set(by_email.values())
+    async with FeedClient(live_server.base_url, admin_token, "customers", last_event_id=seen.id) as feed:
+        replayed = await feed.collect(len(updates), within=10, types=("record.updated",))
+    assert [(e.id, e.data["authors"], e.data["more_authors"]) for e in replayed] == [
+        (e.id, e.data["authors"], e.data["more_authors"]) for e in updates
+    ]

@@ -440,12 +440,17 @@ async def test_the_browser_app_runs_under_the_policy_and_never_holds_the_token(s
             page.on("websocket", lambda socket: sockets.append(socket.url))
             await open_record(page, "Stranger danger")
             readable = await page.evaluate(
-                "() => [Object.keys(sessionStorage), Object.keys(localStorage), document.cookie]"
+                "() => [Object.entries(sessionStorage), Object.entries(localStorage), document.cookie]"
             )
+            session = [cookie["value"] for cookie in await context.cookies() if cookie.get("httpOnly")]
         finally:
             await browser.close()
     assert errors.messages == []
-    assert readable == [[], [], ""]  # the session cookie is HttpOnly, and nothing else keeps it
+    session_storage, local_storage, cookies = readable
+    assert session_storage == [] and cookies == ""  # the session cookie is HttpOnly
+    # What the app keeps for an offline start (who signed in last, the collections) holds no credential.
+    assert session and not [key for key, value in local_storage if any(s in value for s in session)]
+    assert {key.split(":")[0] for key, _ in local_storage} <= {"collab.user", "collab"}
     assert sockets and all("token" not in url for url in sockets), sockets
 
 

@@ -6,11 +6,13 @@
 // server requires for cookie-authenticated changes).
 
 /** @typedef {import('./types.js').Account} Account */
+/** @typedef {import('./types.js').OnlinePerson} OnlinePerson */
 /** @typedef {import('./types.js').AuditEntry} AuditEntry */
 /** @typedef {import('./types.js').Change} Change */
 /** @typedef {import('./types.js').Collection} Collection */
 /** @typedef {import('./types.js').Comparison} Comparison */
 /** @typedef {import('./types.js').RecordData} RecordData */
+/** @typedef {import('./types.js').Person} Person */
 /** @typedef {import('./types.js').Session} Session */
 /** @typedef {import('./types.js').Snapshot} Snapshot */
 /** @typedef {import('./types.js').User} User */
@@ -126,20 +128,44 @@ export const listRecords = async (collection, q = '') =>
 export const getRecord = (id) => request('GET', recordPath(id))
 /** @param {string} collection @param {Record<string, any>} fields @returns {Promise<RecordData>} */
 export const createRecord = (collection, fields) => request('POST', '/api/records', { collection, fields })
+/**
+ * Create a record under the id this device chose (offline-create.js): sent again after a lost answer,
+ * the server answers with the record the first attempt made (never a second one).
+ * @param {string} id @param {string} collection @param {Record<string, any>} [fields]
+ * @returns {Promise<RecordData>}
+ */
+export const createRecordWithId = (id, collection, fields) => request('POST', '/api/records', { id, collection, fields })
 /** @param {string} id */
 export const deleteRecord = (id) => request('DELETE', recordPath(id))
 /** @param {string} id */
 export const undeleteRecord = (id) => request('POST', `${recordPath(id)}/undelete`)
 
+// -- open conflicts -----------------------------------------------------------------------------------
+/**
+ * The record's open conflicts, newest first.
+ * @param {string} id @returns {Promise<import('./conflict-notice.js').Conflict[]>}
+ */
+export const recordConflicts = async (id) => (await request('GET', `${recordPath(id)}/conflicts`)).conflicts
+/** Keep the value that won (editors). @param {string} id @param {number} changeId */
+export const keepConflict = (id, changeId) =>
+  request('POST', `${recordPath(id)}/conflicts/${encodeURIComponent(changeId)}/keep`)
+/** Put the lost value back (editors). @param {string} id @param {number} changeId @returns {Promise<RecordData>} */
+export const putConflictBack = (id, changeId) =>
+  request('POST', `${recordPath(id)}/conflicts/${encodeURIComponent(changeId)}/put-back`)
+
 // -- history and snapshots ----------------------------------------------------------------------------
 /**
- * @param {string} id @param {number | null} [before]
- * @returns {Promise<{changes: Change[], next_before?: number | null}>}
+ * A page of the history, filtered (history-filter.js `historyParams`); the first page also names everyone
+ * in the record's history (`people`), for the person filter.
+ * @param {string} id @param {number | null} [before] @param {{user?: string, field?: string, conflicts?: string}} [filter]
+ * @returns {Promise<{changes: Change[], next_before?: number | null, people?: Person[]}>}
  */
-export const history = (id, before) => request('GET', withQuery(`${recordPath(id)}/history`, { before }))
-/** @param {string} id @param {number} changeId */
-export const putBack = (id, changeId) =>
-  request('POST', `${recordPath(id)}/history/${encodeURIComponent(changeId)}/restore`)
+export const history = (id, before, filter = {}) =>
+  request('GET', withQuery(`${recordPath(id)}/history`, { ...filter, before }))
+/** @param {string} id @param {number} changeId @param {string} [comment] why, shown in the history */
+export const putBack = (id, changeId, comment) =>
+  request('POST', `${recordPath(id)}/history/${encodeURIComponent(changeId)}/restore`,
+    comment?.trim() ? { comment } : undefined)
 /**
  * @param {string} recordId @param {number | null} [before]
  * @returns {Promise<{snapshots: Snapshot[], next_before: number | null}>}
@@ -171,6 +197,19 @@ export const createUser = (user) => request('POST', '/api/admin/users', user)
  * @returns {Promise<Account>}
  */
 export const updateUser = (id, changes) => request('PATCH', `/api/admin/users/${encodeURIComponent(id)}`, changes)
+/** Deletes (anonymises) a user: their sessions end; history keeps "Deleted user". @param {string} id */
+export const deleteUser = (id) => request('DELETE', `/api/admin/users/${encodeURIComponent(id)}`)
+/** @returns {Promise<OnlinePerson[]>} who has a record open in the tenant now, earliest first */
+export const whoIsOnline = async () => (await request('GET', '/api/admin/online')).people
+
+// -- onboarding (no session needed) -------------------------------------------------------------------
+/** @returns {Promise<boolean>} whether this server lets an organisation register itself */
+export const registrationOpen = async () => (await request('GET', '/api/tenants/registration')).open
+/**
+ * @param {{name: string, slug: string, email: string, password: string, admin_name?: string}} organisation
+ * @returns {Promise<{tenant: {slug: string, name: string}}>}
+ */
+export const registerOrganisation = (organisation) => request('POST', '/api/tenants', organisation)
 /**
  * Newest first: up to `limit` entries older than the entry `before`.
  * @param {number | null} before @param {number} limit

@@ -6,6 +6,7 @@ import { readAuthMessage } from 'y-protocols/auth'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { encodeAwarenessUpdate } from 'y-protocols/awareness'
+import { conflictFields } from './conflict-notice.js'
 import { MESSAGE } from './constants.js'
 import { toast } from './toast.js'
 import { describeNotice } from './wording.js'
@@ -45,18 +46,24 @@ function announceOnlyOurselves (provider) {
 
 /**
  * The provider also emits `permission-denied` (with the server's reason) when the server refuses our
- * changes: our role does not allow editing, or no longer does.
+ * changes: our role does not allow editing, or no longer does; and `conflicts` (with the fields) when the
+ * record's open conflicts changed (a stored write replaced a concurrent value, or someone settled one).
+ * `held`: a record made offline that the server does not have yet: no connection until `release()`.
+ * `epoch`: the record's epoch the document was synced in (local-store.js); the server refuses the socket
+ * with 4409 when the record was restored since, so that this copy is never merged back. Null: not named.
  * @param {string} recordId
  * @param {import('yjs').Doc} doc
- * @returns {{provider: WebsocketProvider, retry: () => void, destroy: () => void}}
+ * @param {{held?: boolean, epoch?: string | null}} [options]
+ * @returns {{provider: WebsocketProvider, retry: () => void, release: (epoch?: string) => void, destroy: () => void}}
  */
-export function connectRecord (recordId, doc) {
+export function connectRecord (recordId, doc, { held = false, epoch = null } = {}) {
   // No token in the URL: the handshake carries the HttpOnly session cookie, which authenticates it.
   // disableBc: tabs of one browser must sync through the server, which checks each one's role and
   // confirms what it stored; a BroadcastChannel would bypass both.
   const provider = new WebsocketProvider(socketBase(), recordId, doc, {
     disableBc: true,
-    connect: navigator.onLine
+    connect: navigator.onLine && !held,
+    params: epoch ? { epoch } : {}
   })
   announceOnlyOurselves(provider)
   // y-websocket's own handler only logs a warning; the server's reason is for the page to show, in an
@@ -68,6 +75,11 @@ export function connectRecord (recordId, doc) {
   provider.messageHandlers[MESSAGE.NOTICE] = (_encoder, decoder) => {
     let notice = null
     try { notice = JSON.parse(decoding.readVarString(decoder)) } catch { return }
+    const conflicted = conflictFields(notice)
+    if (conflicted) {
+      events.emit('conflicts', [conflicted])
+      return
+    }
     const words = describeNotice(notice)
     if (words) toast(words)
   }
@@ -75,7 +87,7 @@ export function connectRecord (recordId, doc) {
   let refused = false
   const onClosed = () => { refused = true }
   const onOffline = () => provider.disconnect()
-  const onOnline = () => { if (!refused) provider.connect() }
+  const onOnline = () => { if (!refused && !held) provider.connect() }
 
   provider.on('closed', onClosed)
   window.addEventListener('offline', onOffline)
@@ -83,10 +95,18 @@ export function connectRecord (recordId, doc) {
   return {
     provider,
     retry () {
+      if (held) return
       refused = false
       // A stalled connection may still look open: start a fresh one (a no-op close when there is none).
       if (provider.ws) provider.disconnect()
       provider.connect()
+    },
+    /** @param {string} [epoch] the record's epoch on the server, now that it has the record */
+    release (epoch) {
+      if (!held) return
+      held = false
+      if (epoch) provider.params = { ...provider.params, epoch }
+      if (navigator.onLine) provider.connect()
     },
     destroy () {
       window.removeEventListener('offline', onOffline)

@@ -7,6 +7,7 @@ export const CLOSE = Object.freeze({
   "NOT_AUTHENTICATED": 4401,
   "FORBIDDEN": 4403,
   "NOT_FOUND": 4404,
+  "RESTORED": 4409,
   "TOO_LARGE": 4413,
   "RATE_LIMITED": 4429,
   "NORMAL": 1000,

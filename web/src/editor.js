@@ -6,14 +6,17 @@
 // provider sends when the connection returns.
 import * as Y from 'yjs'
 import * as api from './api.js'
+import { showConflicts } from './conflicts.js'
 import { connectRecord } from './connection.js'
 import { CLOSE } from './constants.js'
 import { h, mount, pageHeading } from './dom.js'
 import { bindField, titleField } from './fields.js'
 import { historyDrawer } from './history.js'
 import { keepLocally } from './local-store.js'
+import { sendCreate } from './offline-create.js'
 import { showPresence } from './presence.js'
 import { whoAndWhen } from './record-meta.js'
+import { restoredReview, setAsideAndForget } from './restored-copy.js'
 import { watchSaveState } from './save-state.js'
 import { cannotSave, describeSaveState, unsavedText } from './save-status.js'
 import { canEdit, currentUser, isAdmin } from './session.js'
@@ -26,6 +29,7 @@ const CLOSE_REASONS = {
   [CLOSE.MALFORMED]: 'The server refused a malformed message.',
   [CLOSE.FORBIDDEN]: 'You no longer have access to this record.',
   [CLOSE.NOT_FOUND]: 'This record does not exist (any more).',
+  [CLOSE.RESTORED]: 'This record was restored on the server: reload the page.',
   [CLOSE.TOO_LARGE]: 'That change was too large to send.',
   [CLOSE.RATE_LIMITED]: 'Too many changes at once.'
 }
@@ -48,17 +52,19 @@ function titleOf (collection, valueOf) {
 }
 
 /**
- * The record and its collection: from the server, or from this device's copy when offline.
+ * The record and its collection: from the server (`fresh`), or from this device's copy when offline.
  * @param {string} recordId
  * @param {Local} local
- * @returns {Promise<{record: RecordMeta, collection: Collection}>}
+ * @returns {Promise<{record: RecordMeta, collection: Collection, fresh?: boolean}>}
  */
 async function load (recordId, local) {
+  // Made on this device and not on the server yet: this device's copy is the record.
+  if (local.creating && local.saved) return local.saved
   try {
     const [record, collections] = await Promise.all([api.getRecord(recordId), api.listCollections()])
     const collection = collections.find((c) => c.name === record.collection)
     if (!collection) throw new Error(`unknown collection ${record.collection}`)
-    return { record, collection }
+    return { record, collection, fresh: true }
   } catch (error) {
     // Offline, a copy is only good to edit if it ever held the server's state: an empty document would
     // race the stored values (two first writes of a rich-text field: one is lost).
@@ -94,16 +100,31 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   }
   const { record, collection } = loaded
   const fields = doc.getMap('fields')
+  // Restored on the server since this copy was synced: never connect it (it would resurrect and duplicate
+  // content). Its values are set aside for review, and the record opens afresh (restored-copy.js).
+  if (loaded.fresh && record.epoch && local.synced && local.epoch && local.epoch !== record.epoch) {
+    await setAsideAndForget(me, recordId, fields, () => local.close().finally(() => doc.destroy()))
+    return showEditor(root, recordId, signal, { onSessionEnded })
+  }
+  // The epoch this document connects in: the server's, or offline the one it last connected in.
+  const epoch = loaded.fresh ? record.epoch ?? null : local.epoch
+  if (loaded.fresh && record.epoch) local.rememberEpoch(record.epoch)
   let editable = canEdit()
   // What opening the record offline needs; the title names it in the list of records kept here.
+  /** @type {RecordMeta} */
+  let keptMeta = { ...record }
+  delete keptMeta.fields
   /** @param {RecordData} fresh */
   const remember = (fresh) => {
     const { fields: values, ...meta } = fresh
+    keptMeta = meta
     local.rememberRecord({ record: meta, collection, title: titleOf(collection, (key) => values[key]) })
   }
   if (record.fields) remember({ ...record, fields: record.fields })
 
-  const { provider, retry, destroy: disconnect } = connectRecord(recordId, doc)
+  // A record made offline connects once the server has it (sendCreate below).
+  const creating = local.saved ? local.creating : null
+  const { provider, retry, release, destroy: disconnect } = connectRecord(recordId, doc, { held: creating !== null, epoch })
 
   const heading = pageHeading('', { class: 'record-title' })
   const indicator = h('p', { class: 'save-state', role: 'status', 'data-testid': 'save-state' })
@@ -126,6 +147,10 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     h('legend', { class: 'visually-hidden' }, 'Fields'))
   const bindings = collection.fields.map((spec) => bindField(spec, fields, { awareness: provider.awareness }))
   form.append(...bindings.map((binding) => binding.element))
+  // Under each field: my replaced value with "Put mine back", or others' open conflict (conflicts.js).
+  const conflicts = showConflicts(recordId,
+    collection.fields.map((spec, i) => ({ key: spec.key, element: bindings[i].element })),
+    { me: me.id, canEdit: () => editable })
   // The fieldset switches the native controls; rich-text editors are switched one by one.
   /** @param {boolean} disabled */
   const setDisabled = (disabled) => {
@@ -133,6 +158,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     for (const binding of bindings) binding.setReadOnly(disabled)
   }
   const enable = () => { if (editable) setDisabled(false) }
+  const review = restoredReview(me, recordId, collection, fields, { canEdit: () => editable })
   const readOnly = h('p', { class: 'banner', role: 'note', hidden: editable, 'data-testid': 'read-only' },
     'You can view but not edit')
   if (local.synced) enable()
@@ -166,15 +192,30 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   // Editors may take and compare snapshots; only admins restore one.
   const snapshots = editable ? snapshotsDrawer(recordId, collection, { canTake: true, canRestore: isAdmin() }) : null
 
-  const showTitle = () => { heading.textContent = titleOf(collection, (key) => fields.get(key)) }
+  let holdsState = local.synced // the document holds the record (not still empty before the first sync)
+  const showTitle = () => {
+    const title = titleOf(collection, (key) => fields.get(key))
+    if (heading.textContent === title) return
+    heading.textContent = title
+    // The list of records on this device names it as it is here, offline edits included.
+    if (holdsState) local.rememberRecord({ record: keptMeta, collection, title })
+  }
   /** @param {boolean} synced */
   const onSync = (synced) => {
     if (!synced) return
+    holdsState = true
     local.rememberSynced()
     enable()
+    // Back online: while we were away our value may have been replaced (or, arriving now, replace one).
+    conflicts.refresh()
+    review.refresh()
   }
   /** @param {{code: number, reason: string}} event */
   const onClosed = ({ code, reason }) => {
+    if (code === CLOSE.RESTORED) {
+      reopenRestored()
+      return
+    }
     if (code === CLOSE.NOT_AUTHENTICATED) {
       if (saveState.unsaved() === 0) {
         onSessionEnded()
@@ -211,8 +252,25 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   // connection.js's own event, which y-websocket's event map does not list.
   /** @type {any} */ const events = provider
   events.on('permission-denied', onPermissionDenied)
+  events.on('conflicts', conflicts.refresh)
   window.addEventListener('beforeunload', onBeforeUnload)
   showTitle()
+  if (!creating) conflicts.refresh() // else once connected (onSync): the server has no such record yet
+  if (creating) {
+    sendCreate(recordId, creating.collection, signal, {
+      onCreated: async () => {
+        await local.created().catch(() => {})
+        // From now on in the server's epoch: a restore is then told (4409), never merged.
+        const created = await api.getRecord(recordId).then((found) => found.epoch, () => undefined)
+        if (created) local.rememberEpoch(created)
+        if (!signal.aborted) release(created)
+      },
+      onRefused: (error) => {
+        problem.textContent = `This record could not be created on the server: ${error.message}`
+        problem.hidden = false
+      }
+    })
+  }
 
   mount(root,
     h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, `← ${collection.label}`)),
@@ -223,19 +281,30 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     notices,
     readOnly,
     problem,
+    review.element,
     h('form', { class: 'record', onsubmit: (/** @type {SubmitEvent} */ event) => event.preventDefault() }, form),
     history.dialog,
     snapshots?.dialog)
 
-  signal.addEventListener('abort', () => {
+  const stop = () => {
     window.removeEventListener('beforeunload', onBeforeUnload)
     fields.unobserve(showTitle)
     for (const binding of bindings) binding.destroy()
+    conflicts.stop()
     meta.stop()
     presence.stop()
     saveState.stop()
     disconnect()
-    local.close()
-    doc.destroy()
-  }, { once: true })
+    return local.close().finally(() => doc.destroy())
+  }
+  signal.addEventListener('abort', stop, { once: true })
+  // The server refused this copy (4409: restored since it was synced): set it aside, open afresh.
+  let reopening = false
+  async function reopenRestored () {
+    if (reopening || signal.aborted) return
+    reopening = true
+    signal.removeEventListener('abort', stop)
+    await setAsideAndForget(me, recordId, fields, stop)
+    if (!signal.aborted) await showEditor(root, recordId, signal, { onSessionEnded })
+  }
 }

@@ -15,7 +15,7 @@ import * as api from './api.js'
  * @typedef {{record: string, count: number, users: Array<{id: string, name: string}>}} Presence
  */
 
-const RECORD_EVENTS = ['record.created', 'record.updated', 'record.deleted', 'record.restored']
+const RECORD_EVENTS = ['record.created', 'record.updated', 'record.deleted', 'record.restored', 'record.conflicts']
 const RETRY_FIRST_MS = 1000
 const RETRY_MAX_MS = 30_000
 

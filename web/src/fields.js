@@ -1,30 +1,20 @@
 // One labelled control per field of a collection, bound both ways to the record's `fields` Y.Map.
 //
-// Scalar fields hold plain JSON values (last writer wins); `richtext` fields hold a nested Y.Text, edited
-// in a CodeMirror editor (rich-text.js), so concurrent typing merges character by character. Local writes
-// use the LOCAL origin; an observer ignores local transactions, so only remote changes are rendered.
+// Scalar fields hold plain JSON values, last writer wins (scalar-field.js); `richtext` fields hold a
+// nested Y.Text, edited in a CodeMirror editor (rich-text.js), so concurrent typing merges character by
+// character. Local writes use the LOCAL origin; observers ignore local transactions, so only remote
+// changes are rendered.
 import { MAX_TEXT_CHARS } from './constants.js'
 import { h } from './dom.js'
 import { bindRichText } from './rich-text.js'
+import { bindScalar } from './scalar-field.js'
 
 /** Transaction origin of edits made in this tab's controls. */
 export const LOCAL = Symbol('local edit')
 
 /** @typedef {import('./types.js').FieldSpec} FieldSpec */
 
-/**
- * How each scalar type maps onto a control. `read` returns the value to store, `null` to clear the
- * field, or `undefined` for "not a value yet" (a number half typed), which stores nothing.
- * `typing` controls are not overwritten while focused: a remote value waits until blur.
- * @typedef {HTMLInputElement | HTMLSelectElement} Control
- * @typedef {{
- *   create: (spec: FieldSpec) => Control,
- *   read: (input: any) => string | number | boolean | null | undefined,
- *   render: (input: any, value: unknown) => void,
- *   event: string,
- *   typing: boolean
- * }} Scalar
- */
+/** @typedef {import('./scalar-field.js').Scalar} Scalar */
 
 /** @type {Record<string, Scalar>} */
 const SCALARS = {
@@ -45,7 +35,8 @@ const SCALARS = {
   },
   date: {
     create: () => h('input', { type: 'date' }),
-    read: (input) => input.value || null, // the control's value is already YYYY-MM-DD
+    // The control's value is already YYYY-MM-DD; a date half typed is no value yet (and not a clearing).
+    read: (input) => input.validity.badInput ? undefined : input.value || null,
     render: (input, value) => { input.value = typeof value === 'string' ? value : '' },
     event: 'input',
     typing: true
@@ -100,55 +91,14 @@ export function bindField (spec, fields, { awareness }) {
       h('div', { class: 'field-label' }, label, marker), editor.element)
     return { element, marker, setReadOnly: editor.setReadOnly, destroy: editor.destroy }
   }
-  const binding = bindScalar(SCALARS[spec.type] ?? SCALARS.text, spec, fields)
-  const { input } = binding
+  const binding = bindScalar(SCALARS[spec.type] ?? SCALARS.text, spec, fields, { awareness, origin: LOCAL })
+  const { input, prompt } = binding
   input.id = id
   input.name = spec.key
   input.dataset.testid = id
   const label = h('label', { for: id }, spec.label)
   const element = spec.type === 'boolean'
     ? h('div', { class: 'field field-check', 'data-field': spec.key }, input, label, marker)
-    : h('div', { class: 'field', 'data-field': spec.key }, h('div', { class: 'field-label' }, label, marker), input)
+    : h('div', { class: 'field', 'data-field': spec.key }, h('div', { class: 'field-label' }, label, marker), input, prompt)
   return { element, marker, setReadOnly: () => {}, destroy: binding.destroy }
-}
-
-/**
- * @param {Scalar} kind
- * @param {FieldSpec} spec
- * @param {import('yjs').Map<any>} fields
- */
-function bindScalar (kind, spec, fields) {
-  const input = kind.create(spec)
-  const key = spec.key
-  let waiting = false // a remote value arrived while the user was typing here
-
-  const render = () => {
-    if (kind.typing && document.activeElement === input) {
-      waiting = true
-      return
-    }
-    waiting = false
-    kind.render(input, fields.get(key))
-  }
-  const onEdit = () => {
-    const value = kind.read(input)
-    if (value === undefined) return
-    const doc = /** @type {import('yjs').Doc} */ (fields.doc) // a map bound to a field is in a document
-    doc.transact(() => {
-      // Clearing deletes the key, as the server does for a `null` value.
-      if (value === null) fields.delete(key)
-      else fields.set(key, value)
-    }, LOCAL)
-  }
-  const onBlur = () => { if (waiting) render() }
-  /** @param {import('yjs').YMapEvent<any>} event @param {import('yjs').Transaction} transaction */
-  const observer = (event, transaction) => {
-    if (!transaction.local && event.keysChanged.has(key)) render()
-  }
-
-  input.addEventListener(kind.event, onEdit)
-  input.addEventListener('blur', onBlur)
-  fields.observe(observer)
-  render()
-  return { input, destroy: () => fields.unobserve(observer) }
 }

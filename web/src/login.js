@@ -1,6 +1,7 @@
 // The sign-in form.
 import * as api from './api.js'
 import { find, h, mount, pageHeading } from './dom.js'
+import { registerForm } from './register.js'
 import { signedIn } from './session.js'
 
 /**
@@ -40,6 +41,19 @@ export function showLogin (root, onSignedIn, notice = null) {
   }
 
   const email = field('email', 'Email', { type: 'email', autocomplete: 'username' })
+  // Offered only when the server lets organisations register themselves (off by default); otherwise not
+  // even in the page, so "Email" names one field only.
+  const register = h('div', {})
+  api.registrationOpen().then((open) => {
+    if (!open) return
+    register.replaceChildren(h('details', { class: 'register', 'data-testid': 'register' },
+      h('summary', {}, 'New here? Create an organisation'),
+      registerForm(async (tenant, email, password) => {
+        const { user } = await api.login(tenant, email, password)
+        signedIn(user)
+        onSignedIn()
+      })))
+  }, () => {})
   mount(root,
     pageHeading('Sign in'),
     notice ? h('p', { class: 'banner', role: 'status', 'data-testid': 'login-notice' }, notice) : null,
@@ -48,7 +62,8 @@ export function showLogin (root, onSignedIn, notice = null) {
       email,
       field('password', 'Password', { type: 'password', autocomplete: 'current-password' }),
       problem,
-      submit))
+      submit),
+    register)
   // The one page that takes focus even on the first load: there is nothing to do here but type.
   // (`autofocus` would only work once per document, and this form comes back after signing out.)
   find(email, 'input').focus()

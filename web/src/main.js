@@ -1,5 +1,6 @@
 // collab's browser app: a hash router over its views (sign in, records, a record, your sessions, and
-// for admins users and the audit log).
+// for admins users and the audit log). A service worker (sw.js) keeps the app itself, so it also starts
+// without a network, as whoever last signed in on this device, with the records kept here.
 //
 // Each navigation gets an AbortController; the view it starts registers its teardown (closing the
 // WebSocket and the record's IndexedDB, removing listeners) on that signal, and the next navigation
@@ -14,11 +15,13 @@ import { showAudit } from './audit-page.js'
 import { showCollections } from './collections-page.js'
 import { h, mount } from './dom.js'
 import { showEditor } from './editor.js'
-import { forget, unsavedEdits } from './local-store.js'
+import { forget, forgetUser, keptUser, rememberUser, unsavedEdits } from './local-store.js'
 import { showLogin } from './login.js'
+import { sendMadeOffline } from './outbox.js'
 import { showRecords } from './records.js'
 import { currentUser, isAdmin, signedIn, signedOut } from './session.js'
 import { showSessions } from './sessions-page.js'
+import { loadNewVersion } from './shell-update.js'
 import { clearToasts, toast } from './toast.js'
 import { showUsers } from './users-page.js'
 
@@ -69,13 +72,26 @@ async function route ({ refresh = false } = {}) {
       try {
         signedIn(await api.me())
       } catch (error) {
-        if (error.status !== 401) throw error
-        signedOut()
+        const kept = error.offline ? keptUser() : null
+        if (kept) {
+          // No network (the app started from the service worker's copy): whoever signed in here last,
+          // with what this device keeps for them. The server is asked again once it is reachable.
+          signedIn(kept)
+        } else {
+          if (error.status !== 401) throw error
+          forgetUser()
+          signedOut()
+        }
       }
     }
     if (signal.aborted) return
     showAccount()
-    if (!currentUser()) {
+    const user = currentUser()
+    if (user) {
+      rememberUser(user)
+      sendOutbox(user)
+    }
+    if (!user) {
       showLogin(main, route, notice)
       notice = null
       return
@@ -94,10 +110,23 @@ async function route ({ refresh = false } = {}) {
   if (!refresh || lost) main.querySelector('h1')?.focus()
 }
 
+/**
+ * Records made offline go to the server once it may be reachable; the open record's page sends its own.
+ * @param {import('./types.js').User} user
+ */
+function sendOutbox (user) {
+  if (!navigator.onLine) return
+  const open = location.hash.match(/^#\/records\/([^/]+)$/)
+  sendMadeOffline(user, open ? decodeURIComponent(open[1]) : null)
+    .catch((error) => console.warn('records made offline could not be sent yet', error))
+}
+
 /** The server ended this session (revoked on another device, expired): back to the sign-in form. */
 function sessionEnded () {
   if (!currentUser()) return
   // What this device keeps for the user stays: if they sign in again, unsaved edits are still sent.
+  // Only a start without a network no longer counts them as signed in.
+  forgetUser()
   signedOut()
   clearToasts()
   sessionGone = true
@@ -156,5 +185,12 @@ function showAccount () {
 api.setUnauthorizedHandler(sessionEnded)
 window.addEventListener('hashchange', () => route())
 // Offline, the list shows only what this device keeps: show the server's again once it is reachable.
-window.addEventListener('online', () => { if (!location.hash.startsWith('#/records/')) route({ refresh: true }) })
-route()
+window.addEventListener('online', () => {
+  if (!location.hash.startsWith('#/records/')) route({ refresh: true })
+  else if (currentUser()) sendOutbox(/** @type {import('./types.js').User} */ (currentUser()))
+})
+// A newer version of the app waiting to take over is loaded instead, before anything is shown.
+if (!(await loadNewVersion().catch(() => false))) route()
+// The app shell, kept for starts without a network (sw.js). Without service workers (an old browser, a
+// page neither on HTTPS nor on localhost) the app works as before, online only.
+navigator.serviceWorker?.register('/sw.js').catch((error) => console.info('No offline start:', error.message))

@@ -5,7 +5,8 @@
 // `{id, name, color}`, so names and colours read from remote states can be trusted. Our own state's
 // `field` says which field we are in; the server lists it in the record's presence too. A rich-text
 // editor adds `cursor` (y-codemirror.next: anchor and head as Y.Text relative positions), from which
-// the others draw our caret in that field, labelled and coloured from the same stamped `user`.
+// the others draw our caret in that field, labelled and coloured from the same stamped `user`. A scalar
+// field adds `active` (its key) while we focus or type in it (editing-prompt.js: "Ana is editing Name").
 //
 // What to announce is decided by roster.js: our own dropped connection shows "Reconnecting…" and never
 // announces the others leaving; another person whose connection dropped is shown "away" for a grace

@@ -53,6 +53,10 @@ export function applyEvent (records, type, data, searching) {
       return false
     case 'record.restored':
       return true
+    case 'record.conflicts':
+      // Its fields hold the record's count of open conflicts now (lists show a marker while there are any).
+      if (at >= 0) records[at] = { ...records[at], open_conflicts: Number(data.fields?.open_conflicts) || 0 }
+      return false
     default:
       return false
   }

@@ -5,12 +5,15 @@
 // and each row shows who has that record open. Rows that come or go are announced politely to screen
 // readers; focus is never moved, except off a row that is being removed.
 //
-// Offline, it lists the records kept on this device instead, which can be opened and edited.
+// Offline, it lists the records kept on this device instead, which can be opened and edited
+// (kept-list.js).
 import * as api from './api.js'
 import { h, mount, pageHeading } from './dom.js'
 import { followCollection } from './feed.js'
 import { titleField } from './fields.js'
-import { keptRecords } from './local-store.js'
+import { showKept } from './kept-list.js'
+import { rememberCollections } from './local-store.js'
+import { createOffline, newRecordId } from './offline-create.js'
 import { avatar, colorOf } from './presence.js'
 import { applyEvent } from './record-list.js'
 import { canEdit, currentUser } from './session.js'
@@ -30,7 +33,7 @@ const ANNOUNCED_MS = 10_000 // how long a said line stays in the live region
 /**
  * One row of the list: the record it shows (null until drawn) and its elements.
  * @typedef {{ record: RecordData | null, item: HTMLLIElement, link: HTMLAnchorElement, meta: HTMLElement,
- *   here: HTMLUListElement, remove: HTMLButtonElement | null }} Row
+ *   conflicts: HTMLElement, here: HTMLUListElement, remove: HTMLButtonElement | null }} Row
  */
 
 /** The address of a record's page. @param {string} id */
@@ -49,13 +52,14 @@ export async function showRecords (root, { collection: name, newRecord }, signal
     [collections, first] = await Promise.all([api.listCollections(), api.listRecords(name)])
   } catch (error) {
     if (!error.offline) throw error
-    await showKept(root, signal)
+    await showKept(root, { collection: name, newRecord }, signal)
     return
   }
   if (signal.aborted) return
   const collection = collections.find((c) => c.name === name)
   if (!collection) throw new Error(`There is no collection "${name}".`)
   const me = /** @type {User} */ (currentUser()) // this view is only shown signed in
+  rememberCollections(me, collections) // for "New record" without a network (kept-list.js)
   const titleKey = titleField(collection)
   /** @param {{fields: Record<string, any>}} record */
   const titleOf = (record) => {
@@ -147,6 +151,10 @@ export async function showRecords (root, { collection: name, newRecord }, signal
     const title = titleOf(record)
     if (row.link.textContent !== title) row.link.textContent = title
     row.remove?.setAttribute('aria-label', `Delete ${title}`)
+    const open = record.open_conflicts ?? 0
+    row.conflicts.hidden = open === 0
+    row.conflicts.title = open === 1 ? 'A value was replaced by a concurrent edit: open the record to settle it'
+      : `${open} values were replaced by concurrent edits: open the record to settle them`
     reword(row)
   }
 
@@ -158,10 +166,11 @@ export async function showRecords (root, { collection: name, newRecord }, signal
     const remove = canEdit()
       ? h('button', { type: 'button', class: 'secondary', onclick: () => removeRecord(record.id) }, 'Delete')
       : null
+    const conflicts = h('span', { class: 'conflict-badge', hidden: true, 'data-testid': 'record-conflicts' }, '⚠ conflict')
     const item = h('li', { 'data-testid': 'record', 'data-id': record.id },
-      h('div', { class: 'record-main' }, link, meta), here, remove)
+      h('div', { class: 'record-main' }, link, meta), conflicts, here, remove)
     /** @type {Row} */
-    const row = { record: null, item, link, meta, here, remove }
+    const row = { record: null, item, link, meta, conflicts, here, remove }
     update(row, record)
     drawPresence(row)
     return row
@@ -336,10 +345,16 @@ export async function showRecords (root, { collection: name, newRecord }, signal
   const newButton = canEdit() ? h('button', { type: 'button', 'data-testid': 'new-record' }, 'New record') : null
   newButton?.addEventListener('click', async () => {
     newButton.disabled = true
+    const id = newRecordId()
     try {
-      const created = await api.createRecord(name, newRecord)
+      const created = await api.createRecordWithId(id, name, newRecord)
       location.hash = recordHash(created.id)
     } catch (error) {
+      // No answer: make it on this device under the same id, created (once) when the server is back.
+      if (error.offline && !signal.aborted) {
+        location.hash = recordHash(await createOffline(me, collection, newRecord, titleOf({ fields: newRecord }), id))
+        return
+      }
       fail('Could not create a record', error)
       newButton.disabled = false
     }
@@ -352,21 +367,4 @@ export async function showRecords (root, { collection: name, newRecord }, signal
     problem,
     announcer,
     list)
-}
-
-/** Offline: the records this user keeps on this device. */
-/** @param {HTMLElement} root @param {AbortSignal} signal */
-async function showKept (root, signal) {
-  const kept = await keptRecords(/** @type {User} */ (currentUser()))
-  if (signal.aborted) return
-  const items = kept.map((record) => h('li', { 'data-testid': 'record' },
-    h('a', { href: recordHash(record.id) }, record.title),
-    record.unsaved ? h('span', { class: 'unsaved' }, ` · ${record.unsaved} unsaved`) : null))
-  mount(root,
-    h('div', { class: 'list-head' }, pageHeading('On this device')),
-    h('p', { class: 'banner', role: 'note' },
-      'You are offline. These records are kept on this device: you can open and edit them, and your ' +
-      'changes are sent when the connection is back.'),
-    h('ul', { class: 'records', 'data-testid': 'record-list' },
-      ...(items.length ? items : [h('li', { class: 'empty' }, 'No records are kept on this device.')])))
 }

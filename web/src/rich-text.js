@@ -1,7 +1,11 @@
 // A rich-text field: a CodeMirror 6 editor bound by y-codemirror.next to the nested Y.Text at
-// `fields[key]`. Concurrent typing merges character by character, Ctrl+Z undoes only this person's edits
-// (a Y.UndoManager that tracks the binding's own transactions), and the others' carets and selections
+// `fields[key]`. Concurrent typing merges character by character, and the others' carets and selections
 // come from the record's awareness.
+//
+// Ctrl+Z undoes only this person's edits (a Y.UndoManager that tracks the binding's own transactions),
+// a word or a pause at a time: undo-steps.js decides where a step ends and the manager is told to stop
+// capturing there (its own timer is off, it would merge everything typed without a pause into one step).
+// Ctrl+Shift+Z and Ctrl+Y redo.
 //
 // The editor follows whichever Y.Text the map holds: an HTTP PATCH or a restore may put a new one there,
 // and a record created without a value has none until the first keystroke here creates it.
@@ -10,9 +14,25 @@ import { Annotation, Compartment, EditorState } from '@codemirror/state'
 import { EditorView, keymap } from '@codemirror/view'
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
+import { UndoSteps } from './undo-steps.js'
 
 /** Marks the transactions that swap the editor over to another Y.Text: they are not typing. */
 const rebinding = Annotation.define()
+
+/**
+ * What a local transaction typed and deleted, for undo-steps.js.
+ * @param {import('@codemirror/state').Transaction} tr
+ * @returns {import('./undo-steps.js').Edit}
+ */
+function editOf (tr) {
+  let inserted = ''
+  let deleted = 0
+  tr.changes.iterChanges((fromA, toA, _fromB, _toB, text) => {
+    deleted += toA - fromA
+    inserted += text.toString()
+  })
+  return { inserted, deleted }
+}
 
 /** @param {boolean} readOnly */
 const access = (readOnly) => readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []
@@ -44,6 +64,7 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
   let text = null
   /** @type {Y.UndoManager | null} */
   let undo = null
+  const steps = new UndoSteps()
 
   /**
    * Bind the editor to `next` (or to nothing, showing `content`), replacing what it shows if needed.
@@ -58,7 +79,10 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
       undo?.destroy()
       text = next
       // Only the binding's own transactions are undone (it adds itself): not others', not a restore's.
-      undo = text ? new Y.UndoManager(text, { trackedOrigins: new Set() }) : null
+      undo = text ? new Y.UndoManager(text, { trackedOrigins: new Set(), captureTimeout: Infinity }) : null
+      // After an undo or a redo, the next edit is a step of its own.
+      undo?.on('stack-item-popped', () => steps.reset())
+      steps.reset()
     }
     const current = view.state.doc.toString()
     view.dispatch({
@@ -71,11 +95,15 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
 
   // The first words ever written here. Two people doing this at the same moment each create a Y.Text
   // and only one survives; the server creates it when a record is created with a value, so this is rare.
+  // The Y.Text is made empty and what was typed is then typed again into it through the binding, so
+  // that the undo manager has it: Ctrl+Z takes back the first character too.
   const create = () => {
-    const created = new Y.Text(view.state.doc.toString())
+    const { doc: typed, selection } = view.state
+    const created = new Y.Text()
     const doc = /** @type {Y.Doc} */ (fields.doc) // a map bound to a field is in a document
     doc.transact(() => fields.set(key, created), origin)
     bindTo(created)
+    view.dispatch({ changes: { from: 0, insert: typed }, selection, userEvent: 'input' })
   }
 
   const view = new EditorView({
@@ -95,6 +123,10 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
       ]
     }),
     dispatchTransactions (transactions, editor) {
+      for (const tr of transactions) {
+        if (!tr.docChanged || tr.annotation(ySyncAnnotation) || tr.annotation(rebinding)) continue
+        if (steps.starts(editOf(tr), Date.now())) undo?.stopCapturing()
+      }
       editor.update(transactions)
       if (text === null && transactions.some((tr) => tr.docChanged && !tr.annotation(rebinding))) create()
     }

@@ -28,7 +28,9 @@
  *   created_at: string,
  *   created_by: Person | null,
  *   updated_at: string,
- *   updated_by: Person | null
+ *   updated_by: Person | null,
+ *   open_conflicts?: number,
+ *   epoch?: string
  * }} RecordData
  */
 
@@ -45,6 +47,7 @@
  *   after: any,
  *   origin: string,
  *   conflict: boolean,
+ *   comment?: string | null,
  *   winner?: { value: any, user: Person | null },
  *   lost?: { value: any, user: Person | null }
  * }} Change
@@ -73,6 +76,11 @@
  */
 
 /** @typedef {{ id: string, email: string, name: string, role: string, active: boolean, password?: string }} Account */
+
+/**
+ * @typedef {{ id: string, name: string, since: string,
+ *   records: Array<{ id: string, collection: string, title: string | null, since: string }> }} OnlinePerson
+ */
 
 /**
  * @typedef {{ id: number, at: string, action: string, actor: Person | null, target: Person | null,

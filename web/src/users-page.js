@@ -1,8 +1,9 @@
-// Users of the tenant (admins): add one, change a role, deactivate or reactivate. A generated password
+// Users of the tenant (admins): add one, change a role, deactivate or reactivate, delete; who is online. A generated password
 // is shown once, right after the user was added; the server keeps only its hash.
 import * as api from './api.js'
 import { ROLES } from './constants.js'
 import { h, mount, pageHeading } from './dom.js'
+import { onlineSection } from './online-list.js'
 import { currentUser } from './session.js'
 
 // The server lists the roles with the most access first; the menu starts with the least.
@@ -63,7 +64,29 @@ export async function showUsers (root, signal) {
         h('strong', {}, who), self ? h('span', { class: 'badge' }, 'You') : null,
         h('div', { class: 'muted' }, user.email)),
       h('div', { class: 'row-controls' }, role,
-        h('span', { class: 'check' }, active, h('label', { for: `active-${user.id}` }, 'Active'))))
+        h('span', { class: 'check' }, active, h('label', { for: `active-${user.id}` }, 'Active')),
+        self ? null : deleteControl(user, who)))
+  }
+
+  /** "Delete…", then an inline confirmation that says what deleting means. @param {Account} user @param {string} who */
+  const deleteControl = (user, who) => {
+    const holder = h('span', {})
+    const ask = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${who}` }, 'Delete…')
+    const confirm = async () => {
+      problem.hidden = true
+      try {
+        await api.deleteUser(user.id)
+        await refresh()
+      } catch (error) {
+        fail(error)
+      }
+    }
+    ask.addEventListener('click', () => holder.replaceChildren(
+      h('span', { role: 'alert' }, `Delete ${who}? They are signed out everywhere; history keeps their changes as "Deleted user". This cannot be undone. `),
+      h('button', { type: 'button', class: 'danger', onclick: confirm }, 'Delete'),
+      h('button', { type: 'button', onclick: () => holder.replaceChildren(ask) }, 'Cancel')))
+    holder.append(ask)
+    return holder
   }
 
   const refresh = async () => {
@@ -111,5 +134,6 @@ export async function showUsers (root, signal) {
       field('new-password', 'Password (leave empty to generate one)',
         h('input', { id: 'new-password', name: 'password', type: 'password', autocomplete: 'new-password', minLength: 8 })),
       h('button', { type: 'submit' }, 'Add user')),
-    created)
+    created,
+    onlineSection(signal))
 }

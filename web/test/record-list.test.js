@@ -54,3 +54,13 @@ test('a deleted record goes; a restored one needs the server; unknown events cha
   assert.equal(applyEvent(records, 'record.renamed', { record: 'b', at: 't2', by: BOB }, false), false)
   assert.deepEqual(records.map((r) => r.id), ['b'])
 })
+
+test('a record.conflicts event sets the row\'s count of open conflicts, and nothing else', () => {
+  const records = [record('a', { name: 'A' }), record('b')]
+  assert.equal(applyEvent(records, 'record.conflicts', { record: 'a', at: 't1', by: BOB, fields: { open_conflicts: 2 } }, true), false)
+  assert.deepEqual(records[0], { ...record('a', { name: 'A' }), open_conflicts: 2 })
+  applyEvent(records, 'record.conflicts', { record: 'a', at: 't2', by: BOB, fields: { open_conflicts: 0 } }, false)
+  assert.equal(records[0].open_conflicts, 0)
+  applyEvent(records, 'record.conflicts', { record: 'zz', at: 't3', by: BOB, fields: { open_conflicts: 1 } }, false)
+  assert.deepEqual(records.map((r) => r.id), ['a', 'b'])
+})

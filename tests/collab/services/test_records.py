@@ -30,8 +30,8 @@ async def test_a_created_record_is_read_listed_and_announced(stack: Stack) -> No
         view = await records.get(stack.admin, record_id)
         assert view.body["fields"] == SAMPLE and view.body["created_by"]["id"] == stack.admin.user_id
         assert view.etag.startswith('"')
-        listed = await records.newest(stack.admin, "customers", 50, 0, None)
-        assert [row["id"] for row in listed] == [record_id]
+        listed = await records.newest(stack.admin, "customers", {})
+        assert [row["id"] for row in listed["records"]] == [record_id] and listed["total"] == 1
         chunks = await asyncio.wait_for(stream.subscriber.next_chunks(), 10)
         assert chunks is not None
         [event] = [event for chunk in chunks for event in chunk.events]

@@ -1,0 +1,243 @@
+"""The list API on 100,000 records: server time of `GET /api/records` pages, sorted, filtered, deep, searched.
+
+    .venv/bin/python -m bench.list [--records 100000] [--rounds 30]
+    .venv/bin/python -m bench.list --database-url postgresql://postgres@127.0.0.1:5432/test
+
+Seeds one collection straight through SQL (records with their summaries, search text and typed values, as
+the update writer keeps them; a bulk insert, not the API), runs ANALYZE as the databases' maintenance
+would, then times requests to the app in this process through httpx's ASGI transport (routing, role
+check, SQL, rendering: the server's whole time, no network) and prints p50 and p95 per kind of page.
+SQLite by default (a temporary file); with a PostgreSQL URL a throw-away database is created on that
+server and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, select, text
+
+from bench.servers import throwaway_postgres
+from collab.records import list_query
+from collab.records.document import summarize
+from collab.records.list_query import Cursor, ListQuery, encode_cursor
+from collab.records.schema import specs_from_json
+from collab.services import listing
+from collab.settings import Settings
+from persistence.database import Database, normalise_url
+from persistence.models import Collection, Record, RecordValue, Tenant, User, new_id, utcnow
+from persistence.record_values import values_of
+from server.app import create_app
+
+PASSWORD = "bench-password-1"
+WORDS = ["panda", "koala", "lynx", "otter", "heron", "bison", "gecko", "ibis", "yak", "orca", "tapir", "wren"]
+STAGES = ["lead", "prospect", "customer"]
+BATCH = 2000
+YEAR_SECONDS = 365 * 24 * 3600
+
+
+def scenarios(deep_cursor: str) -> list[tuple[str, dict[str, str], float]]:
+    """(name, parameters, target p95 in ms): 50 ms for sorted and filtered pages, 100 ms for searches
+    (`q`, and a text "contains", which reads every value of its field the same way)."""
+    in_range = {"f.revenue.gte": "20000", "f.revenue.lte": "40000", "f.stage.in": "lead,prospect"}
+    return [
+        ("newest first", {}, 50),
+        ("sorted by text", {"sort": "name"}, 50),
+        ("sorted by number, desc", {"sort": "revenue", "order": "desc"}, 50),
+        ("sorted by date", {"sort": "next_call"}, 50),
+        ("range + any-of", in_range, 50),
+        ("range + any-of, by number", {"sort": "revenue", **in_range}, 50),
+        ("range + any-of, by text", {"sort": "name", **in_range}, 50),
+        ("checkbox + within 7 days", {"f.active.is": "true", "updated_within_days": "7", "sort": "name"}, 50),
+        ("empty email, by date", {"f.email.empty": "1", "sort": "next_call", "order": "desc"}, 50),
+        ("deep cursor (50%)", {"sort": "revenue", "cursor": deep_cursor}, 50),
+        ("text contains", {"f.name.contains": "otter gmbh 1"}, 100),
+        ("search", {"q": "koala"}, 100),
+        ("search, rare", {"q": "wren sa 9999"}, 100),
+    ]
+
+
+def fields_of(rng: random.Random, n: int) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": f"{rng.choice(WORDS).title()} {rng.choice(['Ltd', 'GmbH', 'SA', 'Inc'])} {n}",
+        "email": f"contact{n}@{rng.choice(WORDS)}.example",
+        "revenue": rng.randrange(100_000),
+        "stage": rng.choice(STAGES),
+        "active": rng.random() < 0.5,
+        "next_call": f"2025-{rng.randrange(1, 13):02}-{rng.randrange(1, 29):02}",
+    }
+    if rng.random() < 0.1:  # some records lack a value
+        del fields[rng.choice(list(fields))]
+    return fields
+
+
+async def seed(database: Database, collection: Collection, count: int) -> None:
+    rng = random.Random(100_000)
+    started = time.perf_counter()
+    moment = utcnow()
+    for start in range(0, count, BATCH):
+        records, values = [], []
+        for n in range(start, min(start + BATCH, count)):
+            fields = fields_of(rng, n)
+            summary, search_text = summarize(fields)
+            record_id = new_id()
+            # Made and last changed some time in the past year.
+            created = moment - dt.timedelta(seconds=rng.randrange(YEAR_SECONDS))
+            updated = created + (moment - created) * rng.random()
+            records.append(
+                {
+                    "id": record_id,
+                    "tenant_id": collection.tenant_id,
+                    "collection_id": collection.id,
+                    "created_at": created,
+                    "updated_at": updated,
+                    "summary": summary,
+                    "search_text": search_text,
+                }
+            )
+            values += [
+                {
+                    "record_id": record_id,
+                    "tenant_id": collection.tenant_id,
+                    "collection_id": collection.id,
+                    "field": field,
+                    "text_value": text_value,
+                    "text_folded": folded,
+                    "number_value": number,
+                    "date_value": day,
+                    "bool_value": flag,
+                }
+                for field, text_value, folded, number, day, flag in values_of(summary)
+            ]
+        async with database.engine.begin() as connection:  # Core executemany: no ORM objects
+            await connection.execute(insert(Record.__table__), records)
+            await connection.execute(insert(RecordValue.__table__), values)
+    # What the databases' own maintenance does to a table that grew (autovacuum on PostgreSQL also sets
+    # the visibility map, without which no index-only scan is one).
+    maintenance = "VACUUM ANALYZE" if database.dialect == "postgresql" else "ANALYZE"
+    async with database.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(maintenance))
+    print(f"seeded {count:,} records in {time.perf_counter() - started:.0f} s")
+
+
+async def deep_cursor(database: Database, collection: Collection, count: int) -> str:
+    """The cursor after the record halfway through the list sorted by revenue."""
+    async with database.session() as session:
+        row = (
+            await session.execute(
+                select(RecordValue.number_value, RecordValue.record_id)
+                .where(RecordValue.collection_id == collection.id, RecordValue.field == "revenue")
+                .order_by(RecordValue.number_value, RecordValue.record_id)
+                .offset(count // 2)
+                .limit(1)
+            )
+        ).one()
+    query = ListQuery(sort="revenue", kind="number", descending=False)
+    return encode_cursor(query, Cursor(False, row[0], row[1]))
+
+
+@contextlib.asynccontextmanager
+async def serving(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database_url=url,
+        bootstrap_admin_password=PASSWORD,
+        http_reads_per_second=0,
+        http_searches_per_second=0,
+    )
+    app = create_app(settings)
+    async with app.http_app.router.lifespan_context(app.http_app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            login = {"tenant": "default", "email": settings.bootstrap_admin_email, "password": PASSWORD}
+            token = (await http.post("/api/auth/login", json=login)).json()["token"]
+            http.headers["Authorization"] = f"Bearer {token}"
+            yield http
+
+
+async def run(url: str, count: int, rounds: int) -> bool:
+    async with serving(url) as http, Database(url) as database:
+        async with database.session() as session:
+            tenant = (await session.scalars(select(Tenant).where(Tenant.slug == "default"))).one()
+            collection = (
+                await session.scalars(
+                    select(Collection).where(
+                        Collection.tenant_id == tenant.id, Collection.name == "customers"
+                    )
+                )
+            ).one()
+            owner = (await session.scalars(select(User).where(User.tenant_id == tenant.id))).first()
+        assert owner is not None
+        await seed(database, collection, count)
+        cursor = await deep_cursor(database, collection, count)
+        print(f"{database.dialect}, {count:,} records, {rounds} requests each (limit 50), in ms:")
+        print("request: the whole GET in the app; list SQL: the listing's queries alone (count and page)")
+        print(f"{'page':>28} {'total':>7} {'p50':>7} {'p95':>7} {'SQL p50':>8} {'SQL p95':>8} {'target':>7}")
+        met = True
+        specs = specs_from_json(collection.fields)
+        for name, params, target in scenarios(cursor):
+            timings, sql, total = [], [], 0
+            for _ in range(rounds):
+                started = time.perf_counter()
+                response = await http.get("/api/records", params={"collection": "customers", **params})
+                timings.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                total = response.json()["total"]
+                query = list_query.parse(specs, params)
+                async with database.session() as session:
+                    started = time.perf_counter()
+                    await listing.page(session, database.dialect, owner, collection, query)
+                    sql.append((time.perf_counter() - started) * 1000)
+            p50, p95 = _percentiles(timings)
+            met &= p95 <= target
+            flag = "" if p95 <= target else "  MISSED"
+            sql50, sql95 = _percentiles(sql)
+            row = f"{p50:>7.1f} {p95:>7.1f} {sql50:>8.1f} {sql95:>8.1f} {target:>7.0f}{flag}"
+            print(f"{name:>28} {total:>7} {row}")
+        return met
+
+
+def _percentiles(timings: list[float]) -> tuple[float, float]:
+    ordered = sorted(timings)
+    return statistics.median(ordered), ordered[max(0, round(len(ordered) * 0.95) - 1)]
+
+
+@contextlib.contextmanager
+def database_url(given: str | None) -> Iterator[str]:
+    if given is not None and normalise_url(given).get_backend_name() == "postgresql":
+        with throwaway_postgres(normalise_url(given).render_as_string(hide_password=False)) as url:
+            yield url
+        return
+    if given is not None:
+        yield given
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--database-url", help="PostgreSQL: a throw-away database is made on its server")
+    options = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with database_url(options.database_url) as url:
+        met = asyncio.run(run(url, options.records, options.rounds))
+    raise SystemExit(0 if met else 1)
+
+
+if __name__ == "__main__":
+    main()

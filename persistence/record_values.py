@@ -1,0 +1,139 @@
+"""Records' field values as lists sort and filter them: one typed row per field that has a value.
+
+The rows are derived from a record's `summary` (the field values a list shows, long texts shortened), and
+written wherever the summary is: by the log appender with each commit, in the same transaction and from
+the same values, and by the create use-case. So they never need a document loaded, and the migration that
+added them (0008) filled them from the summaries already stored. A record whose summary is still NULL
+(written before summaries existed and never edited since) has no rows until its next edit.
+
+Only live records have rows: deleting a record removes them and bringing it back restores them, so a
+filter or a count over these rows never has to read `records` to leave deleted ones out.
+
+Each value fills the columns its JSON type fits: a string `text_value` (its first `TEXT_CHARS` characters
+as stored) and `text_folded` (case-folded, for sorting and "contains"), and `date_value` too when it is a
+`YYYY-MM-DD` day; a number `number_value`; a boolean `bool_value`. An empty text, null, and values of
+other types (lists, objects) have no row: to a list they are empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.models import Record, RecordValue
+from persistence.stored_json import derived_text
+
+# The summary keeps the first 200 characters of a text (plus "…"), so no more can be derived from it; and
+# an index entry must stay under PostgreSQL's limit of 2,704 bytes (200 characters are at most 800).
+TEXT_CHARS = 200
+FIELD_CHARS = 64
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# (field, text_value, text_folded, number_value, date_value, bool_value)
+Values = tuple[str, str | None, str | None, float | int | None, dt.date | None, bool | None]
+
+
+def fold(text: str) -> str:
+    """The form `text_folded` holds, and a "contains" filter or a cursor compares with."""
+    return derived_text(text.replace("\x00", "")).casefold()[:TEXT_CHARS]
+
+
+def values_of(summary: Mapping[str, Any] | None) -> Iterator[Values]:
+    """The typed rows of a record with this summary (field key, then the typed columns)."""
+    for key, value in (summary or {}).items():
+        field = key.replace("\x00", "")[:FIELD_CHARS]
+        if isinstance(value, bool):
+            yield field, None, None, None, None, value
+        elif isinstance(value, int | float):
+            if isinstance(value, int) or math.isfinite(value):
+                yield field, None, None, value, None, None
+        elif isinstance(value, str) and value:
+            stored = derived_text(value.replace("\x00", ""))[:TEXT_CHARS]
+            yield field, stored, fold(value), None, _day(value), None
+
+
+def _day(text: str) -> dt.date | None:
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+async def remove(session: AsyncSession, record_id: str) -> None:
+    """A record is deleted: lists no longer see its values (nor need to check it is live)."""
+    await session.execute(delete(RecordValue).where(RecordValue.record_id == record_id))
+
+
+async def restore(session: AsyncSession, record: Record) -> None:
+    """A record is brought back: its values again, from its summary (kept up to date while deleted)."""
+    await remove(session, record.id)
+    session.add_all(orm_rows(record, record.summary))
+
+
+def orm_rows(record: Record, summary: Mapping[str, Any] | None) -> list[RecordValue]:
+    """The rows of a record being created in an ORM session (flush the record first: it needs its id)."""
+    return [
+        RecordValue(
+            record_id=record.id,
+            tenant_id=record.tenant_id,
+            collection_id=record.collection_id,
+            field=field,
+            text_value=text_value,
+            text_folded=text_folded,
+            number_value=number,
+            date_value=day,
+            bool_value=flag,
+        )
+        for field, text_value, text_folded, number, day, flag in values_of(summary)
+    ]
+
+
+# For the log appender, which speaks to the driver: the record's rows are replaced whole with each commit
+# that touches it. Its tenant and collection come from its row, so a write needs to carry neither; a write
+# committed after the record was deleted leaves it none.
+_COLUMNS = (
+    "record_id, tenant_id, collection_id, field, text_value, text_folded, number_value, date_value,"
+    " bool_value"
+)
+DELETE_SQLITE = "DELETE FROM record_values WHERE record_id = ?"
+INSERT_SQLITE = (
+    f"INSERT INTO record_values ({_COLUMNS}) SELECT id, tenant_id, collection_id, ?, ?, ?, ?, ?, ?"
+    " FROM records WHERE id = ? AND deleted_at IS NULL"
+)
+DELETE_POSTGRES = "DELETE FROM record_values WHERE record_id = $1"
+INSERT_POSTGRES = (
+    f"INSERT INTO record_values ({_COLUMNS}) SELECT id, tenant_id, collection_id, $1, $2, $3, $4, $5, $6"
+    " FROM records WHERE id = $7 AND deleted_at IS NULL"
+)
+
+
+def sqlite_parameters(record_id: str, summary: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
+    """Parameters of `INSERT_SQLITE` for the record's rows (dates as SQLAlchemy writes them: ISO text)."""
+    return [
+        (field, text_value, text_folded, number, None if day is None else day.isoformat(), flag, record_id)
+        for field, text_value, text_folded, number, day, flag in values_of(summary)
+    ]
+
+
+def postgres_parameters(record_id: str, summary: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
+    """Parameters of `INSERT_POSTGRES` (asyncpg wants a float for a double precision column)."""
+    return [
+        (
+            field,
+            text_value,
+            text_folded,
+            None if number is None else float(number),
+            day,
+            flag,
+            record_id,
+        )
+        for field, text_value, text_folded, number, day, flag in values_of(summary)
+    ]

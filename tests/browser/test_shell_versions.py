@@ -1,0 +1,142 @@
+"""A new version of the app shell takes effect on the next load, whole: the service worker (web/src/sw.js)
+installs it in the background while the old one runs, pages keep the version they were loaded with while
+another page is open, and the next load of the only page is wholly the new version (page, stylesheet and
+bundle from its cache), the old version's cache deleted.
+
+The site is a minimal one built by tests/browser/shell_site.mjs with the app's own service worker and
+start-up check (web/src/shell-update.js), served by a plain static server, so that a test can change
+the files between loads (the live server serves the repository's bundle, shared by every test)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.browser.conftest import PageErrors
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+BUILDER = Path(__file__).with_name("shell_site.mjs")
+VERSION = "navigator.serviceWorker.getRegistration().then((r) => r && r.active && r.active.state)"
+WAITING = """async () => {
+  // Look for a new version now, and wait until it is installed (or its install failed).
+  const registration = await navigator.serviceWorker.getRegistration()
+  await registration.update()
+  const worker = registration.installing
+  if (worker) {
+    await new Promise((resolve) => worker.addEventListener('statechange', () => {
+      if (worker.state !== 'installing') resolve(null)
+    }))
+  }
+  return registration.waiting !== null
+}"""
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A static server of `tmp_path/site` on a free port: its address and its directory."""
+    root = tmp_path / "site"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def build(root: Path, tag: str) -> str:
+    """Write the site saying `tag`; returns its shell version."""
+    done = await asyncio.to_thread(
+        subprocess.run, ["node", str(BUILDER), str(root), tag], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+async def started(page: Page) -> tuple[str, str]:
+    """The loaded page's tag (from its bundle) and body (from its page), once the bundle has run."""
+    await page.wait_for_function("window.appTag !== undefined")
+    tag: str = await page.evaluate("window.appTag")
+    body: str = await page.evaluate("document.body.textContent")
+    return tag, body
+
+
+async def caches(page: Page) -> list[str]:
+    names: list[str] = await page.evaluate("caches.keys()")
+    return names
+
+
+async def test_a_new_version_takes_effect_on_the_next_load_never_mixed(
+    site: tuple[str, Path], browser: Browser, page_errors: PageErrors
+) -> None:
+    base, root = site
+    old = await build(root, "old")
+    context = await browser.new_context()
+    page = await context.new_page()
+    page_errors.watch(page, "page")
+    await page.goto(base + "/#/records/x")
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    await page.reload()
+    assert await started(page) == ("old", "old")
+    assert await caches(page) == [f"collab-shell-{old}"]
+
+    new = await build(root, "new")
+    assert new != old
+    # Installed in the background, while the page runs the old version.
+    assert await page.evaluate(WAITING) is True
+    assert sorted(await caches(page)) == sorted([f"collab-shell-{old}", f"collab-shell-{new}"])
+    assert await page.evaluate("window.appTag") == "old"
+
+    # Another page open: both load the version they run, from its cache.
+    other = await context.new_page()
+    page_errors.watch(other, "other")
+    await other.goto(base + "/")
+    assert await started(other) == ("old", "old")
+    await page.reload()
+    assert await started(page) == ("old", "old")
+    await other.close()
+
+    # The next load of the only page is the new version, whole, and the old cache is gone.
+    await page.reload()
+    assert await started(page) == ("new", "new")
+    assert page.url.endswith("#/records/x")
+    assert await caches(page) == [f"collab-shell-{new}"]
+    assert await page.evaluate(VERSION) == "activated"
+    assert page_errors.messages == []
+
+
+async def test_files_of_another_build_never_make_a_version(
+    site: tuple[str, Path], browser: Browser, page_errors: PageErrors
+) -> None:
+    base, root = site
+    old = await build(root, "old")
+    page = await (await browser.new_context()).new_page()
+    page_errors.watch(page, "page")
+    await page.goto(base + "/")
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+    await build(root, "new")
+    # A deploy under way: the bundle changed again after the service worker was written.
+    bundle = root / "static" / "dist" / "app.js"
+    bundle.write_text(bundle.read_text() + "\n// another build\n")
+    assert await page.evaluate(WAITING) is False
+    assert await caches(page) == [f"collab-shell-{old}"]
+    await page.reload()
+    assert await started(page) == ("old", "old")

@@ -112,7 +112,7 @@ def create_app(settings: Settings) -> CollabApp:
                     snapshots=Snapshots(database, registry, settings.viewers_read_snapshots),
                     streams=Streams(database, registry, feed, SSE, metrics),
                     connections=Connections(database, registry, settings),
-                    health=Health(database),
+                    health=Health(database, redis_url=settings.redis_url),
                     tenants=Tenants(
                         database,
                         registration_open=settings.tenant_registration,

@@ -40,3 +40,17 @@ async def test_a_database_not_at_the_current_schema_is_not_ready(tmp_path: Path)
     async with Database(f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}") as database:
         readiness = await Health(database).readiness()
     assert not readiness.ready and readiness.checks == {"database": NOT_MIGRATED}
+
+
+async def test_a_configured_redis_is_checked_too(serve_in_process: Serve) -> None:
+    async with serve_in_process(redis_url="redis://127.0.0.1:6379/0") as served, served.client() as http:
+        ready = await http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": OK, "redis": OK}
+
+    unreachable = serve_in_process(redis_url="redis://secret-user:hunter2@127.0.0.1:1/0")
+    async with unreachable as served, served.client() as http:
+        down = await http.get("/readyz")
+    assert down.status_code == 503
+    assert down.json() == {"status": "not ready", "checks": {"database": OK, "redis": UNREACHABLE}}
+    assert "127.0.0.1" not in down.text and "hunter2" not in down.text

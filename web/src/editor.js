@@ -22,6 +22,7 @@ import { cannotSave, describeSaveState, unsavedText } from './save-status.js'
 import { canEdit, currentUser, isAdmin } from './session.js'
 import { snapshotsDrawer } from './snapshots.js'
 import { toast } from './toast.js'
+import { collectionHash, tabTitle } from './workspace.js'
 
 // The server closes with 44xx when reconnecting cannot help; y-websocket then stops retrying.
 /** @type {Record<number, string>} */
@@ -78,9 +79,11 @@ async function load (recordId, local) {
  * @param {HTMLElement} root
  * @param {string} recordId
  * @param {AbortSignal} signal
- * @param {{onSessionEnded: () => void}} app what to do when the server ends the session (4401)
+ * @param {{onSessionEnded: () => void, onCollection?: (name: string) => void}} app what to do when the
+ *   server ends the session (4401); `onCollection` learns which collection the record is in
  */
-export async function showEditor (root, recordId, signal, { onSessionEnded }) {
+export async function showEditor (root, recordId, signal, app) {
+  const { onSessionEnded } = app
   const doc = new Y.Doc()
   const me = /** @type {User} */ (currentUser()) // this view is only shown signed in
   const local = await keepLocally(me, recordId, doc)
@@ -99,12 +102,13 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     return
   }
   const { record, collection } = loaded
+  app.onCollection?.(collection.name)
   const fields = doc.getMap('fields')
   // Restored on the server since this copy was synced: never connect it (it would resurrect and duplicate
   // content). Its values are set aside for review, and the record opens afresh (restored-copy.js).
   if (loaded.fresh && record.epoch && local.synced && local.epoch && local.epoch !== record.epoch) {
     await setAsideAndForget(me, recordId, fields, () => local.close().finally(() => doc.destroy()))
-    return showEditor(root, recordId, signal, { onSessionEnded })
+    return showEditor(root, recordId, signal, app)
   }
   // The epoch this document connects in: the server's, or offline the one it last connected in.
   const epoch = loaded.fresh ? record.epoch ?? null : local.epoch
@@ -197,6 +201,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     const title = titleOf(collection, (key) => fields.get(key))
     if (heading.textContent === title) return
     heading.textContent = title
+    document.title = tabTitle(title)
     // The list of records on this device names it as it is here, offline edits included.
     if (holdsState) local.rememberRecord({ record: keptMeta, collection, title })
   }
@@ -273,7 +278,7 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
   }
 
   mount(root,
-    h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, `← ${collection.label}`)),
+    h('nav', { class: 'crumbs' }, h('a', { href: collectionHash(collection.name) }, `← ${collection.label}`)),
     h('div', { class: 'record-head' }, heading, h('div', { class: 'save' }, indicator, retryButton, copyButton)),
     meta.element,
     h('div', { class: 'record-bar' }, avatars,
@@ -305,6 +310,6 @@ export async function showEditor (root, recordId, signal, { onSessionEnded }) {
     reopening = true
     signal.removeEventListener('abort', stop)
     await setAsideAndForget(me, recordId, fields, stop)
-    if (!signal.aborted) await showEditor(root, recordId, signal, { onSessionEnded })
+    if (!signal.aborted) await showEditor(root, recordId, signal, app)
   }
 }

@@ -1,6 +1,8 @@
-// collab's browser app: a hash router over its views (sign in, records, a record, your sessions, and
-// for admins users and the audit log). A service worker (sw.js) keeps the app itself, so it also starts
-// without a network, as whoever last signed in on this device, with the records kept here.
+// collab's browser app: a hash router over its views (sign in, a collection's records at `#/c/<name>`,
+// a record, your sessions, and for admins users, collections and the audit log), with the sidebar of
+// collections (sidebar.js) beside them. `#/` opens the collection the user was last in (workspace.js).
+// A service worker (sw.js) keeps the app itself, so it also starts without a network, as whoever last
+// signed in on this device, with the records kept here.
 //
 // Each navigation gets an AbortController; the view it starts registers its teardown (closing the
 // WebSocket and the record's IndexedDB, removing listeners) on that signal, and the next navigation
@@ -13,7 +15,7 @@
 import * as api from './api.js'
 import { showAudit } from './audit-page.js'
 import { showCollections } from './collections-page.js'
-import { h, mount } from './dom.js'
+import { h, mount, pageHeading } from './dom.js'
 import { showEditor } from './editor.js'
 import { forget, forgetUser, keptUser, rememberUser, unsavedEdits } from './local-store.js'
 import { showLogin } from './login.js'
@@ -22,15 +24,18 @@ import { showRecords } from './records.js'
 import { currentUser, isAdmin, signedIn, signedOut } from './session.js'
 import { showSessions } from './sessions-page.js'
 import { loadNewVersion } from './shell-update.js'
+import { lastCollection, rememberLastCollection, sidebar } from './sidebar.js'
 import { clearToasts, toast } from './toast.js'
 import { showUsers } from './users-page.js'
+import { collectionHash, startCollection, tabTitle } from './workspace.js'
 
-// The one collection this version lists; the full app will let the user pick.
-const HOME = { collection: 'customers', newRecord: { name: 'New customer' } }
-
-// index.html has both.
+// index.html has all three.
 const main = /** @type {HTMLElement} */ (document.getElementById('app'))
 const account = /** @type {HTMLElement} */ (document.getElementById('account'))
+const collectionsNav = sidebar(/** @type {HTMLElement} */ (document.getElementById('sidebar')))
+/** The collections the user may read, as the sidebar has them for this navigation. */
+/** @type {Promise<import('./types.js').Collection[]>} */
+let listed = Promise.resolve([])
 let navigation = new AbortController()
 /** @type {string | null} */
 let notice = null // said on the sign-in form, e.g. why the user is there again
@@ -42,13 +47,40 @@ let firstPage = true
  * @type {Array<[RegExp, (signal: AbortSignal, ...captured: string[]) => void | Promise<void>]>}
  */
 const ROUTES = [
-  [/^#\/records\/([^/]+)$/, (signal, id) => showEditor(main, decodeURIComponent(id), signal, { onSessionEnded: sessionEnded })],
+  [/^#\/records\/([^/]+)$/, (signal, id) => showEditor(main, decodeURIComponent(id), signal,
+    { onSessionEnded: sessionEnded, onCollection: (name) => collectionsNav.mark(name) })],
+  [/^#\/c\/([^/]+)$/, (signal, name) => showList(decodeURIComponent(name), signal)],
   [/^#\/sessions$/, (signal) => showSessions(main, signal)],
   [/^#\/admin\/users$/, (signal) => isAdmin() ? showUsers(main, signal) : notFound()],
   [/^#\/admin\/collections$/, (signal) => isAdmin() ? showCollections(main, signal) : notFound()],
   [/^#\/admin\/audit$/, (signal) => isAdmin() ? showAudit(main, signal) : notFound()],
-  [/^(#\/?)?$/, (signal) => showRecords(main, HOME, signal)]
+  [/^(#\/?)?$/, (signal) => showStart(signal)]
 ]
+
+/**
+ * A collection's list; the collection `#/` opens next time.
+ * @param {string} name @param {AbortSignal} signal
+ */
+function showList (name, signal) {
+  collectionsNav.mark(name)
+  rememberLastCollection(/** @type {import('./types.js').User} */ (currentUser()), name)
+  return showRecords(main, { collection: name }, signal)
+}
+
+/** `#/`: the list of the collection the user was last in, else the first one. @param {AbortSignal} signal */
+async function showStart (signal) {
+  const user = /** @type {import('./types.js').User} */ (currentUser())
+  const name = startCollection(await listed, lastCollection(user))
+  if (signal.aborted) return
+  if (!name) {
+    mount(main, pageHeading('Records'), h('p', { class: 'banner', role: 'note' }, 'There are no collections yet.'),
+      isAdmin() ? h('p', {}, h('a', { href: '#/admin/collections' }, 'Create one')) : null)
+    return
+  }
+  // The address names the collection shown, without a second navigation.
+  history.replaceState(null, '', collectionHash(name))
+  return showList(name, signal)
+}
 
 function notFound () {
   mount(main, h('p', { class: 'problem', role: 'alert' }, 'Not found.'),
@@ -86,12 +118,16 @@ async function route ({ refresh = false } = {}) {
     }
     if (signal.aborted) return
     showAccount()
+    document.title = tabTitle() // the page shown names itself once it knows what it shows
     const user = currentUser()
     if (user) {
       rememberUser(user)
       sendOutbox(user)
+      collectionsNav.mark(null)
+      listed = collectionsNav.load(user)
     }
     if (!user) {
+      collectionsNav.clear()
       showLogin(main, route, notice)
       notice = null
       return
@@ -170,7 +206,9 @@ function showAccount () {
     return
   }
   /** @param {string} href @param {string} text */
-  const link = (href, text) => h('a', { href, 'aria-current': location.hash === href ? 'page' : null }, text)
+  const link = (href, text) => h('a', { href, 'aria-current': here(href) ? 'page' : null }, text)
+  /** @param {string} href */
+  const here = (href) => location.hash === href || (href === '#/' && /^(#\/?|#\/c\/.*)?$/.test(location.hash))
   account.replaceChildren(
     h('nav', { class: 'nav', 'aria-label': 'Main' },
       link('#/', 'Records'),

@@ -12,7 +12,7 @@ import { h, mount, pageHeading } from './dom.js'
 import { followCollection } from './feed.js'
 import { titleField } from './fields.js'
 import { showKept } from './kept-list.js'
-import { rememberCollections } from './local-store.js'
+import { keptCollections, rememberCollections } from './local-store.js'
 import { createOffline, newRecordId } from './offline-create.js'
 import { avatar, colorOf } from './presence.js'
 import { applyEvent } from './record-list.js'
@@ -20,6 +20,7 @@ import { canEdit, currentUser } from './session.js'
 import { ago, timeProps } from './time.js'
 import { toast } from './toast.js'
 import { nameOf } from './wording.js'
+import { newRecordFields, tabTitle } from './workspace.js'
 
 const SEARCH_DELAY_MS = 200
 const FEED_SEARCH_DELAY_MS = 300 // a burst of changes while a search is on runs the search once
@@ -42,25 +43,29 @@ export const recordHash = (id) => `#/records/${encodeURIComponent(id)}`
 
 /**
  * @param {HTMLElement} root
- * @param {{collection: string, newRecord: Record<string, any>}} options
- *   the collection's name, and the fields a record made by "New record" starts with
+ * @param {{collection: string}} options the collection's name
  * @param {AbortSignal} signal
  */
-export async function showRecords (root, { collection: name, newRecord }, signal) {
+export async function showRecords (root, { collection: name }, signal) {
+  const me = /** @type {User} */ (currentUser()) // this view is only shown signed in
   let collections, first
   try {
     [collections, first] = await Promise.all([api.listCollections(), api.listRecords(name)])
   } catch (error) {
     if (!error.offline) throw error
-    await showKept(root, { collection: name, newRecord }, signal)
+    const kept = keptCollections(me).find((c) => c.name === name)
+    document.title = tabTitle(kept?.label)
+    await showKept(root, { collection: name, newRecord: kept ? newRecordFields(kept.label, titleField(kept)) : {} }, signal)
     return
   }
   if (signal.aborted) return
   const collection = collections.find((c) => c.name === name)
   if (!collection) throw new Error(`There is no collection "${name}".`)
-  const me = /** @type {User} */ (currentUser()) // this view is only shown signed in
   rememberCollections(me, collections) // for "New record" without a network (kept-list.js)
+  document.title = tabTitle(collection.label)
   const titleKey = titleField(collection)
+  // What a record made by "New record" starts with: "New customer" in its title field.
+  const newRecord = newRecordFields(collection.label, titleKey)
   /** @param {{fields: Record<string, any>}} record */
   const titleOf = (record) => {
     const title = titleKey ? record.fields[titleKey] : null

@@ -38,10 +38,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 POSTGRES_ADMIN_URL = os.environ.get(
     "COLLAB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-# Long enough that a WebSocket upgrade sent at once is read in time while the suite's other worker and a
-# browser load both cores (1.0 s closed one such handshake in CI), short enough to keep the test quick.
-HEADER_SECONDS = 2.0
-BODY_SECONDS = 3.0
+HEADER_SECONDS = 1.0
+BODY_SECONDS = 2.0
 FIRST_MESSAGE_SECONDS = 1.0
 SERVER_FILES = 256
 BOUND = SERVER_FILES // 2

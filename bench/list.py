@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select, text
 
+from auth.principal import Principal, Role
 from bench.servers import throwaway_postgres
 from collab.records import list_query
 from collab.records.document import summarize
@@ -57,6 +58,9 @@ def scenarios(deep_cursor: str) -> list[tuple[str, dict[str, str], float]]:
         ("sorted by text", {"sort": "name"}, 50),
         ("sorted by number, desc", {"sort": "revenue", "order": "desc"}, 50),
         ("sorted by date", {"sort": "next_call"}, 50),
+        ("number range", {"f.revenue.gte": "20000", "f.revenue.lte": "40000"}, 50),
+        ("any-of, by text", {"f.stage.in": "lead,prospect", "sort": "name"}, 50),
+        ("within 7 days", {"updated_within_days": "7"}, 50),
         ("range + any-of", in_range, 50),
         ("range + any-of, by number", {"sort": "revenue", **in_range}, 50),
         ("range + any-of, by text", {"sort": "name", **in_range}, 50),
@@ -122,8 +126,8 @@ async def seed(database: Database, collection: Collection, count: int) -> None:
                 for field, text_value, folded, number, day, flag in values_of(summary)
             ]
         async with database.engine.begin() as connection:  # Core executemany: no ORM objects
-            await connection.execute(insert(Record.__table__), records)
-            await connection.execute(insert(RecordValue.__table__), values)
+            await connection.execute(insert(Record), records)
+            await connection.execute(insert(RecordValue), values)
     # What the databases' own maintenance does to a table that grew (autovacuum on PostgreSQL also sets
     # the visibility map, without which no index-only scan is one).
     maintenance = "VACUUM ANALYZE" if database.dialect == "postgresql" else "ANALYZE"
@@ -180,32 +184,43 @@ async def run(url: str, count: int, rounds: int) -> bool:
             ).one()
             owner = (await session.scalars(select(User).where(User.tenant_id == tenant.id))).first()
         assert owner is not None
+        principal = Principal(
+            owner.id, tenant.id, tenant.slug, owner.email, owner.name, Role(owner.role), "bench"
+        )
         await seed(database, collection, count)
         cursor = await deep_cursor(database, collection, count)
         print(f"{database.dialect}, {count:,} records, {rounds} requests each (limit 50), in ms:")
-        print("request: the whole GET in the app; list SQL: the listing's queries alone (count and page)")
-        print(f"{'page':>28} {'total':>7} {'p50':>7} {'p95':>7} {'SQL p50':>8} {'SQL p95':>8} {'target':>7}")
+        print("request: the whole GET in the app; CPU: this process's CPU time for it (the app, and SQLite,")
+        print("which runs in it; PostgreSQL's own is not included), steadier than wall time on a busy")
+        print("machine; list SQL: the listing's queries alone (total and page); ~: the total is an estimate")
+        print(
+            f"{'page':>28} {'total':>8} {'p50':>7} {'p95':>7} {'CPU p50':>8} {'SQL p50':>8} {'SQL p95':>8}"
+            f" {'target':>7}"
+        )
         met = True
         specs = specs_from_json(collection.fields)
         for name, params, target in scenarios(cursor):
-            timings, sql, total = [], [], 0
+            timings, cpu, sql, total = [], [], [], ""
             for _ in range(rounds):
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.process_time()
                 response = await http.get("/api/records", params={"collection": "customers", **params})
                 timings.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - used) * 1000)
                 response.raise_for_status()
-                total = response.json()["total"]
+                body = response.json()
+                total = ("~" if body.get("total_is_estimate") else "") + str(body["total"])
                 query = list_query.parse(specs, params)
                 async with database.session() as session:
                     started = time.perf_counter()
-                    await listing.page(session, database.dialect, owner, collection, query)
+                    await listing.page(session, database.dialect, principal, collection, query)
                     sql.append((time.perf_counter() - started) * 1000)
             p50, p95 = _percentiles(timings)
             met &= p95 <= target
             flag = "" if p95 <= target else "  MISSED"
             sql50, sql95 = _percentiles(sql)
-            row = f"{p50:>7.1f} {p95:>7.1f} {sql50:>8.1f} {sql95:>8.1f} {target:>7.0f}{flag}"
-            print(f"{name:>28} {total:>7} {row}")
+            cpu50, _ = _percentiles(cpu)
+            row = f"{p50:>7.1f} {p95:>7.1f} {cpu50:>8.1f} {sql50:>8.1f} {sql95:>8.1f} {target:>7.0f}{flag}"
+            print(f"{name:>28} {total:>8} {row}")
         return met
 
 

@@ -23,8 +23,10 @@ answer, `close_frame` below the close frame: nothing else chooses a status or a 
     ├── CollectionExists          409 / 4400  a create that would duplicate
     ├── RecordIdTaken             409 / 4400  a client-chosen record id that is not the caller's own
     │                                         earlier create of that record
+    ├── DuplicateValue            409 / 4400  a value of a unique field that another record holds
     ├── SchemaError               422 / 4400  values that do not fit; `errors` says why, per field
     ├── InvalidArgument           400 / 4400  a parameter the use-case cannot take
+    │   └── CsvInvalid            400 / 4400  an uploaded CSV that cannot be read (encoding, rows, mapping)
     ├── PreconditionRequired      428 / 4400  a change sent without If-Match
     ├── PreconditionFailed        412 / 4400  If-Match is not the current tag; carries the fields and tag
     ├── RoomLoadFailed            503 / 1011  stored state could not be loaded: refused, never emptied
@@ -145,6 +147,22 @@ class RecordIdTaken(CollabError, ValueError):
         super().__init__("this id belongs to another record: create it with a new id")
 
 
+class DuplicateValue(CollabError, ValueError):
+    """A unique field's value that another record of the collection holds: the answer names that record
+    (`record_id`, `record_title`), so the person can open it."""
+
+    status = 409
+    error_code = "duplicate_value"
+    close_code = close_codes.MALFORMED
+    close_reason = None
+
+    def __init__(self, field: str, record_id: str, record_title: str) -> None:
+        super().__init__(f"{field}: must be unique: already used by «{record_title}»")
+        self.field = field
+        self.record_id = record_id
+        self.record_title = record_title
+
+
 class SchemaError(CollabError, ValueError):
     """Values that do not fit; `errors` maps each offending field (or `fields`) to a message."""
 
@@ -163,6 +181,12 @@ class InvalidArgument(CollabError, ValueError):
     error_code = "bad_request"
     close_code = close_codes.MALFORMED
     close_reason = None
+
+
+class CsvInvalid(InvalidArgument):
+    """An uploaded CSV that cannot be read at all, or a column mapping that does not fit it."""
+
+    error_code = "invalid_csv"
 
 
 class PreconditionRequired(CollabError):

@@ -91,6 +91,9 @@ class Settings:
     # A comment on every idle feed stream this often keeps it open through proxies.
     feed_heartbeat_seconds: float = 15.0
     event_retention_days: float = 30.0
+    # Deleted records stay in their collection's trash, restorable, this long; then they are purged (at
+    # every retention_check_seconds). 0 keeps them until restored.
+    trash_retention_days: float = 30.0
     # Connections waiting for their client (server/strangers.py): a request's line and headers must arrive
     # within this long of the connection (or of the previous response), and its body within the next limit.
     http_header_timeout_seconds: float = 10.0

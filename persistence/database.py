@@ -46,6 +46,11 @@ _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
+    # Reads through a memory map of the file's first 256 MiB (the OS page cache, shared by every
+    # connection, without a copy per page read) and a 16 MiB page cache per connection instead of 2:
+    # a list's index probes took half the time on 100,000 records (bench/list.py).
+    "PRAGMA mmap_size=268435456",
+    "PRAGMA cache_size=-16384",
 )
 
 # What a serving collab's PostgreSQL connections are called in pg_stat_activity: `collab restore` refuses

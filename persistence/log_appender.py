@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -28,13 +28,14 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence import record_values, stored_json
+from persistence import record_values, stored_json, unique_values
 from persistence.changes import NewChange
 from persistence.database import Database
 from persistence.errors import DatabaseUnavailable, PersistenceError, WriteRefused, is_unavailable
 from persistence.events import NewEvent
 from persistence.stored_json import derived_text
 from persistence.tenant_scope import SYSTEM_CONNECTION_SQL
+from persistence.unique_values import Taken
 from persistence.update_log import NewUpdate
 
 _INSERT_SQLITE = (
@@ -77,10 +78,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """What one append wrote: the newest change id per record, and the ids of the events, in order."""
+    """What one append wrote: the newest change id per record, the ids of the events, in order, and the
+    unique values each record could not be indexed with (another record holds them)."""
 
     newest_changes: dict[str, int]
     event_ids: list[int]
+    taken: dict[str, list[Taken]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,9 @@ class RecordTouch:
     user_id: str | None
     summary: dict[str, Any]
     search_text: str
+    # The record's unique values now, (field, key) (persistence/unique_values.py): its rows are replaced
+    # by these. None: the record has no unique field, and its rows are left alone.
+    unique_keys: tuple[tuple[str, str], ...] | None = None
 
 
 # A burst is one person's: keyed by record, field, user and origin, so two people typing into one field in
@@ -246,12 +252,17 @@ class LogAppender:
             _json(change.after)
             _json(change.lost_value)
         bursts: dict[_BurstKey, _Burst] = {}  # merged into self._bursts only once committed
+        taken: dict[str, list[Taken]] = {}
         try:
             driver = await self._driver_connection()
             if self._database.dialect == "sqlite":
-                event_ids = await self._append_sqlite(driver, updates, touched, at, changes, events, bursts)
+                event_ids = await self._append_sqlite(
+                    driver, updates, touched, at, changes, events, bursts, taken
+                )
             else:
-                event_ids = await self._append_postgres(driver, updates, touched, at, changes, events, bursts)
+                event_ids = await self._append_postgres(
+                    driver, updates, touched, at, changes, events, bursts, taken
+                )
         except BaseException as exc:
             await self._drop()
             if isinstance(exc, PersistenceError) or not isinstance(exc, Exception):
@@ -266,7 +277,7 @@ class LogAppender:
         newest: dict[str, int] = {}
         for (record_id, *_), burst in bursts.items():
             newest[record_id] = max(newest.get(record_id, 0), burst.change_id)
-        return Appended(newest, event_ids)
+        return Appended(newest, event_ids, taken)
 
     def _plan(self, change: NewChange, at: datetime, bursts: dict[_BurstKey, _Burst]) -> _Burst | None:
         """The open burst this change extends, if any."""
@@ -289,6 +300,7 @@ class LogAppender:
         changes: Sequence[NewChange],
         events: Sequence[NewEvent],
         bursts: dict[_BurstKey, _Burst],
+        taken: dict[str, list[Taken]],
     ) -> list[int]:
         created = _sqlite_time(at)
         if updates:
@@ -321,6 +333,7 @@ class LogAppender:
                     for row in record_values.sqlite_parameters(record, t.summary)
                 ],
             )
+            await self._index_unique_sqlite(driver, touched, taken)
         for change in changes:
             burst = self._plan(change, at, bursts)
             if burst is not None:
@@ -344,6 +357,7 @@ class LogAppender:
         changes: Sequence[NewChange],
         events: Sequence[NewEvent],
         bursts: dict[_BurstKey, _Burst],
+        taken: dict[str, list[Taken]],
     ) -> list[int]:
         event_ids = []
         async with driver.transaction():
@@ -371,6 +385,7 @@ class LogAppender:
                         for row in record_values.postgres_parameters(record, t.summary)
                     ],
                 )
+                await self._index_unique_postgres(driver, touched, taken)
             for change in changes:
                 burst = self._plan(change, at, bursts)
                 if burst is not None:
@@ -382,6 +397,36 @@ class LogAppender:
             for sql, parameters in _event_statements(events, lambda number: f"${number}", _utc):
                 event_ids += sorted(row[0] for row in await driver.fetch(sql, *parameters))
         return event_ids
+
+    async def _index_unique_sqlite(
+        self, driver: Any, touched: Mapping[str, RecordTouch], taken: dict[str, list[Taken]]
+    ) -> None:
+        """Replace the unique values of the records that have unique fields; a value another record
+        holds is left out and reported (`taken`), never a reason to refuse the write."""
+        for record, touch in touched.items():
+            if touch.unique_keys is None:
+                continue
+            await driver.execute(unique_values.DELETE_SQLITE, (record,))
+            for name, key in touch.unique_keys:
+                cursor = await driver.execute(unique_values.INSERT_SQLITE, (name, key, record))
+                if cursor.rowcount == 0:
+                    rows = await driver.execute_fetchall(unique_values.HOLDER_SQLITE, (name, key, record))
+                    for holder_id, summary in rows:
+                        taken.setdefault(record, []).append(Taken(name, key, holder_id, _summary(summary)))
+
+    async def _index_unique_postgres(
+        self, driver: Any, touched: Mapping[str, RecordTouch], taken: dict[str, list[Taken]]
+    ) -> None:
+        for record, touch in touched.items():
+            if touch.unique_keys is None:
+                continue
+            await driver.execute(unique_values.DELETE_POSTGRES, record)
+            for name, key in touch.unique_keys:
+                status = await driver.execute(unique_values.INSERT_POSTGRES, name, key, record)
+                if status.endswith(" 0"):  # "INSERT 0 0": another record holds it (or this one is deleted)
+                    rows = await driver.fetch(unique_values.HOLDER_POSTGRES, name, key, record)
+                    for holder_id, summary in rows:
+                        taken.setdefault(record, []).append(Taken(name, key, holder_id, _summary(summary)))
 
     async def _driver_connection(self) -> Any:
         if self._driver is None:
@@ -403,6 +448,16 @@ class LogAppender:
             await connection.close()
         except Exception as exc:  # a connection that is already gone: the caller's error is the one to tell
             log.warning("dropping the log's database connection failed: %s", _reason(exc))
+
+
+def _summary(stored: Any) -> dict[str, Any] | None:
+    """A summary as the driver hands it back (JSON text on both), or None when it does not read."""
+    if isinstance(stored, str):
+        try:
+            stored = stored_json.loads(stored)
+        except ValueError:
+            return None
+    return stored if isinstance(stored, dict) else None
 
 
 def _reason(exc: BaseException) -> str:

@@ -121,6 +121,7 @@ class Collection(Base):
 
 
 _LIVE = text("deleted_at IS NULL")
+_DELETED = text("deleted_at IS NOT NULL")
 
 
 class Record(Base):
@@ -147,6 +148,16 @@ class Record(Base):
             sqlite_where=_LIVE,
             postgresql_where=_LIVE,
         ),
+        # The trash (deleted records of a collection, newest deletion first) and the purge: deleted rows only.
+        Index(
+            "ix_records_trash",
+            "tenant_id",
+            "collection_id",
+            "deleted_at",
+            "id",
+            sqlite_where=_DELETED,
+            postgresql_where=_DELETED,
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -157,6 +168,8 @@ class Record(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who deleted it (the trash shows them); null while it is live, and for records deleted before 0013.
+    deleted_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     # Kept up to date by the update writer, so lists and search never have to load documents:
     # `summary` holds the field values (long texts shortened), `search_text` their lower-cased words.
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
@@ -172,6 +185,22 @@ SortText = Text().with_variant(Text(collation="C"), "postgresql")
 
 def _present(column: str) -> Any:
     return text(f"{column} IS NOT NULL")
+
+
+class RecordCount(Base):
+    """How many live records of a collection have ids starting with `stripe` (their first two characters).
+
+    Kept by triggers on `records` (migration 0014), never written by the application; a list's unfiltered
+    total is the sum over a collection's stripes. Striped so that a transaction inserting thousands of
+    records (a CSV import) does not update one row thousands of times (PostgreSQL walks the row's chain
+    of versions on each: quadratic), and concurrent writers rarely wait on the same row."""
+
+    __tablename__ = "record_counts"
+
+    collection_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stripe: Mapped[str] = mapped_column(String(2), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    live: Mapped[int] = mapped_column(BigInteger)
 
 
 class RecordValue(Base):
@@ -224,6 +253,16 @@ class RecordValue(Base):
             sqlite_where=_present("bool_value"),
             postgresql_where=_present("bool_value"),
         ),
+        Index(
+            "ix_record_values_decimal",
+            "tenant_id",
+            "collection_id",
+            "field",
+            "decimal_key",
+            "record_id",
+            sqlite_where=_present("decimal_key"),
+            postgresql_where=_present("decimal_key"),
+        ),
         # On SQLite the rows are stored in primary-key order: a filter's probe of (record, field) is one
         # B-tree search, not an index search and then a row.
         {"sqlite_with_rowid": False},
@@ -243,6 +282,23 @@ class RecordValue(Base):
     number_value: Mapped[float | None] = mapped_column(Double, nullable=True)
     date_value: Mapped[date | None] = mapped_column(Date, nullable=True)
     bool_value: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # An exact decimal's sort key (collab/records/decimals.py `sort_key`): fixed-width digits whose byte
+    # order is the numeric order, for every canonical decimal string (migration 0012).
+    decimal_key: Mapped[str | None] = mapped_column(SortText, nullable=True)
+
+
+class UniqueValue(Base):
+    """A value of a unique field and the record holding it (persistence/unique_values.py): the primary key
+    is the constraint that lets exactly one record hold a value, whoever races for it."""
+
+    __tablename__ = "unique_values"
+    __table_args__ = (Index("ix_unique_values_record", "record_id"),)
+
+    collection_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(32))
 
 
 class UpdateRow(Base):

@@ -11,8 +11,10 @@ filter or a count over these rows never has to read `records` to leave deleted o
 
 Each value fills the columns its JSON type fits: a string `text_value` (its first `TEXT_CHARS` characters
 as stored) and `text_folded` (case-folded, for sorting and "contains"), and `date_value` too when it is a
-`YYYY-MM-DD` day; a number `number_value`; a boolean `bool_value`. An empty text, null, and values of
-other types (lists, objects) have no row: to a list they are empty.
+`YYYY-MM-DD` day, and `decimal_key` when it is a canonical decimal (persistence/decimal_keys.py); a
+number `number_value`; a boolean `bool_value`. Each distinct string of a list (a multiselect's options, a
+link's record ids) is a text row of its own, under `key#n` (`item_field`). An empty text, null, and
+other values (objects, other lists) have no row: to a list they are empty.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.decimal_keys import decimal_key
 from persistence.models import Record, RecordValue
 from persistence.stored_json import derived_text
 
@@ -56,6 +59,42 @@ def values_of(summary: Mapping[str, Any] | None) -> Iterator[Values]:
         elif isinstance(value, str) and value:
             stored = derived_text(value.replace("\x00", ""))[:TEXT_CHARS]
             yield field, stored, fold(value), None, _day(value), None
+
+
+# A row as written: the typed columns of `Values`, then the decimal sort key (persistence/decimal_keys.py).
+Row = tuple[str, str | None, str | None, float | int | None, dt.date | None, bool | None, str | None]
+# A multi-valued field (multiselect, link) lists each item as a row of its own, under `key#n`.
+MAX_ITEMS = 100
+
+
+def item_field(key: str, index: int) -> str:
+    """The `field` of the `index`-th item of a multi-valued field `key`: within the column's 64 characters
+    whatever key a client wrote (the keys of such fields have at most 60)."""
+    return f"{key[: FIELD_CHARS - 4]}#{index}"
+
+
+def item_fields(key: str) -> list[str]:
+    """Every `field` a multi-valued field's items may be listed under."""
+    return [item_field(key, index) for index in range(MAX_ITEMS)]
+
+
+def rows_of(summary: Mapping[str, Any] | None) -> Iterator[Row]:
+    """The rows a record with this summary has: `values_of`, with the decimal sort key of texts that are
+    decimals, and one row per item of a list of strings."""
+    for field, text_value, text_folded, number, day, flag in values_of(summary):
+        key = decimal_key(text_value) if text_value is not None else None
+        yield field, text_value, text_folded, number, day, flag, key
+    for key, value in (summary or {}).items():
+        if isinstance(value, list):
+            items = dict.fromkeys(item for item in value if isinstance(item, str) and item)
+            for index, item in enumerate(list(items)[:MAX_ITEMS]):
+                stored = derived_text(item.replace("\x00", ""))[:TEXT_CHARS]
+                field = item_field(key.replace("\x00", ""), index)
+                yield field, stored, fold(item), None, None, None, None
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def _day(text: str) -> dt.date | None:
@@ -91,8 +130,9 @@ def orm_rows(record: Record, summary: Mapping[str, Any] | None) -> list[RecordVa
             number_value=number,
             date_value=day,
             bool_value=flag,
+            decimal_key=key,
         )
-        for field, text_value, text_folded, number, day, flag in values_of(summary)
+        for field, text_value, text_folded, number, day, flag, key in rows_of(summary)
     ]
 
 
@@ -101,25 +141,25 @@ def orm_rows(record: Record, summary: Mapping[str, Any] | None) -> list[RecordVa
 # committed after the record was deleted leaves it none.
 _COLUMNS = (
     "record_id, tenant_id, collection_id, field, text_value, text_folded, number_value, date_value,"
-    " bool_value"
+    " bool_value, decimal_key"
 )
 DELETE_SQLITE = "DELETE FROM record_values WHERE record_id = ?"
 INSERT_SQLITE = (
-    f"INSERT INTO record_values ({_COLUMNS}) SELECT id, tenant_id, collection_id, ?, ?, ?, ?, ?, ?"
+    f"INSERT INTO record_values ({_COLUMNS}) SELECT id, tenant_id, collection_id, ?, ?, ?, ?, ?, ?, ?"
     " FROM records WHERE id = ? AND deleted_at IS NULL"
 )
 DELETE_POSTGRES = "DELETE FROM record_values WHERE record_id = $1"
 INSERT_POSTGRES = (
-    f"INSERT INTO record_values ({_COLUMNS}) SELECT id, tenant_id, collection_id, $1, $2, $3, $4, $5, $6"
-    " FROM records WHERE id = $7 AND deleted_at IS NULL"
+    f"INSERT INTO record_values ({_COLUMNS}) SELECT id, tenant_id, collection_id, $1, $2, $3, $4, $5, $6,"
+    " $7 FROM records WHERE id = $8 AND deleted_at IS NULL"
 )
 
 
 def sqlite_parameters(record_id: str, summary: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
     """Parameters of `INSERT_SQLITE` for the record's rows (dates as SQLAlchemy writes them: ISO text)."""
     return [
-        (field, text_value, text_folded, number, None if day is None else day.isoformat(), flag, record_id)
-        for field, text_value, text_folded, number, day, flag in values_of(summary)
+        (field, text_value, text_folded, number, _iso(day), flag, key, record_id)
+        for field, text_value, text_folded, number, day, flag, key in rows_of(summary)
     ]
 
 
@@ -133,7 +173,8 @@ def postgres_parameters(record_id: str, summary: Mapping[str, Any] | None) -> li
             None if number is None else float(number),
             day,
             flag,
+            key,
             record_id,
         )
-        for field, text_value, text_folded, number, day, flag in values_of(summary)
+        for field, text_value, text_folded, number, day, flag, key in rows_of(summary)
     ]

@@ -26,6 +26,8 @@ from collab.metrics import LoopLag, Metrics
 from collab.services.collections import Collections
 from collab.services.conflicts import Conflicts
 from collab.services.connections import Connections
+from collab.services.csv_import import Imports
+from collab.services.export import Exports
 from collab.services.health import Health
 from collab.services.history import History
 from collab.services.records import Records
@@ -33,6 +35,7 @@ from collab.services.sessions import Sessions
 from collab.services.snapshots import Snapshots
 from collab.services.streams import Streams
 from collab.services.tenants import Tenants
+from collab.services.trash import Trash, TrashPurge, open_room_of
 from collab.services.users import Users
 from collab.settings import Settings
 from collab.store.retention import Retention
@@ -94,6 +97,12 @@ def create_app(settings: Settings) -> CollabApp:
                 ) as feed,
                 RoomRegistry(database, writer, settings, metrics=metrics) as registry,
                 Retention(database, settings.log_retention_days, settings.retention_check_seconds),
+                TrashPurge(
+                    database,
+                    open_room_of(registry),
+                    settings.trash_retention_days,
+                    settings.retention_check_seconds,
+                ),
                 SessionWatch(database, registry, policy, settings.session_check_seconds),
                 LoopLag(metrics),
                 ScheduledBackups(settings),
@@ -105,7 +114,7 @@ def create_app(settings: Settings) -> CollabApp:
                     settings=settings,
                     sessions=Sessions(database, registry, throttle, policy, metrics),
                     users=Users(database, registry, throttle),
-                    collections=Collections(database),
+                    collections=Collections(database, registry, feed),
                     records=Records(database, registry, feed),
                     history=History(database, registry, conflicts),
                     conflicts=conflicts,
@@ -118,6 +127,9 @@ def create_app(settings: Settings) -> CollabApp:
                         registration_open=settings.tenant_registration,
                         per_hour=settings.tenant_registrations_per_hour,
                     ),
+                    trash=Trash(database, settings.trash_retention_days),
+                    imports=Imports(database, feed),
+                    exports=Exports(database, registry),
                 )
                 registry.presence_listeners.append(services.streams.presence_changed)
                 _read_levels(metrics, registry, feed, writer)

@@ -250,6 +250,12 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument(
         "--log-format", choices=["text", "json"], help="log lines (env COLLAB_LOG_FORMAT, default text)"
     )
+    serve_cmd.add_argument(
+        "--trash-retention-days",
+        type=float,
+        help="deleted records stay restorable this long, then are purged; 0 keeps them"
+        " (env COLLAB_TRASH_RETENTION_DAYS, default 30)",
+    )
 
     tenant_cmd = commands.add_parser("tenant", help="manage tenants").add_subparsers(
         dest="action", required=True
@@ -304,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=getattr(args, "port", None),
             redis_url=getattr(args, "redis_url", None),
             log_format=getattr(args, "log_format", None),
+            trash_retention_days=getattr(args, "trash_retention_days", None),
         )
         if args.command == "serve":
             return serve(settings)

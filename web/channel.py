@@ -18,6 +18,8 @@ class WebSocketChannel:
         self._closed = False
 
     async def send(self, message: bytes) -> None:
+        # Completes without suspending while uvicorn's transport is not paused: the connection then sends
+        # in the enqueuing task (collab/live/connection.py); a paused one waits for `resume_writing`.
         await self._send({"type": "websocket.send", "bytes": message})
 
     async def recv(self) -> bytes:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from web.auth_routes import client_ip
 from web.requests import json_body
 from web.security import principal_of
 from web.services import services
@@ -39,13 +40,15 @@ async def _comment(request: Request) -> Any:
 
 async def delete_record(request: Request) -> Response:
     principal = await principal_of(request)
-    await services(request).records.delete(principal, request.path_params["record_id"])
+    await services(request).records.delete(principal, request.path_params["record_id"], client_ip(request))
     return Response(status_code=204)
 
 
 async def undelete_record(request: Request) -> Response:
     principal = await principal_of(request)
-    view = await services(request).records.undelete(principal, request.path_params["record_id"])
+    view = await services(request).records.undelete(
+        principal, request.path_params["record_id"], client_ip(request)
+    )
     return JSONResponse(view.body, headers={"ETag": view.etag})
 
 
@@ -130,16 +133,21 @@ EDIT_PATHS: dict[str, Any] = {
                 "401": _error("Not authenticated"),
                 "403": _error("Viewers may not edit"),
                 "404": _error("No such record"),
+                "409": _error(
+                    "`duplicate_value`: a unique field's value another record holds (`field`, `record_id`,"
+                    " `record_title` name it)"
+                ),
                 "412": _PRECONDITION_FAILED,
                 "422": _error(
-                    "Values that do not fit the collection (`fields` says why, per field), or a comment"
-                    " over 500 characters"
+                    "Values that do not fit the collection (`fields` says why, per field: also a required"
+                    " field emptied, an archived one changed), or a comment over 500 characters"
                 ),
                 "428": _error("If-Match is missing"),
             },
         },
         "delete": {
-            "description": "Soft delete: the record then answers 404; its open WebSockets close with 4404.",
+            "description": "Soft delete into the collection's trash (restorable until purged): the record "
+            "then answers 404; its open WebSockets close with 4404, the reason naming who deleted it.",
             "parameters": _RECORD_ID,
             "responses": {
                 "204": {"description": "Deleted"},
@@ -151,7 +159,8 @@ EDIT_PATHS: dict[str, Any] = {
     },
     "/api/records/{record_id}/undelete": {
         "post": {
-            "description": "Bring a deleted record back (a record that is not deleted is answered as is).",
+            "description": "Restore a deleted record from its collection's trash (a record that is not "
+            "deleted is answered as is); in its history and the audit log. A purged record is 404.",
             "parameters": _RECORD_ID,
             "responses": {
                 "200": _record("The record"),

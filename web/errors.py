@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from auth.errors import AuthError
 from auth.throttle import TooManyAttempts
-from collab.errors import CollabError, PreconditionFailed, RecordNotFound, SchemaError
+from collab.errors import CollabError, DuplicateValue, PreconditionFailed, RecordNotFound, SchemaError
 
 
 class BadRequest(Exception):
@@ -43,6 +43,10 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     code: str = getattr(exc, "error_code", "error")
     if isinstance(exc, SchemaError):
         return error_response(status, code, str(exc), fields=exc.errors)
+    if isinstance(exc, DuplicateValue):
+        return error_response(
+            status, code, str(exc), field=exc.field, record_id=exc.record_id, record_title=exc.record_title
+        )
     if isinstance(exc, PreconditionFailed):
         response = error_response(status, code, str(exc), fields=exc.fields, etag=exc.etag)
         response.headers["ETag"] = exc.etag

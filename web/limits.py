@@ -5,7 +5,8 @@ Starlette's `request.body()` reads a whole body before anyone can measure it: a 
 before a byte of the body is read, and a chunked body is counted as it arrives and stopped at the limit,
 so no body larger than the limit is ever held, whatever route it was sent to.
 
-Every route that reads a body reads JSON, so a body of another type is refused with 415 before reading.
+Every route that reads a body reads JSON, so a body of another type is refused with 415 before reading;
+the one exception is a CSV file posted to a collection's import (`text/csv`, up to `UPLOAD_BYTES`).
 That also matters for CSRF: a page on another site can post `text/plain` or a form without a preflight,
 but not `application/json`, so a cookie-authenticated change no longer rests on the Origin check alone.
 
@@ -18,6 +19,7 @@ away in the middle of its body ends the request with a 400 nobody receives, rath
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +31,14 @@ def is_json(content_type: bytes) -> bool:
     return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
 
+def is_csv_upload(path: str, content_type: bytes) -> bool:
+    """A CSV file posted to `/api/collections/NAME/import`. Like JSON, `text/csv` is no type a page on
+    another site can post without a CORS preflight."""
+    return content_type.split(b";", 1)[0].strip().lower() == b"text/csv" and bool(_UPLOAD_PATH.match(path))
+
+
+_UPLOAD_PATH = re.compile(r"^/api/collections/[^/]+/import$")
+UPLOAD_BYTES = 20 * 1024 * 1024
 Answer = tuple[Message, Message]
 
 
@@ -56,6 +66,9 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
         self.too_large = _answer(413, "too_large", f"request bodies are limited to {max_bytes} bytes")
+        self.upload_too_large = _answer(
+            413, "too_large", f"uploaded files are limited to {UPLOAD_BYTES} bytes"
+        )
         self.not_json = _answer(
             415, "unsupported_media_type", "a request body must be JSON (Content-Type: application/json)"
         )
@@ -75,21 +88,29 @@ class BodyLimit:
                 chunked = True
             elif name == b"content-type":
                 content_type = value
+        upload = is_csv_upload(scope["path"], content_type)
+        max_bytes, too_large = (
+            (UPLOAD_BYTES, self.upload_too_large) if upload else (self.max_bytes, self.too_large)
+        )
         if not chunked and not length:
             await self.app(scope, receive, send)  # no body: nothing to measure
-        elif not is_json(content_type):
+        elif not upload and not is_json(content_type):
             await _send_answer(send, self.not_json)
-        elif length is not None and not 0 <= length <= self.max_bytes:
-            await _send_answer(send, self.too_large)
+        elif length is not None and not 0 <= length <= max_bytes:
+            await _send_answer(send, too_large)
         else:
-            await _Reading(self, receive, send).run(scope)
+            await _Reading(self, receive, send, max_bytes, too_large).run(scope)
 
 
 class _Reading:
     """One request whose body is counted while the application reads it."""
 
-    def __init__(self, limit: BodyLimit, receive: Receive, send: Send) -> None:
+    def __init__(
+        self, limit: BodyLimit, receive: Receive, send: Send, max_bytes: int, answer: Answer
+    ) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
+        self.answer = answer
         self.upstream_receive = receive
         self.upstream_send = send
         self.received = 0
@@ -104,7 +125,7 @@ class _Reading:
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             self.complete = not message.get("more_body", False)
-            if self.received > self.limit.max_bytes:
+            if self.received > self.max_bytes:
                 self.too_large = True
                 raise BodyTooLarge(413, "request body too large")
         elif message["type"] == "http.disconnect" and not self.complete:
@@ -117,4 +138,4 @@ class _Reading:
             await self.upstream_send(message)
         elif message["type"] == "http.response.start":
             # Whatever the route made of the exception, the answer is ours.
-            await _send_answer(self.upstream_send, self.limit.too_large)
+            await _send_answer(self.upstream_send, self.answer)

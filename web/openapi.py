@@ -7,9 +7,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from collab.records.schema import FIELD_TYPES
 from web.conflict_routes import CONFLICT_PATHS
+from web.csv_openapi import CSV_PATHS
 from web.edit_routes import EDIT_PATHS
 from web.snapshot_routes import SNAPSHOT_PATHS
+from web.trash_routes import TRASH_PATHS
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -42,10 +45,12 @@ _LIST_DESCRIPTION = """One page of a collection's records, computed in SQL from 
 with each commit.
 
 Filters are parameters `f.<field key>.<operator>`, by the field's type:
-text, rich text and select: `contains`, `in` (any of, comma-separated; both in any case, in the first
-200 characters); number and date: `gte`, `lte` (a number, or a date as YYYY-MM-DD); checkbox:
-`is` (`true`, or `false`: unchecked or never set); any type: `empty` (`1`: no value, `0`: a value). An
-empty text counts as no value. All filters must hold. Sorting by a field puts the records without a value
+text, rich text, select, email, url, phone and person: `contains`, `in` (any of, comma-separated; both
+in any case, in the first 200 characters; a person by user id); number, decimal and date: `gte`, `lte` (a
+number, or a date as YYYY-MM-DD; decimals compare exactly); multiselect and link: `in` (has any of these
+options or record ids); checkbox: `is` (`true`, or `false`: unchecked or never set); any type: `empty`
+(`1`: no value, `0`: a value). An empty text or list counts as no value; multiselect and link fields are
+not sortable. All filters must hold. Sorting by a field puts the records without a value
 last in either order; ties are broken by record id, in the same direction. An unknown field or operator,
 or a value that does not parse, is a 400 naming it."""
 _LIST_PARAMETERS: list[dict[str, Any]] = [
@@ -89,14 +94,23 @@ _LIST_PARAMETERS: list[dict[str, Any]] = [
 ]
 _RECORD_PAGE = {
     "type": "object",
-    "required": ["records", "total", "next_cursor"],
+    "required": ["records", "total", "total_is_estimate", "next_cursor"],
     "properties": {
         "records": {
             "type": "array",
             "items": {"$ref": "#/components/schemas/Record"},
             "description": "Field values as lists show them: texts longer than 200 characters are shortened",
         },
-        "total": {"type": "integer", "description": "How many records match, on every page"},
+        "total": {
+            "type": "integer",
+            "description": "How many records match, on every page (exact unless `total_is_estimate`)",
+        },
+        "total_is_estimate": {
+            "type": "boolean",
+            "description": "True when `total` is estimated from a random sample (within a few percent): "
+            "when more than 2,000 records pass the most selective filter and others must be tested too. "
+            "Exact with no filter, one filter, or few candidates. Show it as approximate",
+        },
         "next_cursor": {"type": "string", "nullable": True, "description": "null on the last page"},
     },
 }
@@ -195,11 +209,32 @@ DOCUMENT: dict[str, Any] = {
                 "properties": {
                     "key": {"type": "string"},
                     "label": {"type": "string"},
-                    "type": {
-                        "type": "string",
-                        "enum": ["text", "richtext", "number", "boolean", "date", "select"],
+                    "type": {"type": "string", "enum": list(FIELD_TYPES)},
+                    "options": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "select and multiselect: the choices",
                     },
-                    "options": {"type": "array", "items": {"type": "string"}},
+                    "scale": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 6,
+                        "description": "decimal: digits after the point (2 when left out). A decimal's "
+                        'value is a string in canonical form ("6000.00") everywhere; over HTTP a string or '
+                        "an integer is accepted, a JSON float is refused (422)",
+                    },
+                    "target": {"type": "string", "description": "link: the collection linked to"},
+                    "many": {"type": "boolean", "description": "link: more than one record (at most 100)"},
+                    "required": {"type": "boolean", "description": "a create or edit may not leave it empty"},
+                    "unique": {
+                        "type": "boolean",
+                        "description": "text, email, url, phone, number, decimal: at most one record per "
+                        "value (text compared trimmed and case-folded); a duplicate is 409 `duplicate_value`",
+                    },
+                    "archived": {
+                        "type": "boolean",
+                        "description": "hidden by clients; data kept, not editable",
+                    },
                 },
             },
             "NewCollection": {
@@ -207,6 +242,14 @@ DOCUMENT: dict[str, Any] = {
                 "required": ["name"],
                 "properties": {
                     "name": {"type": "string"},
+                    "label": {"type": "string"},
+                    "fields": {"type": "array", "items": {"$ref": "#/components/schemas/Field"}},
+                },
+            },
+            "CollectionChange": {
+                "type": "object",
+                "required": ["fields"],
+                "properties": {
                     "label": {"type": "string"},
                     "fields": {"type": "array", "items": {"$ref": "#/components/schemas/Field"}},
                 },
@@ -354,6 +397,28 @@ DOCUMENT: dict[str, Any] = {
                 },
             },
         },
+        "/api/collections/{name}": {
+            "patch": {
+                "description": "Edit a collection's schema (admins): `{label?, fields}` with every field, in "
+                "the new order. Keys never change and fields are never removed (archive them); new keys are "
+                "added; labels, options, `required` and `archived` may change; a field's type, a link's "
+                "target and a decimal's scale may not; `unique` may be turned on once the stored values are "
+                "all different (422 naming two that are not). Open records follow at once; the feed "
+                "announces `collection.updated`; the change is audit-logged.",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": _body("CollectionChange"),
+                "responses": {
+                    "200": _json("The collection as it is now", "Collection"),
+                    "400": _error("Unreadable body"),
+                    "403": _error("Not an admin"),
+                    "404": _error("No such collection"),
+                    "422": _error("A change that is not allowed; `fields` says which and why"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
         "/api/records": {
             "get": {
                 "description": _LIST_DESCRIPTION,
@@ -377,8 +442,14 @@ DOCUMENT: dict[str, Any] = {
                     "400": _error("Unreadable body"),
                     "403": _error("Viewers may not create"),
                     "404": _error("No such collection"),
-                    "409": _error("The id holds another record"),
-                    "422": _error("Values that do not fit the collection, or a malformed id"),
+                    "409": _error(
+                        "The id holds another record; or `duplicate_value`: a unique field's value another "
+                        "record holds (`field`, `record_id`, `record_title` name it)"
+                    ),
+                    "422": _error(
+                        "Values that do not fit the collection (a missing required field, an archived one, "
+                        "an unknown person or linked record), or a malformed id"
+                    ),
                     **_AUTH_ERRORS,
                 },
             },
@@ -580,6 +651,16 @@ DOCUMENT: dict[str, Any] = {
                 },
             },
         },
+        "/api/people": {
+            "get": {
+                "description": "The tenant's people for any signed-in member (a `person` field's picker): "
+                "`id`, `name`, `active`, ordered by name; never emails or roles; deleted users left out.",
+                "responses": {
+                    "200": {"description": '`{"people": [{"id", "name", "active"}]}`'},
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
         "/api/admin/online": {
             "get": {
                 "description": "Who has a record open in the tenant now: each person once, since when, and "
@@ -655,8 +736,18 @@ DOCUMENT: dict[str, Any] = {
 
 # PATCH/DELETE of a record and its snapshots are described beside their routes; merged per path, since a
 # path such as /api/records/{record_id} has operations in both places.
-for _path, _operations in (*EDIT_PATHS.items(), *SNAPSHOT_PATHS.items(), *CONFLICT_PATHS.items()):
+for _path, _operations in (
+    *EDIT_PATHS.items(),
+    *SNAPSHOT_PATHS.items(),
+    *CONFLICT_PATHS.items(),
+    *TRASH_PATHS.items(),
+    *CSV_PATHS.items(),
+):
     DOCUMENT["paths"].setdefault(_path, {}).update(_operations)
+# An export is the list's view: its sort and filters, every page.
+DOCUMENT["paths"]["/api/collections/{name}/export"]["get"]["parameters"] += [
+    p for p in _LIST_PARAMETERS if p["name"] not in ("collection", "limit", "cursor")
+]
 
 # Every authenticated operation is charged to its caller's request budget (web/rate_limits.py).
 for _operations in DOCUMENT["paths"].values():

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from collab.services.records import NewRecord
+from web.auth_routes import client_ip
 from web.errors import BadRequest
 from web.requests import json_body
 from web.security import principal_of
@@ -21,6 +22,14 @@ async def create_collection(request: Request) -> Response:
     principal = await principal_of(request)
     created = await services(request).collections.create(principal, lambda: json_body(request))
     return JSONResponse(created, status_code=201)
+
+
+async def update_collection(request: Request) -> Response:
+    principal = await principal_of(request)
+    updated = await services(request).collections.update(
+        principal, request.path_params["name"], lambda: json_body(request), client_ip(request)
+    )
+    return JSONResponse(updated)
 
 
 async def list_records(request: Request) -> Response:

@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from web import (
     admin_routes,
     auth_routes,
+    csv_routes,
     edit_routes,
     history_routes,
     record_routes,
@@ -22,7 +23,9 @@ from web.conflict_routes import CONFLICT_ROUTES
 from web.events_route import FEED_PATH, event_stream
 from web.metrics_route import METRICS_PATH, metrics
 from web.openapi import openapi
+from web.people_routes import PEOPLE_ROUTES
 from web.services import services
+from web.trash_routes import TRASH_ROUTES
 
 STATIC = Path(__file__).parent / "static"
 
@@ -78,6 +81,9 @@ ROUTES: list[BaseRoute] = [
     Route("/api/admin/lockouts", admin_routes.clear_lockout, methods=["DELETE"]),
     Route("/api/collections", record_routes.list_collections, methods=["GET"]),
     Route("/api/collections", record_routes.create_collection, methods=["POST"]),
+    Route("/api/collections/{name}", record_routes.update_collection, methods=["PATCH"]),
+    Route("/api/collections/{name}/export", csv_routes.export),
+    Route("/api/collections/{name}/import", csv_routes.import_csv, methods=["POST"]),
     Route("/api/records", record_routes.list_records, methods=["GET"]),
     Route("/api/records", record_routes.create_record, methods=["POST"]),
     Route("/api/records/{record_id}", record_routes.get_record),
@@ -85,6 +91,8 @@ ROUTES: list[BaseRoute] = [
     *edit_routes.EDIT_ROUTES,
     *snapshot_routes.SNAPSHOT_ROUTES,
     *CONFLICT_ROUTES,
+    *TRASH_ROUTES,
+    *PEOPLE_ROUTES,
     Route(FEED_PATH, event_stream),  # served by feed_app, past this router (server/app.py)
     Route("/api/records/{record_id}/history", history_routes.history),
     Route("/api/records/{record_id}/history/{change_id}/restore", history_routes.put_back, methods=["POST"]),

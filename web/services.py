@@ -13,6 +13,8 @@ from starlette.requests import HTTPConnection
 from collab.services.collections import Collections
 from collab.services.conflicts import Conflicts
 from collab.services.connections import Connections
+from collab.services.csv_import import Imports
+from collab.services.export import Exports
 from collab.services.health import Health
 from collab.services.history import History
 from collab.services.records import Records
@@ -20,6 +22,7 @@ from collab.services.sessions import Sessions
 from collab.services.snapshots import Snapshots
 from collab.services.streams import Streams
 from collab.services.tenants import Tenants
+from collab.services.trash import Trash
 from collab.services.users import Users
 from collab.settings import Settings
 
@@ -38,6 +41,9 @@ class Services:
     connections: Connections
     health: Health
     tenants: Tenants
+    trash: Trash
+    imports: Imports
+    exports: Exports
 
 
 def services(connection: HTTPConnection) -> Services:

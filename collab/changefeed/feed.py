@@ -195,6 +195,12 @@ class Feed:
         """Publish one event now (created, deleted, restored); returns once it is stored and pushed."""
         await self._publish_now([event])
 
+    async def publish_many(self, new: list[events.NewEvent]) -> None:
+        """Publish events together (a batch of imported records): described in one session, stored in one
+        writer batch, pushed as one chunk."""
+        if new:
+            await self._publish_now(new)
+
     @system_work  # the feed describes and publishes every tenant's events
     async def _publish_now(self, new: list[events.NewEvent]) -> None:
         async with self._database.session() as session:

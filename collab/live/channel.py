@@ -17,7 +17,8 @@ class ChannelClosed(Exception):
 
 class Channel(Protocol):
     async def send(self, message: bytes) -> None:
-        """Send one binary frame."""
+        """Send one binary frame. It may be started outside any task and finished in another (see
+        `collab/live/connection.py`): it must not depend on the task it runs in."""
 
     async def recv(self) -> bytes:
         """Return the next binary frame; raise `ChannelClosed` when the peer is gone.

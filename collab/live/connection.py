@@ -1,9 +1,15 @@
 """One client's connection to a room: identity, and a single sender draining a queue bounded in bytes.
 
-The room never awaits a client: it enqueues. Under pressure (something already waiting when a document
-update arrives) consecutive queued updates form a run that the sender merges with `merge_updates` and
-sends as one update, so a reader that keeps up on average is never closed by a burst; other messages
-(awareness, saved, auth) keep their place between runs. A connection is closed with 1013 (y-websocket
+The room never awaits a client: it enqueues. The first message enqueued in a turn of the event loop while
+nothing is queued is handed to the channel at once, in the caller's task: a channel whose transport takes
+it without waiting (uvicorn's send, while the socket is not paused) finishes there, and no task switch
+happens per receiver per update (`_send_now`). What follows in the same turn (a burst: a reader loop
+handling many frames that arrived together) queues, and a sender task sends it at the next turn, merged;
+so does everything behind a send that has to wait (back-pressure). The sender task ends when the queue
+is empty. Under pressure (something already waiting when a document update arrives) consecutive queued
+updates form a run that the sender merges with `merge_updates` and sends as one update, so a reader that
+keeps up on average is never closed by a burst; other messages (awareness, saved, auth) keep their place
+between runs. A connection is closed with 1013 (y-websocket
 reconnects and re-syncs) only when it is really stuck:
 
 - no send completed for `send_stall_seconds` while something was queued (checked at every enqueue and by
@@ -20,9 +26,12 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import weakref
 from collections import deque
+from collections.abc import Awaitable, Coroutine, Generator
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from pycrdt import merge_updates
 
@@ -74,8 +83,70 @@ class _Run:
         return protocol.sync_step2(merged) if step2 else protocol.sync_update(merged)
 
 
+class _Turns:
+    """Counts the event loop's turns, for one loop: `now()` is the current turn's number. It costs one
+    callback per turn in which someone asked, whatever the number of connections."""
+
+    __slots__ = ("_armed", "_loop", "_turn")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._turn = 0
+        self._armed = False
+
+    def now(self) -> int:
+        if not self._armed:
+            self._armed = True
+            self._loop.call_soon(self._next)
+        return self._turn
+
+    def _next(self) -> None:
+        self._turn += 1
+        self._armed = False
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
+
+
+def _turns_of(loop: asyncio.AbstractEventLoop) -> _Turns:
+    turns = _turns.get(loop)
+    if turns is None:
+        turns = _turns[loop] = _Turns(loop)
+    return turns
+
+
 def _size(entry: bytes | _Run) -> int:
     return (entry.size if isinstance(entry, _Run) else len(entry)) + _ENTRY_OVERHEAD_BYTES
+
+
+class _Rest(Awaitable[None]):
+    """The rest of a channel's `send` that was started by hand and stopped at its first wait (`pending`,
+    what it yielded): awaiting this goes on from there, in whatever task awaits it."""
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
+        self._coro = coro
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        signal = self._pending
+        while True:
+            try:
+                received = yield signal
+            except GeneratorExit:
+                self._coro.close()
+                raise
+            except BaseException as exc:  # cancellation included: the send itself decides what it means
+                try:
+                    signal = self._coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    signal = self._coro.send(received)
+                except StopIteration:
+                    return
 
 
 class Connection:
@@ -106,7 +177,10 @@ class Connection:
         self._queued_bytes = 0  # of every entry in `_queue`, the head included
         self._sending = False  # the head entry is being sent: nothing may join it any more
         self._progress_at = clock.monotonic()  # the last completed send, or when the queue last filled
-        self._wakeup = asyncio.Event()
+        self._started = False
+        self._turns: _Turns | None = None  # the loop's turn counter, once started
+        self._sent_in_turn = -1  # the turn in which a message last went out at once
+        self._failed = False  # a send raised: the peer is gone, nothing more is sent
         self._watchdog: asyncio.TimerHandle | None = None
         self._sender: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
@@ -125,6 +199,11 @@ class Connection:
             return 0
         return self._queued_bytes - _size(self._queue[0])
 
+    @property
+    def queued(self) -> int:
+        """Entries not yet sent, the one being sent included (0: everything handed to the channel)."""
+        return len(self._queue)
+
     def set_role(self, role: Role) -> None:
         """An admin changed the user's role: the next message is judged by the new one."""
         if role is not self.principal.role:
@@ -132,15 +211,25 @@ class Connection:
             self.denied_write_notified = False
 
     def start(self) -> None:
-        self._sender = asyncio.create_task(self._send_loop(), name=f"collab-sender-{self.id}")
+        """From now on messages go to the channel (those enqueued before wait for this)."""
+        self._started = True
+        self._turns = _turns_of(asyncio.get_running_loop())
+        if self._queue:
+            self._progress_at = self._clock.monotonic()
+            self._start_sender(None)
 
     def enqueue(self, message: bytes) -> None:
-        if self.close_code is not None:
+        if self.close_code is not None or self._failed:
             return
         if not self._queue:
+            if self._turns is not None:
+                turn = self._turns.now()
+                if turn != self._sent_in_turn:
+                    self._sent_in_turn = turn
+                    self._send_now(message)
+                    return
             # Nothing was waiting, so nothing was stuck: the stall clock starts now.
             self._progress_at = self._clock.monotonic()
-            self._wakeup.set()
         elif self.check_progress():
             return
         if _is_update(message) and self._joinable_tail():
@@ -162,6 +251,33 @@ class Connection:
             self.close(*close_frame(ConsumerTooSlow("consumer too slow")))
         elif self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().call_later(self._stall_seconds, self._watch)
+        if self.close_code is None and self._started and self._sender is None:
+            self._start_sender(None)
+
+    def _send_now(self, message: bytes) -> None:
+        """Send with nothing queued, in the caller's task: usually the channel takes the message at once.
+        A send that has to wait (back-pressure) keeps the message queued as the entry being sent, and a
+        sender task finishes it; what is enqueued meanwhile waits behind it. A failed send ends sending
+        (the peer is gone; its reader loop cleans up)."""
+        coro = self.channel.send(message)
+        try:
+            pending = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            log.debug("send to connection %s failed", self.id, exc_info=True)
+            self._failed = True
+            return
+        self._queue.append(message)
+        self._queued_bytes += len(message) + _ENTRY_OVERHEAD_BYTES
+        self._sending = True
+        self._progress_at = self._clock.monotonic()
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().call_later(self._stall_seconds, self._watch)
+        self._start_sender(_Rest(coro, pending))
+
+    def _start_sender(self, head_in_flight: _Rest | None) -> None:
+        self._sender = asyncio.create_task(self._drain(head_in_flight), name=f"collab-sender-{self.id}")
 
     def _joinable_tail(self) -> bool:
         """Can an update join the last queued entry? Only an update run that is not already being sent."""
@@ -249,23 +365,30 @@ class Connection:
             )
             return entry.frames
 
-    async def _send_loop(self) -> None:
-        while True:
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            head = self._queue[0]
-            self._sending = True
-            try:
+    async def _drain(self, head_in_flight: _Rest | None) -> None:
+        """Send the queue out, oldest first, until it is empty; `head_in_flight`: the rest of the head
+        entry's send, begun by `_send_now`."""
+        try:
+            if head_in_flight is not None:
+                await head_in_flight
+                self._sent_head()
+            while self._queue:
+                head = self._queue[0]
+                self._sending = True
                 for frame in self._frames_of(head):
                     await self.channel.send(frame)
-            except Exception:
-                # The peer vanished mid-send; the reader loop notices the same and cleans up.
-                log.debug("send to connection %s failed", self.id, exc_info=True)
-                return
-            finally:
-                self._sending = False
-            self._queue.popleft()
-            self._queued_bytes -= _size(head)
-            self._progress_at = self._clock.monotonic()
+                self._sent_head()
+        except Exception:
+            # The peer vanished mid-send; the reader loop notices the same and cleans up.
+            log.debug("send to connection %s failed", self.id, exc_info=True)
+            self._failed = True
+        finally:
+            self._sending = False
+            if self._sender is asyncio.current_task():
+                self._sender = None
+
+    def _sent_head(self) -> None:
+        self._sending = False
+        head = self._queue.popleft()
+        self._queued_bytes -= _size(head)
+        self._progress_at = self._clock.monotonic()

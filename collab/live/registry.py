@@ -2,7 +2,9 @@
 
 Many connections may ask for the same record at the same moment; they all await one load task, and none of
 them sees the room before the load is complete. A load that fails refuses those connections (they retry)
-and is never replaced by an empty document. A load reads everything in one database session.
+and is never replaced by an empty document. A load reads everything in one database session, starting
+with the check of the connection that caused it (the record is in its tenant), so that a join reads the
+database in one session.
 
 The registry consumes the writer's outcomes: it routes each to the room that queued the write, then
 starts the snapshots they make due. Time (quiet rooms, idle rooms) comes from a `Clock`.
@@ -20,12 +22,12 @@ from types import TracebackType
 from auth.principal import Role
 from collab import close_codes
 from collab.clock import SYSTEM_CLOCK, Clock
-from collab.errors import RoomLoadFailed
+from collab.errors import CollabError, RoomLoadFailed
 from collab.live.connection import Connection
 from collab.live.room import Room, settle
 from collab.metrics import UNREAD, Metrics
 from collab.settings import Settings
-from collab.store.snapshotter import load_room, take_snapshot
+from collab.store.snapshotter import RecordCheck, load_room, take_snapshot
 from collab.store.writer import UpdateWriter
 from collab.store.writes import PendingWrite, WriteOutcome
 from persistence.database import Database
@@ -91,15 +93,37 @@ class RoomRegistry:
     def rooms(self) -> dict[str, Room]:
         return self._rooms
 
-    async def acquire(self, record_id: str) -> Room:
-        room = self._rooms.get(record_id)
-        if room is None:
-            task = self._loading.get(record_id)
-            if task is None:
-                task = asyncio.create_task(self._load(record_id), name=f"collab-load-{record_id}")
-                self._loading[record_id] = task
-            # Shielded: one waiter giving up must not cancel the load the others are waiting for.
-            room = await asyncio.shield(task)
+    async def acquire(self, record_id: str, check: RecordCheck | None = None) -> Room:
+        """The record's room, loaded once however many ask at once. `check` (the caller's: is the record
+        theirs?) runs before the caller holds the room: in the load's own session if this call starts the
+        load (`load_room`), else in a session of its own. Its refusal is this caller's alone."""
+        checked = check is None
+        while True:
+            room = self._rooms.get(record_id)
+            if room is None:
+                task = self._loading.get(record_id)
+                started = task is None
+                if task is None:
+                    load = self._load(record_id, None if checked else check)
+                    task = asyncio.create_task(load, name=f"collab-load-{record_id}")
+                    self._loading[record_id] = task
+                try:
+                    # Shielded: one waiter giving up must not cancel the load the others are waiting for.
+                    await asyncio.shield(task)
+                except RoomLoadFailed:
+                    raise
+                except CollabError:
+                    if started:
+                        raise
+                    # Another caller's check refused it; this caller's is still to come.
+                checked = checked or started
+                continue  # the room is registered now (or gone again: then it loads once more)
+            if check is not None and not checked:
+                async with self._database.session() as session:
+                    await check(session)
+                checked = True
+                continue  # the room may have gone meanwhile
+            break
         room.holders += 1
         self._idle_since.pop(record_id, None)
         return room
@@ -117,12 +141,12 @@ class RoomRegistry:
         finally:
             self.release(room)
 
-    async def _load(self, record_id: str) -> Room:
+    async def _load(self, record_id: str, check: RecordCheck | None = None) -> Room:
         try:
             if record_id in self._dropped:
                 await self._writer.flush()
                 self._dropped.pop(record_id, None)
-            loaded = await load_room(self._database, record_id)
+            loaded = await load_room(self._database, record_id, check)
             self._loads += 1
             try:
                 room = Room(
@@ -143,6 +167,8 @@ class RoomRegistry:
                 raise
             except BaseException as exc:  # a stored document pycrdt cannot read: pycrdt panics included
                 raise RoomLoadFailed(f"stored state of record {record_id} cannot be read") from exc
+            if loaded.taken:  # collab/records/uniqueness.py: a duplicate a crash left stored
+                room.correct_duplicates(loaded.taken)
             self._rooms[record_id] = room
             return room
         except RoomLoadFailed:

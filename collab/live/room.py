@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from pycrdt import Doc, TransactionEvent, get_state
+from pycrdt import Doc, Map, TransactionEvent, get_state
 
 from auth.access import Action, allows
 from collab import close_codes
@@ -30,12 +30,14 @@ from collab.records.correction import correct
 from collab.records.document import fields_map, read_fields, tidy, write_fields
 from collab.records.field_changes import FieldChange, FieldEdit, FieldIndex, field_edit
 from collab.records.schema import FieldSpec
+from collab.records.uniqueness import duplicate_reason, key_of, keys_of, title_of, unique_specs
 from collab.store.writer import UpdateWriter
 from collab.store.writes import PendingWrite, Refused, WriteOutcome
 from collab.ycodec import protocol
 from collab.ycodec.ystructs import Skip, Update
 from collab.ycodec.yupdate import UpdateDecodeError, decode_state_vector, decode_update
 from persistence.client_ids import SERVER
+from persistence.unique_values import Taken
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,10 @@ class Room:
         # The record's field values as `read_fields` gives them, kept current from the keys each update
         # touches: every queued write carries them (for the summary) without reading the whole document.
         self._fields: Mapping[str, Any] = read_fields(doc)
+        self._root = fields_map(doc)  # kept: each `doc.get` costs a transaction
+        # Each unique field's value as `unique_values` last indexed it for this record: what a live edit
+        # that turns out to be a duplicate is corrected back to (`_correct_duplicates`).
+        self._indexed: dict[str, Any] = {spec.key: self._fields.get(spec.key) for spec in unique_specs(specs)}
         self.connections: dict[int, Connection] = {}
         self.stored_state_vector = doc.get_state()
         self.updates_since_snapshot = 0
@@ -271,7 +277,8 @@ class Room:
         document's number of clients. Usually it is the applied update itself, already decoded."""
         if self._integrated is None:
             return False
-        integrated = decoded if self._integrated == update else decode_update(self._integrated)
+        same = self._integrated == update or _same_structs(self._integrated, update, decoded)
+        integrated = decoded if same else decode_update(self._integrated)
         ends = clock_ends(integrated)
         return all(ends.get(client) == clock for client, clock in advanced.items())
 
@@ -345,6 +352,7 @@ class Room:
                 tenant_id=self.tenant_id,
                 collection_id=self.collection_id,
                 load=self.load,
+                unique_keys=keys_of(self.specs or [], fields) if unique_specs(self.specs) else None,
             )
         )
         self.unsettled += 1
@@ -371,7 +379,7 @@ class Room:
             if edit is None:
                 self._fields = read_fields(self.doc)
             elif edit.touched:
-                self._fields = _with_keys(self._fields, self.doc, edit.touched)
+                self._fields = _with_keys(self._fields, self._root, edit.touched)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
             raise
         except BaseException as exc:  # pycrdt's panics are BaseExceptions
@@ -382,11 +390,18 @@ class Room:
     def fields(self) -> dict[str, Any]:
         return dict(self._fields)
 
+    def use_specs(self, specs: list[FieldSpec]) -> None:
+        """The collection's schema was edited: corrections and unique checks follow it from now on."""
+        self.specs = list(specs)
+        for spec in unique_specs(specs):
+            self._indexed.setdefault(spec.key, self._fields.get(spec.key))
+
     # -- outcomes of the writes --------------------------------------------------------------------------
 
-    def stored(self, writes: Sequence[PendingWrite]) -> None:
+    def stored(self, writes: Sequence[PendingWrite], taken: Sequence[Taken] = ()) -> None:
         """The writer committed these writes of this room (in the order they were queued): everything the
-        last one's state vector covers is stored. Each connection that wrote gets one "saved" for them."""
+        last one's state vector covers is stored. Each connection that wrote gets one "saved" for them.
+        `taken`: unique values of the newest write that another record holds (they are corrected)."""
         self.unsettled -= len(writes)
         self._observe_saved(len(writes))
         self.stored_state_vector = writes[-1].state_vector_after
@@ -401,6 +416,62 @@ class Room:
         conflicted = {change.field for write in writes for change in write.changes if change.conflict}
         if conflicted:
             self.conflicts_changed(conflicted)
+        if writes[-1].unique_keys is not None:
+            self._note_indexed(writes, taken)
+
+    def _note_indexed(self, writes: Sequence[PendingWrite], taken: Sequence[Taken]) -> None:
+        """Follow what `unique_values` holds for this record after a commit, and correct the duplicates."""
+        refused = {found.field for found in taken}
+        newest = writes[-1].fields or {}
+        for spec in unique_specs(self.specs):
+            if spec.key not in refused:
+                self._indexed[spec.key] = newest.get(spec.key)
+        if taken:
+            self._correct_duplicates(writes, taken)
+
+    def correct_duplicates(self, taken: Sequence[Taken]) -> None:
+        """Correct unique values another record holds, found as the room loaded (no sender to tell)."""
+        self._correct_duplicates((), taken)
+
+    def _correct_duplicates(self, writes: Sequence[PendingWrite], taken: Sequence[Taken]) -> None:
+        """A live edit made a value another record holds: put back the value this record last held (or
+        none), as a correction, and tell the connections that wrote the field why. A value changed again
+        since is left alone: its own commit is checked in turn."""
+        if self.specs is None or self.broken:
+            return
+        by_key = {spec.key: spec for spec in self.specs}
+        values: dict[str, Any] = {}
+        reasons: dict[str, str] = {}
+        for found in taken:
+            spec = by_key.get(found.field)
+            if spec is None or key_of(spec, self._fields.get(found.field)) != found.value_key:
+                continue
+            # Popped: if the value put back is taken too by then, the next correction leaves none.
+            previous = self._indexed.pop(found.field, None)
+            values[found.field] = None if key_of(spec, previous) == found.value_key else previous
+            reasons[found.field] = duplicate_reason(title_of(self.specs, found.holder_summary))
+        if not values:
+            return
+        try:
+            update = write_fields(self.doc, self.specs, values)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            self._break(f"correcting a duplicate failed: {type(exc).__name__}")
+            return
+        if update != EMPTY_UPDATE:
+            decoded = self._advance(update)
+            self._accept(update, decoded, Origin(OriginKind.CORRECTION, None, None), self._server_claim())
+        writers = {
+            write.origin.connection_id
+            for write in writes
+            if write.origin.connection_id is not None and any(c.field in values for c in write.changes)
+        } or {write.origin.connection_id for write in writes if write.origin.connection_id is not None}
+        notice = protocol.notice({"kind": "corrected", "fields": reasons})
+        for connection_id in writers:
+            connection = self.connections.get(connection_id)
+            if connection is not None:
+                connection.enqueue(notice)
 
     def conflicts_changed(self, fields: Collection[str]) -> None:
         """Tell everyone on the record that its open conflicts changed (a stored write lost or displaced a
@@ -500,10 +571,9 @@ class Room:
             connection.close(code, reason)
 
 
-def _with_keys(fields: Mapping[str, Any], doc: Doc, keys: Collection[str]) -> dict[str, Any]:
-    """`fields` with `keys` read again from the document, as `read_fields` reads them."""
+def _with_keys(fields: Mapping[str, Any], target: Map, keys: Collection[str]) -> dict[str, Any]:
+    """`fields` with `keys` read again from the document's root map `target`, as `read_fields` reads them."""
     current = dict(fields)
-    target = fields_map(doc)
     for key in keys:
         if key in target:
             value = target[key]
@@ -512,6 +582,31 @@ def _with_keys(fields: Mapping[str, Any], doc: Doc, keys: Collection[str]) -> di
         else:
             current.pop(key, None)
     return current
+
+
+def _same_structs(integrated: bytes, update: bytes, decoded: Update) -> bool:
+    """Does `integrated` (a transaction's own update) hold exactly the structs of `update` (`decoded`)?
+    Usually only their delete sets differ: yrs writes what the transaction deleted, a client all it knows
+    deleted. A v1 update is its struct section, which delimits itself, then its delete set; the delete set's
+    size as lib0 writes it is never more than the bytes a client spent on it, so the prefix compared here
+    always covers the whole struct section, and a match means the same structs. No match: decode again."""
+    structs_end = len(update) - _delete_set_size(decoded)
+    return integrated[:structs_end] == update[:structs_end]
+
+
+def _delete_set_size(decoded: Update) -> int:
+    clients = decoded.delete_set.clients
+    size = _var_uint_size(len(clients))
+    for client, ranges in clients.items():
+        size += _var_uint_size(client) + _var_uint_size(len(ranges))
+        for clock, length in ranges:
+            size += _var_uint_size(clock) + _var_uint_size(length)
+    return size
+
+
+def _var_uint_size(value: int) -> int:
+    """Bytes of a lib0 var-uint: 7 bits each."""
+    return max(1, (value.bit_length() + 6) // 7)
 
 
 def settle(outcome: WriteOutcome, room_of: Callable[[PendingWrite], Room | None]) -> list[Room]:
@@ -530,5 +625,5 @@ def settle(outcome: WriteOutcome, room_of: Callable[[PendingWrite], Room | None]
         if room is not None:
             per_room.setdefault(room, []).append(write)
     for room, writes in per_room.items():
-        room.stored(writes)
+        room.stored(writes, outcome.taken.get(room.record_id, ()))
     return list(per_room)

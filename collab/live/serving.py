@@ -23,6 +23,7 @@ from collab.live.connection import Connection
 from collab.live.rate_limit import TokenBucket
 from collab.live.registry import RoomRegistry
 from collab.settings import Settings
+from collab.store.snapshotter import RecordCheck
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,18 @@ _PEER_FAULTS = (MalformedMessage, RoomBroken, MessageTooLarge, TooManyMessages)
 
 
 async def serve_connection(
-    registry: RoomRegistry, channel: Channel, principal: Principal, record_id: str, settings: Settings
+    registry: RoomRegistry,
+    channel: Channel,
+    principal: Principal,
+    record_id: str,
+    settings: Settings,
+    check: RecordCheck | None = None,
 ) -> None:
-    """Run one connection to the end; the caller has already checked the record belongs to the principal."""
+    """Run one connection to the end. `check`: that the record belongs to the principal (its refusal is
+    raised from here, before the connection joins), run as the room is acquired (`RoomRegistry.acquire`);
+    None when the caller has checked already."""
     try:
-        room = await registry.acquire(record_id)
+        room = await registry.acquire(record_id, check)
     except RoomLoadFailed as exc:
         # The client retries later (1011); the record is never served as an empty document.
         code, reason = close_frame(exc)

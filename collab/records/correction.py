@@ -14,9 +14,11 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
-from collab.errors import SchemaError
 from collab.records.document import fields_map, tidy
-from collab.records.schema import MAX_TEXT_CHARS, FieldSpec, check_values
+from collab.records.field_types import is_empty, normalized, problem, valid_unicode
+from collab.records.schema import MAX_TEXT_CHARS, FieldSpec
+
+REQUIRED = "required: the previous value is kept"
 
 
 def correct(doc: Doc, specs: list[FieldSpec], before: dict[str, Any]) -> tuple[bytes | None, dict[str, str]]:
@@ -25,25 +27,32 @@ def correct(doc: Doc, specs: list[FieldSpec], before: dict[str, Any]) -> tuple[b
     by_key = {spec.key: spec for spec in specs}
     target = fields_map(doc)
     reasons: dict[str, str] = {}
+    rewritten: set[str] = set()  # values that fitted, rewritten in their stored form (no reason to tell)
     state = doc.get_state()
     with doc.transaction():
         for key in sorted(before):
-            if key not in target:
-                continue  # deleted: an absent value always fits
             spec = by_key.get(key)
+            if key not in target:
+                # Deleted: an absent value fits, unless the field is required (and had a value to keep).
+                if spec is not None and _required(spec) and not is_empty(before.get(key)):
+                    _put_back(target, spec, before.get(key))
+                    reasons[key] = REQUIRED
+                continue
             if spec is None:
                 del target[key]
                 reasons[key] = "no such field in this collection"
                 continue
-            problem = _fix(target, spec, before.get(key))
+            problem = _fix(target, spec, before.get(key), rewritten)
             if problem is not None:
                 reasons[key] = problem
-    if not reasons:
+    # Only when something was written: an update encoded from `state` is never empty (it carries the whole
+    # delete set), so "nothing written" cannot be read off the bytes, and every edit would be echoed.
+    if not reasons and not rewritten:
         return None, reasons
     return doc.get_update(state), reasons
 
 
-def _fix(target: Map, spec: FieldSpec, before: Any) -> str | None:
+def _fix(target: Map, spec: FieldSpec, before: Any, rewritten: set[str]) -> str | None:
     """Correct one field if it does not fit; returns why it was corrected, or None."""
     value = target[spec.key]
     if spec.type == "richtext":
@@ -63,10 +72,18 @@ def _fix(target: Map, spec: FieldSpec, before: Any) -> str | None:
     if spec.type == "text" and isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
         target[spec.key] = value[:MAX_TEXT_CHARS]  # keep what fits rather than nothing
         return f"at most {MAX_TEXT_CHARS} characters"
-    problem = _problem(spec, tidy(value))
-    if problem is not None:
+    current = tidy(value)
+    found = _problem(spec, current)
+    if found is None and _required(spec) and is_empty(current) and not is_empty(before):
+        found = REQUIRED
+    if found is not None:
         _put_back(target, spec, before)
-    return problem
+        return found
+    stored = normalized(spec, current)
+    if stored != current:  # fits, in another form (a decimal as a number, an address with spaces)
+        target[spec.key] = stored
+        rewritten.add(spec.key)
+    return None
 
 
 def _truncate(text: Text) -> str | None:
@@ -82,18 +99,23 @@ def _truncate(text: Text) -> str | None:
 
 
 def _problem(spec: FieldSpec, value: Any) -> str | None:
-    try:
-        check_values([spec], {spec.key: value})
-    except SchemaError as exc:
-        return exc.errors.get(spec.key, str(exc))
-    return None
+    if isinstance(value, str) and not valid_unicode(value):
+        return "text that is not valid Unicode (a lone surrogate)"
+    if isinstance(value, list) and any(isinstance(item, str) and not valid_unicode(item) for item in value):
+        return "text that is not valid Unicode (a lone surrogate)"
+    return problem(spec, value, MAX_TEXT_CHARS)
+
+
+def _required(spec: FieldSpec) -> bool:
+    return spec.required and not spec.archived
 
 
 def _put_back(target: Map, spec: FieldSpec, before: Any) -> None:
     """The value before the edit if it fits (it normally does), else no value."""
     if before is None or _problem(spec, before) is not None:
-        del target[spec.key]
+        if spec.key in target:
+            del target[spec.key]
     elif spec.type == "richtext":
         target[spec.key] = Text(before)
     else:
-        target[spec.key] = before
+        target[spec.key] = normalized(spec, before)

@@ -41,16 +41,22 @@ KINDS = {
     "phone": "text",
     "person": "text",
     "number": "number",
-    "decimal": "number",
+    "decimal": "decimal",
     "date": "date",
     "boolean": "bool",
+    "multiselect": "multi",
+    "link": "multi",
 }
 OPERATORS = {
     "text": ("contains", "in", "empty"),
     "number": ("gte", "lte", "empty"),
     "date": ("gte", "lte", "empty"),
     "bool": ("is", "empty"),
+    "decimal": ("gte", "lte", "empty"),
+    "multi": ("in", "empty"),  # any of the values; none at all
 }
+# Kinds a list can be sorted by (a multi-valued field has no one value to sort by).
+SORTABLE = ("text", "number", "date", "bool", "decimal")
 _MAX_EXPONENT = 300
 _CURSOR_VERSION = 1
 _CHECK_BYTES = 8
@@ -93,6 +99,8 @@ def parse(specs: list[FieldSpec], params: Mapping[str, str]) -> ListQuery:
         kind = "time"
     elif sort in kinds:
         kind = _kind(kinds, sort, "sort by")
+        if kind not in SORTABLE:
+            raise InvalidArgument(f"cannot sort by field {sort!r}: it holds a list of values")
     else:
         raise InvalidArgument(
             f"cannot sort by {sort!r}: not a field of this collection, nor {' or '.join(TIMES)}"
@@ -247,6 +255,8 @@ def _sort_value(kind: str, value: Any) -> Any:
         return value
     if kind == "number" and isinstance(value, str):
         return _number("cursor", value)
+    if kind == "decimal" and isinstance(value, str) and value.isdigit():
+        return value  # the sort key itself (persistence/decimal_keys.py)
     if kind == "bool" and isinstance(value, bool):
         return value
     raise ValueError(f"a {kind} cursor holds {type(value).__name__}")

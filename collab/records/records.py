@@ -22,8 +22,15 @@ from collab.errors import (
     SchemaError,
 )
 from collab.origin import OriginKind
+from collab.records import unique_claims
 from collab.records.document import summarize, write_fields
-from collab.records.schema import check_values, parse_collection, specs_from_json
+from collab.records.references import check_references, missing_targets
+from collab.records.schema import (
+    FieldSpec,
+    check_write,
+    parse_collection,
+    specs_from_json,
+)
 from persistence import client_ids, record_values, update_log
 from persistence.models import ChangeRow, Collection, Record, User, is_id, new_id
 
@@ -64,6 +71,10 @@ async def create_collection(session: AsyncSession, tenant_id: str, payload: Any)
     )
     if exists is not None:
         raise CollectionExists(f"collection {name!r} already exists")
+    # A link needs its target to exist (or to be this very collection: people linking to people).
+    missing = await missing_targets(session, tenant_id, [s for s in specs if s.target != name])
+    if missing:
+        raise SchemaError(missing)
     collection = Collection(
         tenant_id=tenant_id, name=name, label=label, fields=[spec.as_json() for spec in specs]
     )
@@ -156,7 +167,9 @@ async def create_record(
         raise SchemaError({"collection": "expected a collection name"})
     collection = await find_collection(session, principal, collection_name)
     specs = specs_from_json(collection.fields)
-    checked = check_values(specs, values if values is not None else {})
+    checked = check_write(specs, values if values is not None else {}, creating=True)
+    await check_references(session, principal.tenant_id, specs, checked)
+    await unique_claims.check_free(session, None, principal.tenant_id, collection.id, specs, checked)
     summary, search_text = summarize({key: value for key, value in checked.items() if value is not None})
     record = Record(
         id=record_id if record_id is not None else new_id(),
@@ -174,8 +187,9 @@ async def create_record(
         if record_id is None:
             raise
         raise RecordIdTaken() from error
-    server_doc: Doc = Doc()
     present = {key: value for key, value in checked.items() if value is not None}
+    await unique_claims.claim(session, record, specs, present)
+    server_doc: Doc = Doc()
     update = write_fields(server_doc, specs, present)
     # The first values are history too: who put them there, and from where.
     first_changes = [
@@ -210,6 +224,20 @@ async def create_record(
     await client_ids.claim(session, [(record.id, server_doc.client_id, None)])
     await session.flush()
     return record, collection
+
+
+async def check_edit(
+    session: AsyncSession,
+    principal: Principal,
+    record: Record,
+    collection: Collection,
+    specs: list[FieldSpec],
+    values: dict[str, Any],
+) -> None:
+    """What an HTTP edit's values (`check_write`) must also be: persons and links that exist, unique
+    values nobody else holds (`DuplicateValue`)."""
+    await check_references(session, principal.tenant_id, specs, values)
+    await unique_claims.check_free(session, record, principal.tenant_id, collection.id, specs, values)
 
 
 async def user_refs(session: AsyncSession, tenant_id: str, user_ids: set[str]) -> dict[str, dict[str, str]]:

@@ -12,6 +12,8 @@ none (scripts, other clients) is served as before.
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth.access import Action, require
 from auth.principal import Principal
 from collab.errors import RecordRestored
@@ -20,6 +22,7 @@ from collab.live.registry import RoomRegistry
 from collab.live.serving import serve_connection
 from collab.records import records
 from collab.settings import Settings
+from collab.store.snapshotter import RecordRow
 from persistence.database import Database
 
 
@@ -35,8 +38,13 @@ class Connections:
         """Serve one connection to its end; raises only before it has joined (a refusal to close with).
         `epoch`: the one the client's copy was synced in, if it says."""
         require(principal, Action.READ)
-        async with self._database.session() as session:
-            record, _ = await records.find_record(session, principal, record_id)
-        if epoch is not None and epoch != record.epoch:
-            raise RecordRestored(record_id)
-        await serve_connection(self._registry, channel, principal, record_id, self._settings)
+
+        async def check(session: AsyncSession) -> RecordRow:
+            record, collection = await records.find_record(session, principal, record_id)
+            if epoch is not None and epoch != record.epoch:
+                raise RecordRestored(record_id)
+            return record.tenant_id, record.collection_id, collection.fields
+
+        # Checked as the room is acquired: in the load's own session when this join loads it (one
+        # database session per join; the record and its collection are read once).
+        await serve_connection(self._registry, channel, principal, record_id, self._settings, check)

@@ -1,4 +1,4 @@
-"""Records: read one, list, create, change (PATCH with If-Match), delete and undelete.
+"""Records: read one, list, create, duplicate, change (PATCH with If-Match), delete and undelete.
 
 Each use-case is one method of `Records`, built once by the composition root: it checks the caller's role
 (auth/access.py), reads and writes through one database session, publishes its feed event and acts on the
@@ -13,11 +13,14 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pycrdt import Doc
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from auth import audit
 from auth.access import Action, require
 from auth.principal import Principal
 from collab.changefeed.feed import Feed
@@ -32,15 +35,17 @@ from collab.errors import (
 )
 from collab.live.registry import RoomRegistry
 from collab.origin import Origin, OriginKind
-from collab.records import list_query, records
+from collab.records import list_query, records, unique_claims
+from collab.records.copies import copyable_values
 from collab.records.document import read_fields
-from collab.records.schema import check_values, specs_from_json
+from collab.records.schema import check_write, specs_from_json
+from collab.records.title import title_of
 from collab.services import listing
 from collab.services.comments import comment_of, no_comment
 from collab.services.deferred import Deferred
 from collab.store.snapshotter import replay
 from collab.ycodec.etag import etag_of, if_match_holds
-from persistence import changes, conflicts, events, record_values, snapshots
+from persistence import changes, conflicts, events, record_values, snapshots, unique_values
 from persistence.database import Database
 from persistence.models import Collection, Record, utcnow
 
@@ -106,7 +111,12 @@ class Records:
                 | {"open_conflicts": counts.get(row.id, 0)}
                 for row in rows
             ]
-            return {"records": items, "total": found.total, "next_cursor": found.next_cursor}
+            return {
+                "records": items,
+                "total": found.total,
+                "total_is_estimate": found.total_is_estimate,
+                "next_cursor": found.next_cursor,
+            }
 
     async def create(self, principal: Principal, read: Deferred[NewRecord]) -> dict[str, Any]:
         """The new record (see `create_once`)."""
@@ -168,11 +178,13 @@ class Records:
         once the edit is stored."""
         require(principal, Action.EDIT)
         async with self._database.session() as session:
-            _, collection = await records.find_record(session, principal, record_id)
+            record, collection = await records.find_record(session, principal, record_id)
         if if_match is None:
             raise PreconditionRequired("send If-Match with the ETag of the record as you read it")
         specs = specs_from_json(collection.fields)
-        values = check_values(specs, await read_values())
+        values = check_write(specs, await read_values(), creating=False)
+        async with self._database.session() as session:
+            await records.check_edit(session, principal, record, collection, specs, values)
         comment = comment_of(await read_comment())
         origin = Origin(OriginKind.API, principal.user_id, principal.session_id, comment=comment)
         async with self._registry.use(record_id) as room:
@@ -186,36 +198,76 @@ class Records:
                 raise RoomBroken(record_id)
             async with self._database.session() as session:
                 record, collection = await records.find_record(session, principal, record_id)
+                # A concurrent write may have taken a unique value first: the room has put ours back.
+                await unique_claims.check_free(
+                    session, record, principal.tenant_id, collection.id, specs, values
+                )
                 return await record_view(self._registry, session, principal, record, collection, room.doc)
 
-    async def delete(self, principal: Principal, record_id: str) -> None:
-        """Soft delete: the record then answers like a missing one, and its open sockets close (4404)."""
+    async def duplicate(self, principal: Principal, record_id: str) -> dict[str, Any]:
+        """A new record of the same collection with the original's values as they are now (unique fields
+        left empty: collab/records/copies.py), made by the caller, announced as `record.created`."""
         require(principal, Action.EDIT)
         async with self._database.session() as session:
-            record, _ = await records.find_record(session, principal, record_id)
+            _, collection = await records.find_record(session, principal, record_id)
+            values = read_fields(await document_now(self._registry, session, record_id))
+            copied = copyable_values(specs_from_json(collection.fields), values)
+            record, collection = await records.create_record(session, principal, collection.name, copied)
+            upto_change_id = await changes.newest_id(session, record.id)
+            await session.commit()
+            created = await record_view(self._registry, session, principal, record, collection)
+        await self._feed.publish(
+            _event(
+                principal, record, "record.created", created.body["fields"], record.created_at, upto_change_id
+            )
+        )
+        return created.body
+
+    async def delete(self, principal: Principal, record_id: str, ip: str = "") -> None:
+        """Soft delete into the trash (collab/services/trash.py): the record then answers like a missing
+        one, and its open sockets close (4404, the reason naming who deleted it)."""
+        require(principal, Action.EDIT)
+        async with self._database.session() as session:
+            record, collection = await records.find_record(session, principal, record_id)
             record.deleted_at = utcnow()
+            record.deleted_by = principal.user_id
             await record_values.remove(session, record.id)  # lists leave it out
+            await unique_values.remove(session, record.id)  # its unique values are free again
             entry = changes.lifecycle(record.id, changes.DELETED, principal.user_id, principal.session_id)
             session.add(entry)
+            await _audit(session, principal, "record.delete", record, collection, ip)
             await session.flush()
             upto_change_id = entry.id
             await session.commit()
-        self._registry.close_record(record.id, *close_frame(RecordDeleted(record.id)))
+        code, reason = close_frame(RecordDeleted(record.id))
+        # The open page says who (and offers Undo); a close reason holds at most 123 bytes.
+        said = f"{reason} by {principal.name}".encode()[:123].decode(errors="ignore")
+        self._registry.close_record(record.id, code, said)
         await self._feed.publish(
             _event(principal, record, "record.deleted", {}, upto_change_id=upto_change_id)
         )
 
-    async def undelete(self, principal: Principal, record_id: str) -> RecordView:
-        """Bring a deleted record back (one that is not deleted is answered as it is)."""
+    async def undelete(self, principal: Principal, record_id: str, ip: str = "") -> RecordView:
+        """Bring a deleted record back from the trash (one that is not deleted is answered as it is). A
+        purge of it at the same moment either finished first (then it is gone: 404) or finds it restored
+        and leaves it alone (`_bring_back`)."""
         require(principal, Action.EDIT)
         async with self._database.session() as session:
             record, collection = await records.find_record(
                 session, principal, record_id, include_deleted=True
             )
             upto_change_id = 0
-            if record.deleted_at is not None:
-                record.deleted_at = None
+            if record.deleted_at is not None and not await _bring_back(session, record):
+                # Restored meanwhile (answered as it is), or purged (RecordNotFound).
+                session.expunge(record)
+                record, collection = await records.find_record(
+                    session, principal, record_id, include_deleted=True
+                )
+            elif record.deleted_at is not None:
+                set_committed_value(record, "deleted_at", None)
+                set_committed_value(record, "deleted_by", None)
                 await record_values.restore(session, record)
+                await _audit(session, principal, "record.restore", record, collection, ip)
                 entry = changes.lifecycle(
                     record.id, changes.UNDELETED, principal.user_id, principal.session_id
                 )
@@ -283,6 +335,35 @@ async def _authors(
 ) -> dict[str, dict[str, str]]:
     ids = {user_id for row in rows for user_id in (row.created_by, row.updated_by) if user_id}
     return await records.user_refs(session, principal.tenant_id, ids)
+
+
+async def _bring_back(session: AsyncSession, record: Record) -> bool:
+    """Clear the record's deletion if it is still deleted, in one conditional UPDATE: it takes the row's
+    lock (PostgreSQL) or the write lock (SQLite) before it looks, so the trash purge, which claims a row
+    the same way (persistence/trash.py), either sees it restored or has removed it already."""
+    result = await session.execute(
+        update(Record)
+        .where(Record.id == record.id, Record.deleted_at.is_not(None))
+        .values(deleted_at=None, deleted_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+async def _audit(
+    session: AsyncSession, principal: Principal, action: str, record: Record, collection: Collection, ip: str
+) -> None:
+    """An audit entry about a record (deleted, restored): its id, collection and title."""
+    title = title_of(record.summary, collection.fields)
+    detail = {"record": record.id, "collection": collection.name, "title": title}
+    await audit.record(
+        session,
+        action=action,
+        tenant_id=principal.tenant_id,
+        actor_id=principal.user_id,
+        ip=ip,
+        detail=detail,
+    )
 
 
 def _event(

@@ -57,6 +57,15 @@ class Users:
             users = await admin.list_users(session, principal.tenant_id)
         return [user_json(user) for user in users]
 
+    async def people(self, principal: Principal) -> list[dict[str, Any]]:
+        """The tenant's people for any member who may read records (a `person` field's picker and names):
+        id, name and whether they are active, never emails or roles; deleted users are left out."""
+        require(principal, Action.READ)
+        async with self._database.session() as session:
+            users = await admin.list_users(session, principal.tenant_id)
+        people = [{"id": user.id, "name": user.name, "active": user.active} for user in users]
+        return sorted(people, key=lambda person: (str(person["name"]).casefold(), person["id"]))
+
     async def create(self, principal: Principal, read: Deferred[NewUser], ip: str) -> dict[str, Any]:
         """The new user; with `password` when one was generated (shown once, to this admin)."""
         require(principal, Action.ADMINISTER)

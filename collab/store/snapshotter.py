@@ -7,7 +7,8 @@ later real items with the same ids). Every update the room accepts is fully inte
 `collab/live/admission.py`), so encoding the replayed document drops nothing and is a faithful snapshot.
 
 A room is loaded from one database session (`load_room`): the record's tenant, collection and fields, the
-owners of its client ids, its newest snapshot and the log after it, and the authors of its fields.
+owners of its client ids, its newest snapshot and the log after it, and the authors of its fields. A
+joining connection's own check of the record runs first in that session (issue 17: one session per join).
 """
 
 from __future__ import annotations
@@ -15,20 +16,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pycrdt import Doc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collab.errors import RoomLoadFailed
+from collab.errors import CollabError, RoomLoadFailed
+from collab.records.document import read_fields
 from collab.records.field_changes import FieldIndex
 from collab.records.schema import FieldSpec, specs_from_json
+from collab.records.unique_claims import claim_loaded
+from collab.records.uniqueness import unique_specs
 from collab.ycodec.boundary import apply_update_safely
 from persistence import changes, client_ids, snapshots, update_log
 from persistence.database import Database
 from persistence.models import Collection, Record
 from persistence.tenant_scope import system_work
+from persistence.unique_values import Taken
 
 log = logging.getLogger(__name__)
 
@@ -76,33 +83,58 @@ class LoadedRoom:
     # The history index, attributed from the change log; None (no history for the room's lifetime, its
     # content unaffected) when the stored state cannot be indexed.
     field_index: FieldIndex | None
+    # Unique values the stored document holds that another record holds too (a crash came between a
+    # live duplicate's commit and its correction's): the room corrects them as it opens.
+    taken: tuple[Taken, ...] = ()
+
+
+# The record's tenant id, collection id and the collection's field definitions (JSON).
+RecordRow = tuple[str, str, Any]
+# A caller's own check of the record, run first in the load's session (see `load_room`).
+RecordCheck = Callable[[AsyncSession], Awaitable[RecordRow]]
 
 
 @system_work
-async def load_room(database: Database, record_id: str) -> LoadedRoom:
-    """Everything a room of the record needs, read in one session; `RoomLoadFailed` rather than empty."""
+async def load_room(database: Database, record_id: str, check: RecordCheck | None = None) -> LoadedRoom:
+    """Everything a room of the record needs, read in one session; `RoomLoadFailed` rather than empty.
+
+    `check`: the joining caller's check that the record is theirs (it filters by tenant itself: the load's
+    session sees every tenant), run first; it reads the record and its collection, so the load does not
+    read them again, and whatever typed error it raises (`CollabError`) comes out as it is."""
     try:
         async with database.session() as session:
-            row = (
-                await session.execute(
-                    select(Record.tenant_id, Record.collection_id, Collection.fields)
-                    .join(Collection, Collection.id == Record.collection_id)
-                    .where(Record.id == record_id)
-                )
-            ).first()
-            if row is None:
-                raise RoomLoadFailed(f"record {record_id} does not exist")
+            row: Any = await check(session) if check is not None else await _record_row(session, record_id)
             owners = await client_ids.owners(session, record_id)
             blobs, _ = await snapshots.load_state(session, record_id)
             authors = await _last_authors(session, record_id)
-    except RoomLoadFailed:
+    except CollabError:  # `RoomLoadFailed`, or the check's refusal
         raise
     except Exception as exc:
         raise RoomLoadFailed(f"could not read record {record_id}") from exc
     doc = _replayed(record_id, blobs, fresh_client_id(owners))
-    return LoadedRoom(
-        row[0], row[1], specs_from_json(row[2]), owners, doc, _field_index(record_id, doc, authors)
-    )
+    specs = specs_from_json(row[2])
+    taken: list[Taken] = []
+    if unique_specs(specs):
+        try:
+            async with database.session() as session:
+                taken = await claim_loaded(session, record_id, row[1], row[0], specs, read_fields(doc))
+                await session.commit()
+        except Exception as exc:
+            raise RoomLoadFailed(f"could not check the unique values of record {record_id}") from exc
+    return LoadedRoom(row[0], row[1], specs, owners, doc, _field_index(record_id, doc, authors), tuple(taken))
+
+
+async def _record_row(session: AsyncSession, record_id: str) -> RecordRow:
+    row = (
+        await session.execute(
+            select(Record.tenant_id, Record.collection_id, Collection.fields)
+            .join(Collection, Collection.id == Record.collection_id)
+            .where(Record.id == record_id)
+        )
+    ).first()
+    if row is None:
+        raise RoomLoadFailed(f"record {record_id} does not exist")
+    return row[0], row[1], row[2]
 
 
 async def _last_authors(session: AsyncSession, record_id: str) -> dict[str, str | None] | None:

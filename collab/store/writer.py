@@ -272,7 +272,8 @@ class SqlUpdateWriter:
         self._settled += len(writes)
         events = [event for job in jobs for event in job.events]
         stored = tuple(zip(appended.event_ids, events, strict=True))
-        _emit(self._consumers, Committed(tuple(writes), appended.newest_changes, stored))
+        taken = {record: tuple(found) for record, found in appended.taken.items()}
+        _emit(self._consumers, Committed(tuple(writes), appended.newest_changes, stored, taken))
         start = 0
         for job in jobs:
             ids = appended.event_ids[start : start + len(job.events)]
@@ -329,7 +330,9 @@ class SqlUpdateWriter:
         for write in reversed(batch):  # the newest write of each record names its last author
             if write.record_id not in touched and write.fields is not None:
                 summary, search_text = summarize(dict(write.fields))
-                touched[write.record_id] = RecordTouch(write.origin.user_id, summary, search_text)
+                touched[write.record_id] = RecordTouch(
+                    write.origin.user_id, summary, search_text, write.unique_keys
+                )
         changes = [
             NewChange(
                 record_id=write.record_id,

@@ -10,12 +10,13 @@ is called back per write.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from collab.origin import Origin
 from collab.records.field_changes import FieldChange
 from persistence.events import NewEvent
+from persistence.unique_values import Taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,9 @@ class PendingWrite:
     tenant_id: str = ""
     collection_id: str = ""
     load: int = 0
+    # The record's unique values after this update, (field, key) (collab/records/uniqueness.py): the
+    # newest write of a record in a commit replaces its rows in `unique_values`. None: no unique field.
+    unique_keys: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,9 @@ class Committed:
     newest_changes: Mapping[str, int]
     # (id, event) in id order: ids grow in commit order.
     events: tuple[tuple[int, NewEvent], ...] = ()
+    # Per record, the unique values its newest write could not be indexed with: another record holds them
+    # (the room puts the previous value back and tells the sender).
+    taken: Mapping[str, tuple[Taken, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

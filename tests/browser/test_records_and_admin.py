@@ -58,7 +58,7 @@ async def test_search_create_and_delete_with_undo(
     await expect(records).to_have_count(1, timeout=DEADLINE_MS)
     await expect(records).to_contain_text("Panda")
     await search.fill("nobody here")
-    await expect(page.get_by_test_id("record-list")).to_have_text("No records match.", timeout=DEADLINE_MS)
+    await expect(page.get_by_test_id("table-empty")).to_have_text("No records match.", timeout=DEADLINE_MS)
     await search.fill("")
     await expect(records).to_have_count(3, timeout=DEADLINE_MS)
 

@@ -13,6 +13,7 @@ from auth.principal import Principal, Role
 from collab import close_codes
 from collab.clock import SYSTEM_CLOCK, Clock, FakeClock
 from collab.live import connection
+from collab.live.channel import ChannelClosed
 from collab.live.connection import DEFAULT_SEND_QUEUE_BYTES, Connection
 from collab.ycodec import protocol
 from tests.support.memory_channel import MemoryChannel
@@ -34,6 +35,30 @@ class GatedChannel(MemoryChannel):
         self.waiting.set()
         await self.gate.wait()
         await super().send(message)
+
+
+class BoundedChannel(MemoryChannel):
+    """A peer behind a socket buffer of `frames` frames: a send waits while the buffer is full, as one
+    waits on a paused transport."""
+
+    def __init__(self, frames: int) -> None:
+        super().__init__()
+        self.to_client = asyncio.Queue(maxsize=frames)
+
+    async def send(self, message: bytes) -> None:
+        if self.close_code is not None:
+            raise ChannelClosed()
+        await self.to_client.put(message)
+
+
+class BrokenChannel(MemoryChannel):
+    """A peer that vanished: every send raises."""
+
+    sends = 0
+
+    async def send(self, message: bytes) -> None:
+        self.sends += 1
+        raise ConnectionResetError("gone")
 
 
 async def connect(
@@ -237,8 +262,8 @@ async def test_a_message_bigger_than_the_budget_still_reaches_a_reader() -> None
 
 async def test_a_burst_to_a_reader_that_keeps_up_never_closes_it() -> None:
     """The finding: a reader that reads, only a little slower than the burst arrives, was closed when
-    its queue passed 1,024 messages."""
-    channel = MemoryChannel()
+    its queue passed 1,024 messages. Behind a full socket buffer the updates queue and go out merged."""
+    channel = BoundedChannel(frames=8)
     peer = Connection(channel, WHO, "r1", 1024 * 1024)
     peer.start()
     reference, updates = edits(3000, seed=11)
@@ -253,7 +278,87 @@ async def test_a_burst_to_a_reader_that_keeps_up_never_closes_it() -> None:
         frames += 1
         reader.apply_update(protocol.decode_message(await channel.next_message()).update)  # type: ignore[union-attr]
     assert peer.close_code is None
-    assert frames < 20, "3,000 updates, a handful of sends"
+    assert frames < 40, "3,000 updates: the buffer's 8 frames, then a handful of merged sends"
+    await peer.stop()
+
+
+async def test_a_channel_that_takes_a_frame_at_once_gets_it_in_the_enqueueing_task() -> None:
+    """No sender task and no loop turn per frame: the frame is on the channel when `enqueue` returns."""
+    channel = MemoryChannel()
+    peer = Connection(channel, WHO, "r1")
+    peer.start()
+    _, updates = edits(3, seed=5)
+    for update in updates:
+        await asyncio.sleep(0)  # one update per turn of the loop, as live typing comes
+        peer.enqueue(protocol.sync_update(update))
+        assert channel.to_client.qsize() == 1 and peer.queued == 0
+        assert protocol.decode_message(channel.to_client.get_nowait()) == protocol.SyncUpdate(update, False)
+    await peer.stop()
+
+
+async def test_a_burst_within_one_turn_goes_out_first_at_once_then_merged() -> None:
+    """A reader loop handling frames that arrived together enqueues them in one turn: the first is sent at
+    once, the rest at the next turn as one merged update."""
+    channel = MemoryChannel()
+    peer = Connection(channel, WHO, "r1")
+    peer.start()
+    reference, updates = edits(50, seed=9)
+    for update in updates:
+        peer.enqueue(protocol.sync_update(update))
+    assert channel.to_client.qsize() == 1 and peer.queued == 1
+    first = await channel.next_message()
+    merged = await channel.next_message()
+    assert protocol.decode_message(first) == protocol.SyncUpdate(updates[0], False)
+    assert same_state(applied([first, merged]), reference)
+    assert peer.queued == 0
+    await peer.stop()
+
+
+async def test_order_is_kept_when_a_send_starts_to_wait_and_when_it_stops() -> None:
+    """Sent at once, then queued behind a send that waits (merged runs, other messages in place), then
+    at once again: the reader sees every message in the order enqueued."""
+    channel = BoundedChannel(frames=2)
+    peer = Connection(channel, WHO, "r1")
+    peer.start()
+    reference, updates = edits(40, seed=13)
+    notices = [protocol.saved(bytes([n])) for n in range(4)]
+    expected: list[bytes] = []
+    for n, update in enumerate(updates):
+        peer.enqueue(protocol.sync_update(update))
+        if n % 10 == 9:
+            peer.enqueue(notices[n // 10])
+            expected.append(notices[n // 10])
+    assert peer.queued > 0, "the buffer filled: the rest waits"
+    got: list[bytes] = []
+    while len([m for m in got if m[0] == protocol.SAVED]) < len(notices):
+        got.append(await channel.next_message())
+    assert [m for m in got if m[0] == protocol.SAVED] == expected
+    # At each notice the reader holds exactly the updates enqueued before it: none later, none missing.
+    reader: Doc = Doc()
+    seen = 0
+    for frame in got:
+        if frame[0] == protocol.SAVED:
+            seen += 1
+            assert same_state(reader, applied([protocol.sync_update(u) for u in updates[: 10 * seen]]))
+        else:
+            reader.apply_update(protocol.decode_message(frame).update)  # type: ignore[union-attr]
+    assert same_state(reader, reference)
+    for _ in range(100):  # a turn or two: the sender task sends what the reader made room for, and ends
+        await asyncio.sleep(0)
+        if not peer.queued:
+            break
+    peer.enqueue(notices[0])
+    assert channel.to_client.qsize() == 1, "nothing queued any more: sent at once again"
+    await peer.stop()
+
+
+async def test_a_failed_send_ends_sending_without_raising_into_the_room() -> None:
+    channel = BrokenChannel()
+    peer = Connection(channel, WHO, "r1")
+    peer.start()
+    peer.enqueue(protocol.saved(b"\x00"))
+    peer.enqueue(protocol.saved(b"\x01"))
+    assert channel.sends == 1 and peer.queued == 0 and peer.close_code is None
     await peer.stop()
 
 

@@ -25,6 +25,7 @@ from persistence.models import (
     RecordValue,
     SnapshotRow,
     Tenant,
+    UniqueValue,
     UpdateRow,
     User,
     new_id,
@@ -39,12 +40,14 @@ WALLED = (
     "collections",
     "records",
     "record_values",
+    "record_counts",
     "audit_log",
     "events",
     "updates",
     "snapshots",
     "changes",
     "client_ids",
+    "unique_values",
 )
 
 
@@ -138,6 +141,13 @@ async def _seed(database: Database, tenant_id: str) -> tuple[str, str]:
                 SnapshotRow(record_id=record_id, upto_seq=0, state=b"", state_vector=b"", reason="auto"),
                 ChangeRow(record_id=record_id, field="name", origin="live"),
                 ClientIdRow(record_id=record_id, client_id=1),
+                UniqueValue(
+                    collection_id=collection_id,
+                    field="name",
+                    value_key="x",
+                    tenant_id=tenant_id,
+                    record_id=record_id,
+                ),
             ]
         )
     return record_id, collection_id

@@ -49,15 +49,17 @@ export const setUnauthorizedHandler = (handler) => { onUnauthorized = handler }
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body] sent as JSON
+ * @param {{ifMatch?: string, tagged?: boolean}} [options] `ifMatch`: the If-Match header; `tagged`: answer
+ *   `{data, etag}` (the ETag header too)
  * @returns {Promise<any>} the answer's JSON, null for 204 No Content
  */
-async function request (method, path, body) {
+async function request (method, path, body, { ifMatch, tagged = false } = {}) {
   let response
   try {
     response = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body)
     })
   } catch {
@@ -71,7 +73,7 @@ async function request (method, path, body) {
     if (response.status === 401 && !SIGN_IN_OUT.has(path)) onUnauthorized(error)
     throw error
   }
-  return data
+  return tagged ? { data, etag: response.headers.get('ETag') } : data
 }
 
 /**
@@ -124,8 +126,41 @@ export const createCollection = (collection) => request('POST', '/api/collection
  */
 export const listRecords = async (collection, q = '') =>
   (await request('GET', withQuery('/api/records', { collection, q: q.trim() }))).records
+/**
+ * One page of a collection's records as the table asks for it (sort, filters, `cursor`: table-filters.js).
+ * @param {Record<string, string | number | null | undefined>} params `collection` included
+ * @returns {Promise<{records: RecordData[], total: number, next_cursor: string | null}>}
+ */
+export const listPage = (params) => request('GET', withQuery('/api/records', params))
 /** @param {string} id @returns {Promise<RecordData>} */
 export const getRecord = (id) => request('GET', recordPath(id))
+/** The record and its ETag, for a PATCH that must not overwrite a change made since. @param {string} id */
+export const getTaggedRecord = (id) =>
+  /** @type {Promise<{data: RecordData, etag: string | null}>} */ (request('GET', recordPath(id), undefined, { tagged: true }))
+/**
+ * Set field values (null clears one) if the record is still as `etag` says: 412 otherwise, 422 with
+ * `fields` saying why per field, 409 for a duplicate of a unique field.
+ * @param {string} id @param {Record<string, any>} fields @param {string} etag
+ * @returns {Promise<{data: RecordData, etag: string | null}>}
+ */
+export const patchRecord = (id, fields, etag) => request('PATCH', recordPath(id), { fields }, { ifMatch: etag, tagged: true })
+/**
+ * Admins: a collection's label and its whole list of fields in the new order (keys never change); 422
+ * with a message per problem (`fields[i]`).
+ * @param {string} name @param {{label?: string, fields: import('./types.js').FieldSpec[]}} changes
+ * @returns {Promise<Collection>}
+ */
+export const updateCollection = (name, changes) =>
+  request('PATCH', `/api/collections/${encodeURIComponent(name)}`, changes)
+/**
+ * Up to `limit` records of `collection` whose text matches `q` (a link field's picker).
+ * @param {string} collection @param {string} q @param {number} limit
+ * @returns {Promise<RecordData[]>}
+ */
+export const searchRecords = async (collection, q, limit) =>
+  (await request('GET', withQuery('/api/records', { collection, q: q.trim(), limit }))).records
+/** @returns {Promise<Array<Person & {active: boolean}>>} the tenant's people by name (any member) */
+export const listPeople = async () => (await request('GET', '/api/people')).people
 /** @param {string} collection @param {Record<string, any>} fields @returns {Promise<RecordData>} */
 export const createRecord = (collection, fields) => request('POST', '/api/records', { collection, fields })
 /**
@@ -217,3 +252,36 @@ export const registerOrganisation = (organisation) => request('POST', '/api/tena
  */
 export const auditLog = async (before, limit) =>
   (await request('GET', withQuery('/api/admin/audit', { before, limit }))).entries
+
+// -- the trash and copies (trash-page.js, deleted-banner.js, editor.js) -------------------------------
+/**
+ * One page of a collection's deleted records, newest deletion first (editors and admins).
+ * @param {string} collection @param {string | null} cursor the previous page's `next_cursor`
+ * @returns {Promise<import('./trash-page.js').TrashPage>}
+ */
+export const listTrash = (collection, cursor) =>
+  request('GET', withQuery(`/api/collections/${encodeURIComponent(collection)}/trash`, { cursor }))
+/** A new record with the record's values (unique fields empty). @param {string} id @returns {Promise<RecordData>} */
+export const duplicateRecord = (id) => request('POST', `${recordPath(id)}/duplicate`)
+
+// -- CSV import ----------------------------------------------------------------------------------------
+/**
+ * Post a CSV file to a collection's import (import-page.js builds the address): the answer itself, so that
+ * a commit's NDJSON progress is read as it streams. Failures are ApiErrors, as for every other call.
+ * @param {string} href `/api/collections/NAME/import?...` @param {Blob} file
+ * @returns {Promise<Response>}
+ */
+export async function postCsv (href, file) {
+  let response
+  try {
+    response = await fetch(href, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'text/csv' }, body: file })
+  } catch {
+    throw new ApiError(0, null, 'You are offline or the server cannot be reached.')
+  }
+  if (!response.ok) {
+    const error = new ApiError(response.status, await response.json().catch(() => null))
+    if (response.status === 401) onUnauthorized(error)
+    throw error
+  }
+  return response
+}

@@ -1,9 +1,11 @@
-// Collections of the tenant (admins): each with its fields, and a form to define a new one. The server
-// checks the definition and answers 422 with a message per problem (`name`, `label`, `fields[i]`), shown
-// next to the control it is about.
+// Collections of the tenant (admins): each with its fields, "Edit fields" (schema-editor.js: relabel,
+// reorder, options, archive and bring back, add fields; `PATCH /api/collections/NAME`), and a form to
+// define a new one with the same field editor. The server checks a definition and answers 422 with a
+// message per problem (`name`, `label`, `fields[i]`), shown next to the control it is about.
 import * as api from './api.js'
-import { FIELD_TYPES } from './constants.js'
+import { scaleOf } from './decimal.js'
 import { find, h, mount, pageHeading } from './dom.js'
+import { schemaEditor } from './schema-editor.js'
 
 /** @typedef {import('./types.js').Collection} Collection */
 /** @typedef {import('./types.js').FieldSpec} FieldSpec */
@@ -13,6 +15,48 @@ const field = (id, label, control, error) =>
   h('div', { class: 'field' }, h('label', { for: id }, label), control, error)
 /** @param {string} id */
 const errorFor = (id) => h('p', { class: 'field-error', id: `${id}-error`, hidden: true })
+/** @param {HTMLElement} el @param {string} message */
+const show = (el, message) => {
+  el.textContent = message
+  el.hidden = false
+}
+
+/**
+ * What the Type column says: the type and its settings, e.g. "select (new, closed)", "link → projects, many".
+ * @param {FieldSpec} f
+ */
+export function typeWords (f) {
+  const settings = []
+  if ((f.type === 'select' || f.type === 'multiselect') && f.options?.length) settings.push(f.options.join(', '))
+  if (f.type === 'decimal') settings.push(`scale ${scaleOf(f)}`)
+  if (f.type === 'link') settings.push(`→ ${f.target ?? '?'}${f.many ? ', many' : ''}`)
+  if (f.required) settings.push('required')
+  if (f.unique) settings.push('unique')
+  if (f.archived) settings.push('archived')
+  return settings.length ? `${f.type} (${settings.join(', ')})` : f.type
+}
+
+/**
+ * Put a 422's messages next to their controls; the rest in `problem`.
+ * @param {any} error @param {ReturnType<typeof schemaEditor>} editor @param {HTMLElement} problem
+ * @param {Record<string, HTMLElement>} [places] where `name`, `label` go
+ */
+function showRefusal (error, editor, problem, places = {}) {
+  const fields = error.body?.fields
+  if (error.status !== 422 || !fields) {
+    show(problem, error.message)
+    return
+  }
+  /** @type {Record<string, string>} */
+  const rest = {}
+  for (const [where, message] of Object.entries(fields)) {
+    const place = places[where]
+    if (place) show(place, `${where[0].toUpperCase()}${where.slice(1)}: ${message}`)
+    else rest[where] = message
+  }
+  const other = editor.showErrors(rest)
+  show(problem, other.length ? other.join('; ') : 'Please correct the marked problems.')
+}
 
 /**
  * @param {HTMLElement} root
@@ -22,78 +66,78 @@ export async function showCollections (root, signal) {
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true, 'data-testid': 'collection-problem' })
   const created = h('div', { class: 'banner', role: 'status', hidden: true, 'data-testid': 'created-collection' })
   const list = h('ul', { class: 'rows', 'data-testid': 'collections' })
-  const rows = h('ol', { class: 'field-rows', 'data-testid': 'field-rows' })
-  let nextRow = 0
+  /** @type {string[]} */
+  let names = []
 
   /** @param {Collection} collection */
-  const collectionRow = (collection) =>
-    h('li', { class: 'row', 'data-testid': 'collection' },
-      h('div', { class: 'row-main' },
-        h('strong', {}, collection.label), ' ', h('code', {}, collection.name),
-        collection.fields.length === 0
-          ? h('p', { class: 'muted' }, 'No fields.')
-          : h('table', { class: 'schema' },
-            h('caption', { class: 'visually-hidden' }, `Fields of ${collection.label}`),
-            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Label'),
-              h('th', { scope: 'col' }, 'Type'))),
-            h('tbody', {}, ...collection.fields.map((f) => h('tr', { 'data-testid': 'collection-field' },
-              h('td', {}, h('code', {}, f.key)), h('td', {}, f.label),
-              h('td', {}, f.type === 'select' && f.options?.length ? `select (${f.options.join(', ')})` : f.type)))))))
+  const schemaTable = (collection) => collection.fields.length === 0
+    ? h('p', { class: 'muted' }, 'No fields.')
+    : h('table', { class: 'schema' },
+      h('caption', { class: 'visually-hidden' }, `Fields of ${collection.label}`),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Label'),
+        h('th', { scope: 'col' }, 'Type'))),
+      h('tbody', {}, ...collection.fields.map((f) => h('tr', { 'data-testid': 'collection-field', class: f.archived ? 'archived' : null },
+        h('td', {}, h('code', {}, f.key)), h('td', {}, f.label), h('td', {}, typeWords(f))))))
+
+  /** @param {Collection} collection */
+  const collectionRow = (collection) => {
+    const main = h('div', { class: 'row-main' })
+    const item = h('li', { class: 'row', 'data-testid': 'collection', 'data-name': collection.name }, main)
+    const view = () => {
+      main.replaceChildren(h('strong', {}, collection.label), ' ', h('code', {}, collection.name), ' ',
+        h('button', { type: 'button', class: 'secondary', 'data-testid': 'edit-fields', onclick: edit }, `Edit fields of ${collection.label}`),
+        schemaTable(collection))
+    }
+    const edit = () => {
+      const editor = schemaEditor({ existing: collection.fields, collections: names })
+      const labelInput = h('input', { id: `edit-${collection.name}-label`, autocomplete: 'off', value: collection.label })
+      const labelError = errorFor(`edit-${collection.name}-label`)
+      const refused = h('p', { class: 'problem', role: 'alert', hidden: true, 'data-testid': 'schema-problem' })
+      const save = async (/** @type {SubmitEvent} */ event) => {
+        event.preventDefault()
+        editor.clearErrors()
+        refused.hidden = true
+        labelError.hidden = true
+        try {
+          collection = await api.updateCollection(collection.name, { label: labelInput.value.trim() || collection.label, fields: editor.read() })
+        } catch (error) {
+          showRefusal(error, editor, refused, { label: labelError })
+          return
+        }
+        view()
+        find(main, '[data-testid=edit-fields]').focus()
+      }
+      main.replaceChildren(
+        h('form', { class: 'stack schema-form', onsubmit: save, novalidate: true, 'data-testid': 'edit-collection' },
+          h('h3', {}, `Fields of ${collection.label} `, h('code', {}, collection.name)),
+          field(labelInput.id, 'Collection label', labelInput, labelError),
+          editor.element,
+          h('div', { class: 'form-buttons' },
+            h('button', { type: 'button', class: 'secondary', onclick: () => editor.addField() }, 'Add field'),
+            h('button', { type: 'submit' }, 'Save fields'),
+            h('button', { type: 'button', class: 'secondary', onclick: view }, 'Cancel')),
+          refused))
+      labelInput.focus()
+    }
+    view()
+    return item
+  }
 
   const refresh = async () => {
     const collections = await api.listCollections()
+    names = collections.map((c) => c.name)
     if (!signal.aborted) list.replaceChildren(...collections.map(collectionRow))
   }
 
-  /** One field definition: key, label, type, and options when the type is select. */
-  const addRow = () => {
-    const n = ++nextRow
-    /** @param {string} what */
-    const id = (what) => `cf-${n}-${what}`
-    const options = h('input', { id: id('options'), 'data-part': 'options', autocomplete: 'off', placeholder: 'e.g. new, active, closed' })
-    const optionsField = field(id('options'), 'Options (comma-separated)', options)
-    const type = h('select', { id: id('type'), 'data-part': 'type' },
-      ...FIELD_TYPES.map((t) => h('option', { value: t }, t)))
-    const showOptions = () => { optionsField.hidden = type.value !== 'select' }
-    type.addEventListener('change', showOptions)
-    showOptions()
-    const error = h('p', { class: 'field-error', 'data-part': 'error', role: 'alert', hidden: true })
-    const row = h('li', { class: 'field-row', 'data-testid': 'field-row' },
-      h('fieldset', {},
-        h('legend', {}, 'Field'),
-        field(id('key'), 'Key', h('input', { id: id('key'), 'data-part': 'key', required: true, autocomplete: 'off' })),
-        field(id('label'), 'Label', h('input', { id: id('label'), 'data-part': 'label', autocomplete: 'off' })),
-        field(id('type'), 'Type', type),
-        optionsField,
-        error,
-        h('button', { type: 'button', class: 'secondary', onclick: () => { row.remove(); renumber() } }, 'Remove field')))
-    rows.append(row)
-    renumber()
-    find(row, '[data-part=key]').focus()
+  const fieldsSlot = h('div', {})
+  let editor = schemaEditor({ collections: names })
+  const newEditor = () => {
+    editor = schemaEditor({ collections: names })
+    fieldsSlot.replaceChildren(editor.element)
+    editor.addField(false) // a form ready for the next one: the focus stays where it is
   }
-
-  /** Legends and the remove buttons' names say which field they are about: "Field 2", "Remove field 2". */
-  const renumber = () => {
-    [...rows.children].forEach((row, index) => {
-      find(row, 'legend').textContent = `Field ${index + 1}`
-      find(row, 'button').textContent = `Remove field ${index + 1}`
-    })
-  }
-
   const nameError = errorFor('collection-name')
   const labelError = errorFor('collection-label')
-  const clearErrors = () => {
-    problem.hidden = true
-    for (const el of [nameError, labelError, ...(/** @type {NodeListOf<HTMLElement>} */ (rows.querySelectorAll('[data-part=error]')))]) {
-      el.hidden = true
-      el.textContent = ''
-    }
-  }
-  /** @param {HTMLElement} el @param {string} message */
-  const show = (el, message) => {
-    el.textContent = message
-    el.hidden = false
-  }
 
   /** @param {SubmitEvent} event */
   const onSubmit = async (event) => {
@@ -101,52 +145,32 @@ export async function showCollections (root, signal) {
     const form = /** @type {HTMLFormElement} */ (event.currentTarget)
     /** @param {string} name */
     const control = (name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name))
-    clearErrors()
+    problem.hidden = true
+    nameError.hidden = true
+    labelError.hidden = true
+    editor.clearErrors()
     created.hidden = true
-    const fieldRows = [...rows.children]
     const body = {
       name: control('name').value.trim(),
       label: control('label').value.trim() || control('name').value.trim(),
-      fields: fieldRows.map((row) => {
-        /** @param {string} p */
-        const part = (p) => /** @type {HTMLInputElement | HTMLSelectElement} */ (find(row, `[data-part=${p}]`)).value.trim()
-        /** @type {FieldSpec} */
-        const spec = { key: part('key'), label: part('label') || part('key'), type: part('type') }
-        if (spec.type === 'select') spec.options = part('options').split(',').map((o) => o.trim()).filter(Boolean)
-        return spec
-      })
+      fields: editor.read()
     }
     try {
       const collection = await api.createCollection(body)
+      form.reset()
+      await refresh()
+      newEditor() // links may now target the new collection
       created.replaceChildren(`Created the collection ${collection.label}.`)
       created.hidden = false
-      form.reset()
-      rows.replaceChildren()
-      addRow()
-      await refresh()
     } catch (error) {
-      const fields = error.body?.fields
-      if (error.status === 422 && fields) {
-        const other = []
-        for (const [where, message] of Object.entries(fields)) {
-          const found = where.match(/^fields\[(\d+)\]$/)?.[1]
-          const index = found === undefined ? undefined : Number(found)
-          if (where === 'name') show(nameError, `Name: ${message}`)
-          else if (where === 'label') show(labelError, `Label: ${message}`)
-          else if (index !== undefined && fieldRows[index]) {
-            show(find(fieldRows[index], '[data-part=error]'), `Field ${index + 1}: ${message}`)
-          } else other.push(`${where}: ${message}`)
-        }
-        show(problem, other.length ? other.join('; ') : 'Please correct the marked problems.')
-      } else {
-        show(problem, error.status === 409 ? `A collection named “${body.name}” already exists.` : error.message)
-      }
+      if (error.status === 409) show(problem, `A collection named “${body.name}” already exists.`)
+      else showRefusal(error, editor, problem, { name: nameError, label: labelError })
     }
   }
 
   await refresh()
   if (signal.aborted) return
-  addRow()
+  newEditor()
   mount(root,
     pageHeading('Collections'),
     list,
@@ -156,9 +180,9 @@ export async function showCollections (root, signal) {
         h('input', { id: 'collection-name', name: 'name', autocomplete: 'off', 'aria-describedby': 'collection-name-error' }), nameError),
       field('collection-label', 'Label', h('input', { id: 'collection-label', name: 'label', autocomplete: 'off', 'aria-describedby': 'collection-label-error' }), labelError),
       h('h4', {}, 'Fields'),
-      rows,
+      fieldsSlot,
       h('div', { class: 'form-buttons' },
-        h('button', { type: 'button', class: 'secondary', onclick: addRow }, 'Add field'),
+        h('button', { type: 'button', class: 'secondary', onclick: () => editor.addField() }, 'Add field'),
         h('button', { type: 'submit' }, 'Create collection')),
       problem),
     created)

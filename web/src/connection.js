@@ -47,7 +47,8 @@ function announceOnlyOurselves (provider) {
 /**
  * The provider also emits `permission-denied` (with the server's reason) when the server refuses our
  * changes: our role does not allow editing, or no longer does; and `conflicts` (with the fields) when the
- * record's open conflicts changed (a stored write replaced a concurrent value, or someone settled one).
+ * record's open conflicts changed (a stored write replaced a concurrent value, or someone settled one);
+ * and `corrected` (with `{key: reason}`) when the server put one of our values right (message 101).
  * `held`: a record made offline that the server does not have yet: no connection until `release()`.
  * `epoch`: the record's epoch the document was synced in (local-store.js); the server refuses the socket
  * with 4409 when the record was restored since, so that this copy is never merged back. Null: not named.
@@ -81,7 +82,10 @@ export function connectRecord (recordId, doc, { held = false, epoch = null } = {
       return
     }
     const words = describeNotice(notice)
-    if (words) toast(words)
+    if (!words) return
+    toast(words)
+    // The record page also shows each reason next to its field.
+    events.emit('corrected', [/** @type {{fields: Record<string, string>}} */ (notice).fields])
   }
   // After a 44xx close the server has said that retrying cannot help: only the user's Retry does.
   let refused = false

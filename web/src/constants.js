@@ -32,7 +32,7 @@ export const MAX_TEXT_CHARS = 100000
 export const SUMMARY_TEXT_CHARS = 200
 
 /** The field types a collection may use (collab/records/schema.py). */
-export const FIELD_TYPES = Object.freeze(["text", "richtext", "number", "boolean", "date", "select"])
+export const FIELD_TYPES = Object.freeze(["text", "richtext", "number", "boolean", "date", "select", "email", "url", "phone", "multiselect", "decimal", "person", "link"])
 
 /** The roles a user may have (auth/principal.py). */
 export const ROLES = Object.freeze(["admin", "editor", "viewer"])

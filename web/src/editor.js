@@ -9,8 +9,10 @@ import * as api from './api.js'
 import { showConflicts } from './conflicts.js'
 import { connectRecord } from './connection.js'
 import { CLOSE } from './constants.js'
+import { deletedBanner, deletedBy } from './deleted-banner.js'
+import { duplicateButton } from './duplicate-button.js'
 import { h, mount, pageHeading } from './dom.js'
-import { bindField, titleField } from './fields.js'
+import { bindField, shownFields, titleField } from './fields.js'
 import { historyDrawer } from './history.js'
 import { keepLocally } from './local-store.js'
 import { sendCreate } from './offline-create.js'
@@ -149,11 +151,13 @@ export async function showEditor (root, recordId, signal, app) {
   // earlier visit): typing into a still empty control would race the stored value. Viewers: always.
   const form = h('fieldset', { class: 'fields', disabled: true, 'data-testid': 'record-fields' },
     h('legend', { class: 'visually-hidden' }, 'Fields'))
-  const bindings = collection.fields.map((spec) => bindField(spec, fields, { awareness: provider.awareness }))
+  // Archived fields are not shown (their values are kept).
+  const specs = shownFields(collection)
+  const bindings = specs.map((spec) => bindField(spec, fields, { awareness: provider.awareness }))
   form.append(...bindings.map((binding) => binding.element))
   // Under each field: my replaced value with "Put mine back", or others' open conflict (conflicts.js).
   const conflicts = showConflicts(recordId,
-    collection.fields.map((spec, i) => ({ key: spec.key, element: bindings[i].element })),
+    specs.map((spec, i) => ({ key: spec.key, element: bindings[i].element })),
     { me: me.id, canEdit: () => editable })
   // The fieldset switches the native controls; rich-text editors are switched one by one.
   /** @param {boolean} disabled */
@@ -165,6 +169,14 @@ export async function showEditor (root, recordId, signal, app) {
   const review = restoredReview(me, recordId, collection, fields, { canEdit: () => editable })
   const readOnly = h('p', { class: 'banner', role: 'note', hidden: editable, 'data-testid': 'read-only' },
     'You can view but not edit')
+  // Deleted while open: "Deleted by X · Undo"; restored (here or anywhere), the page reconnects.
+  const deleted = deletedBanner(recordId, collection.name, {
+    canUndo: () => editable,
+    onRestored: () => {
+      problem.hidden = true
+      retry() // the sync that follows enables the fields again (onSync)
+    }
+  })
   if (local.synced) enable()
 
   const saveState = watchSaveState(provider, { pending: local.pending, onPending: local.rememberPending },
@@ -181,7 +193,7 @@ export async function showEditor (root, recordId, signal, app) {
   const presence = showPresence(provider, me, {
     avatars,
     notices,
-    markers: Object.fromEntries(collection.fields.map((spec, i) => [spec.key, bindings[i].marker]))
+    markers: Object.fromEntries(specs.map((spec, i) => [spec.key, bindings[i].marker]))
   })
   // Which field we are in, for the others' markers. Leaving one field for the next fires focusout
   // before focusin, so the marker moves without lingering.
@@ -221,6 +233,13 @@ export async function showEditor (root, recordId, signal, app) {
       reopenRestored()
       return
     }
+    if (code === CLOSE.NOT_FOUND && deleted.showing) return // a Retry while still deleted: the banner says it
+    const deleter = code === CLOSE.NOT_FOUND ? deletedBy(reason) : null
+    if (deleter !== null) {
+      setDisabled(true)
+      deleted.show(deleter)
+      return
+    }
     if (code === CLOSE.NOT_AUTHENTICATED) {
       if (saveState.unsaved() === 0) {
         onSessionEnded()
@@ -258,6 +277,11 @@ export async function showEditor (root, recordId, signal, app) {
   /** @type {any} */ const events = provider
   events.on('permission-denied', onPermissionDenied)
   events.on('conflicts', conflicts.refresh)
+  // The server put one of my values right (a duplicate of a unique field, a value that does not fit):
+  // each field says why.
+  events.on('corrected', (/** @type {Record<string, string>} */ reasons) => {
+    specs.forEach((spec, i) => { if (typeof reasons?.[spec.key] === 'string') bindings[i].corrected(reasons[spec.key]) })
+  })
   window.addEventListener('beforeunload', onBeforeUnload)
   showTitle()
   if (!creating) conflicts.refresh() // else once connected (onSync): the server has no such record yet
@@ -282,9 +306,10 @@ export async function showEditor (root, recordId, signal, app) {
     h('div', { class: 'record-head' }, heading, h('div', { class: 'save' }, indicator, retryButton, copyButton)),
     meta.element,
     h('div', { class: 'record-bar' }, avatars,
-      h('div', { class: 'record-actions' }, history.button, snapshots?.button)),
+      h('div', { class: 'record-actions' }, history.button, snapshots?.button, editable ? duplicateButton(recordId) : null)),
     notices,
     readOnly,
+    deleted.element,
     problem,
     review.element,
     h('form', { class: 'record', onsubmit: (/** @type {SubmitEvent} */ event) => event.preventDefault() }, form),
@@ -296,6 +321,7 @@ export async function showEditor (root, recordId, signal, app) {
     fields.unobserve(showTitle)
     for (const binding of bindings) binding.destroy()
     conflicts.stop()
+    deleted.hide()
     meta.stop()
     presence.stop()
     saveState.stop()

@@ -4,6 +4,7 @@
 // <dialog> gives focus handling and Escape for free.
 import * as api from './api.js'
 import { h } from './dom.js'
+import { richValue } from './markdown.js'
 import { NO_FILTER, emptyWords, fieldChoices, historyParams, personChoices } from './history-filter.js'
 import { pagedList } from './paged-list.js'
 import { ago, timeProps } from './time.js'
@@ -13,6 +14,7 @@ import { conflictWords, nameOf, originWords, shown } from './wording.js'
 /** @typedef {import('./history-filter.js').HistoryFilter} HistoryFilter */
 
 const MAX_VALUE_CHARS = 120
+const MAX_RICH_CHARS = 400
 const MAX_COMMENT_CHARS = 500 // the server's bound (collab/services/comments.py)
 
 /**
@@ -25,11 +27,13 @@ const options = (choices, value) =>
 /**
  * A "History" button and the drawer it opens.
  * @param {string} recordId
- * @param {{fields: Array<{key: string, label: string}>}} collection
+ * @param {{fields: Array<{key: string, label: string, type?: string}>}} collection
  * @param {{canEdit: boolean}} options
  */
 export function historyDrawer (recordId, collection, { canEdit }) {
   const labels = Object.fromEntries(collection.fields.map((spec) => [spec.key, spec.label]))
+  // Rich text is markdown: its values are shown rendered (sanitised), the others as text.
+  const rich = new Set(collection.fields.filter((spec) => spec.type === 'richtext').map((spec) => spec.key))
   const list = h('ol', { class: 'changes', 'data-testid': 'history-list' })
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Show older changes')
@@ -122,7 +126,10 @@ export function historyDrawer (recordId, collection, { canEdit }) {
         h('strong', {}, nameOf(change.user, 'Someone')), ` changed ${field}`,
         originWords(change.origin),
         ' · ', h('time', timeProps(change.at), ago(change.at))),
-      h('p', { class: 'change-values' }, `${shown(change.before, MAX_VALUE_CHARS)} → ${shown(change.after, MAX_VALUE_CHARS)}`))
+      rich.has(change.field)
+        ? h('div', { class: 'change-values rich' }, richValue(change.before, MAX_RICH_CHARS), h('span', { 'aria-label': 'became' }, '→'),
+          richValue(change.after, MAX_RICH_CHARS))
+        : h('p', { class: 'change-values' }, `${shown(change.before, MAX_VALUE_CHARS)} → ${shown(change.after, MAX_VALUE_CHARS)}`))
     if (change.comment) {
       // The editor's own words: text, never markup.
       item.append(h('p', { class: 'change-comment', 'data-testid': 'change-comment' }, `Why: ${change.comment}`))

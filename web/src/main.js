@@ -24,8 +24,10 @@ import { showRecords } from './records.js'
 import { currentUser, isAdmin, signedIn, signedOut } from './session.js'
 import { showSessions } from './sessions-page.js'
 import { loadNewVersion } from './shell-update.js'
+import { installShortcuts } from './shortcuts.js'
 import { lastCollection, rememberLastCollection, sidebar } from './sidebar.js'
 import { clearToasts, toast } from './toast.js'
+import { showTrash } from './trash-page.js'
 import { showUsers } from './users-page.js'
 import { collectionHash, startCollection, tabTitle } from './workspace.js'
 
@@ -50,6 +52,15 @@ const ROUTES = [
   [/^#\/records\/([^/]+)$/, (signal, id) => showEditor(main, decodeURIComponent(id), signal,
     { onSessionEnded: sessionEnded, onCollection: (name) => collectionsNav.mark(name) })],
   [/^#\/c\/([^/]+)$/, (signal, name) => showList(decodeURIComponent(name), signal)],
+  [/^#\/c\/([^/]+)\/import$/, async (signal, name) => {
+    collectionsNav.mark(decodeURIComponent(name))
+    const { showImport } = await import('./import-page.js') // loaded when first used
+    return showImport(main, decodeURIComponent(name), signal)
+  }],
+  [/^#\/c\/([^/]+)\/trash$/, (signal, name) => {
+    collectionsNav.mark(decodeURIComponent(name))
+    return showTrash(main, decodeURIComponent(name), signal)
+  }],
   [/^#\/sessions$/, (signal) => showSessions(main, signal)],
   [/^#\/admin\/users$/, (signal) => isAdmin() ? showUsers(main, signal) : notFound()],
   [/^#\/admin\/collections$/, (signal) => isAdmin() ? showCollections(main, signal) : notFound()],
@@ -221,6 +232,8 @@ function showAccount () {
 }
 
 api.setUnauthorizedHandler(sessionEnded)
+// Ctrl/⌘+K (jump anywhere), `/` (search), `n` (new record): shortcuts.js.
+installShortcuts({ signedIn: () => currentUser() !== null })
 window.addEventListener('hashchange', () => route())
 // Offline, the list shows only what this device keeps: show the server's again once it is reachable.
 window.addEventListener('online', () => {

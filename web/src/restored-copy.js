@@ -6,7 +6,15 @@
 import * as Y from 'yjs'
 import { h } from './dom.js'
 import { forgetRecord, localName } from './local-store.js'
-import { differences, mergeCopies, restoredHeading } from './restored-diff.js'
+import { markdownBlock } from './markdown.js'
+import { EMPTY, differences, mergeCopies, restoredHeading } from './restored-diff.js'
+
+/**
+ * One side of a difference as the page shows it: rich text (markdown) rendered and sanitised, else quoted.
+ * @param {import('./restored-diff.js').Difference} difference @param {string} text
+ */
+const valueShown = (difference, text) =>
+  difference.type === 'richtext' && text !== EMPTY ? markdownBlock(text) : h('q', {}, text)
 
 /** Transaction origin of applying a value from the copy: not the controls' own, so they render it. */
 const APPLIED = Symbol('restored copy applied')
@@ -136,8 +144,8 @@ export function restoredReview (user, recordId, collection, fields, { canEdit })
       h('ul', { class: 'restored-fields' }, ...found.map((difference) =>
         h('li', { 'data-field': difference.key, 'data-testid': `restored-${difference.key}` },
           h('strong', {}, difference.label),
-          h('div', { class: 'restored-server' }, 'On the server: ', h('q', {}, difference.serverText)),
-          h('div', { class: 'restored-mine' }, 'Yours: ', h('q', {}, difference.mineText)),
+          h('div', { class: 'restored-server' }, 'On the server: ', valueShown(difference, difference.serverText)),
+          h('div', { class: 'restored-mine' }, 'Yours: ', valueShown(difference, difference.mineText)),
           canEdit() && h('button', {
             type: 'button',
             onclick: () => {

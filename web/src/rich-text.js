@@ -9,11 +9,22 @@
 //
 // The editor follows whichever Y.Text the map holds: an HTTP PATCH or a restore may put a new one there,
 // and a record created without a value has none until the first keystroke here creates it.
+//
+// The text is markdown: it is styled as it is typed (CodeMirror's markdown language: bold shows bold,
+// headings larger), and a toolbar and shortcuts format the selection (markdown-toolbar.js). A viewer,
+// who cannot edit anyway, sees it rendered instead (markdown.js), following the others' edits live.
 import { standardKeymap } from '@codemirror/commands'
+import { markdown } from '@codemirror/lang-markdown'
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
 import { Annotation, Compartment, EditorState } from '@codemirror/state'
 import { EditorView, keymap } from '@codemirror/view'
+import { tags } from '@lezer/highlight'
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
+import { h } from './dom.js'
+import { markdownBlock, renderMarkdown } from './markdown.js'
+import { formatKeymap, markdownToolbar } from './markdown-toolbar.js'
+import { canEdit } from './session.js'
 import { UndoSteps } from './undo-steps.js'
 
 /** Marks the transactions that swap the editor over to another Y.Text: they are not typing. */
@@ -33,6 +44,19 @@ function editOf (tr) {
   })
   return { inserted, deleted }
 }
+
+/** Markdown as it is typed: the marks (`**`, `#`, `-`) muted, what they mean shown. */
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading1, fontSize: '1.35em', fontWeight: '700' },
+  { tag: tags.heading2, fontSize: '1.2em', fontWeight: '700' },
+  { tag: [tags.heading3, tags.heading4, tags.heading5, tags.heading6], fontSize: '1.05em', fontWeight: '700' },
+  { tag: tags.strong, fontWeight: '700' },
+  { tag: tags.emphasis, fontStyle: 'italic' },
+  { tag: tags.strikethrough, textDecoration: 'line-through' },
+  { tag: [tags.link, tags.url], color: 'var(--accent)', textDecoration: 'underline' },
+  { tag: tags.monospace, fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
+  { tag: [tags.processingInstruction, tags.quote, tags.contentSeparator], color: 'var(--muted)' }
+])
 
 /** @param {boolean} readOnly */
 const access = (readOnly) => readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []
@@ -58,6 +82,7 @@ const maxLength = (maxChars) => EditorState.transactionFilter.of((tr) =>
  * @returns {{element: HTMLElement, focus: () => void, setReadOnly: (readOnly: boolean) => void, destroy: () => void}}
  */
 export function bindRichText (key, fields, { id, labelId, awareness, origin, maxChars }) {
+  if (!canEdit()) return showRichText(key, fields, { id, labelId })
   const binding = new Compartment()
   const readOnly = new Compartment()
   /** @type {Y.Text | null} */
@@ -112,8 +137,10 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
         binding.of([]),
         readOnly.of(access(true)),
         maxLength(maxChars),
+        markdown(),
+        syntaxHighlighting(markdownStyle),
         // No indentWithTab: Tab leaves the field, as it leaves every other control.
-        keymap.of([...yUndoManagerKeymap, ...standardKeymap]),
+        keymap.of([...formatKeymap, ...yUndoManagerKeymap, ...standardKeymap]),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ id, 'data-testid': id, 'aria-labelledby': labelId }),
         // Our caret is shown to the others only while we are in this field, like the "is editing" marker.
@@ -148,19 +175,74 @@ export function bindRichText (key, fields, { id, labelId, awareness, origin, max
   fields.observe(mapObserver)
   attach()
 
+  const toolbar = markdownToolbar(() => view, { testId: `${id}-toolbar` })
+  toolbar.setDisabled(true) // as the editor starts: read-only
+  const element = h('div', { class: 'rich-text' }, toolbar.element, view.dom)
   return {
-    element: view.dom,
+    element,
     focus: () => view.focus(),
-    setReadOnly: (on) => view.dispatch({ effects: readOnly.reconfigure(access(on)) }),
+    setReadOnly (on) {
+      view.dispatch({ effects: readOnly.reconfigure(access(on)) })
+      toolbar.setDisabled(on)
+    },
     destroy () {
       fields.unobserve(mapObserver)
       // The page stays on screen until the next one is drawn, and CodeMirror removes its element when
       // destroyed: leave an inert copy in its place so the form does not jump meanwhile.
-      const still = /** @type {HTMLElement} */ (view.dom.cloneNode(true))
+      const still = /** @type {HTMLElement} */ (element.cloneNode(true))
       still.inert = true
-      view.dom.replaceWith(still)
+      element.replaceWith(still)
       view.destroy()
       undo?.destroy()
+    }
+  }
+}
+
+/**
+ * A viewer's rich-text field: the markdown rendered (sanitised), redrawn as the others edit it.
+ * @param {string} key
+ * @param {import('yjs').Map<any>} fields
+ * @param {{id: string, labelId: string}} options
+ * @returns {{element: HTMLElement, focus: () => void, setReadOnly: (readOnly: boolean) => void, destroy: () => void}}
+ */
+function showRichText (key, fields, { id, labelId }) {
+  const element = markdownBlock('', { id, 'data-testid': id, role: 'group', 'aria-labelledby': labelId, tabindex: '-1' })
+  /** @type {Y.Text | null} */
+  let text = null
+  let queued = false
+  const draw = () => {
+    queued = false
+    const value = fields.get(key)
+    element.replaceChildren(renderMarkdown(value instanceof Y.Text ? value.toString() : typeof value === 'string' ? value : ''))
+  }
+  // A burst of updates (the first sync, someone typing fast) is drawn once.
+  const redraw = () => {
+    if (queued) return
+    queued = true
+    setTimeout(draw, 0)
+  }
+  const follow = () => {
+    const value = fields.get(key)
+    const next = value instanceof Y.Text ? value : null
+    if (next !== text) {
+      text?.unobserve(redraw)
+      text = next
+      text?.observe(redraw)
+    }
+    redraw()
+  }
+  /** @param {Y.YMapEvent<any>} event */
+  const mapObserver = (event) => { if (event.keysChanged.has(key)) follow() }
+  fields.observe(mapObserver)
+  follow()
+  return {
+    element,
+    focus: () => element.focus(),
+    setReadOnly: () => {},
+    destroy () {
+      fields.unobserve(mapObserver)
+      text?.unobserve(redraw)
+      queued = true // nothing more to draw
     }
   }
 }

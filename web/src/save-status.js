@@ -5,6 +5,7 @@
 // "Can't reach the server" when the device is online but the server does not answer, and a state that
 // waits for the server (connecting, saving, reconnecting) turns into an error with Retry once nothing has
 // moved for STALL_MS (`Stall`, with the clock passed in so the rule is tested without waiting).
+import { clock } from './time.js'
 
 /**
  * @typedef {{ state: 'connecting' }
@@ -95,8 +96,6 @@ export class Stall {
   }
 }
 
-/** @param {number} n */
-const twoDigits = (n) => String(n).padStart(2, '0')
 /** @param {number} count */
 const changes = (count) => count === 1 ? '1 change' : `${count} changes`
 /** @param {number} count */
@@ -114,7 +113,7 @@ export function describeSaveState (saveState) {
     case 'connecting': return 'Connecting…'
     case 'reconnecting': return 'Reconnecting…'
     case 'saving': return 'Saving…'
-    case 'saved': return `Saved ✓ · ${twoDigits(saveState.at.getHours())}:${twoDigits(saveState.at.getMinutes())}`
+    case 'saved': return `Saved ✓ · ${clock(saveState.at)}`
     case 'offline': return saveState.count === 0
       ? 'Offline — no unsaved changes'
       : `Offline — ${changes(saveState.count)} kept on this device`

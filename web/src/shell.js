@@ -19,6 +19,20 @@ export const CACHE_PREFIX = 'collab-shell-'
 /** The paths of the shell: the page (index.html is served at `/`), its stylesheet and its bundle. */
 export const SHELL_PATHS = ['/', '/static/app.css', '/static/dist/app.js']
 
+/** Where the bundle's chunks go (build.mjs): the parts it loads with a dynamic import(), e.g. the table. */
+export const CHUNKS_DIR = 'static/dist/chunks'
+
+/**
+ * The paths of a build's whole shell: SHELL_PATHS, then every chunk the bundle may load, read from
+ * esbuild's metafile (its `outputs`, keyed by file path relative to web/), so that no chunk is missed
+ * offline and none of another build is kept. Source maps are not part of it.
+ * @param {string[]} outputs the metafile's output paths, e.g. `static/dist/chunks/table-page-AB12.js`
+ */
+export const shellPaths = (outputs) => [...SHELL_PATHS, ...outputs
+  .filter((output) => output.startsWith(`${CHUNKS_DIR}/`) && output.endsWith('.js'))
+  .map((output) => `/${output}`)
+  .sort()]
+
 /** @param {string} version */
 export const cacheName = (version) => CACHE_PREFIX + version
 
@@ -46,12 +60,13 @@ export const staleCaches = (names, version) =>
  * Any navigation to the page (`/`, whatever its query) gets the page.
  * @param {{method: string, url: string}} request
  * @param {string} origin the worker's
+ * @param {string[]} [paths] the build's shell (`shellPaths`: chunks included)
  */
-export function shellPathOf ({ method, url }, origin) {
+export function shellPathOf ({ method, url }, origin, paths = SHELL_PATHS) {
   if (method !== 'GET') return null
   const parsed = new URL(url)
   if (parsed.origin !== origin) return null
-  return SHELL_PATHS.includes(parsed.pathname) ? parsed.pathname : null
+  return paths.includes(parsed.pathname) ? parsed.pathname : null
 }
 
 /** What a page sends the waiting worker, asking it to take over (shell-update.js). */

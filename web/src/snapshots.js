@@ -3,6 +3,7 @@
 // only admins restore, behind a confirmation. Modal <dialog>s give focus handling and Escape for free.
 import * as api from './api.js'
 import { h } from './dom.js'
+import { richValue } from './markdown.js'
 import { pagedList } from './paged-list.js'
 import { ago, at, timeProps } from './time.js'
 import { nameOf, shown } from './wording.js'
@@ -26,11 +27,15 @@ const reasonOf = (reason) => REASONS[reason] ?? reason
 /**
  * A "Snapshots" button and the drawer it opens.
  * @param {string} recordId
- * @param {{fields: Array<{key: string, label: string}>}} collection
+ * @param {{fields: Array<{key: string, label: string, type?: string}>}} collection
  * @param {{canTake: boolean, canRestore: boolean}} options
  */
 export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) {
   const labels = Object.fromEntries(collection.fields.map((spec) => [spec.key, spec.label]))
+  // Rich text is markdown: shown rendered (sanitised), other values as text.
+  const rich = new Set(collection.fields.filter((spec) => spec.type === 'richtext').map((spec) => spec.key))
+  /** @param {string} field @param {unknown} value */
+  const cell = (field, value) => h('td', {}, rich.has(field) ? richValue(value, MAX_VALUE_CHARS) : shown(value, MAX_VALUE_CHARS))
   const list = h('ol', { class: 'snapshots', 'aria-label': 'Snapshots, newest first', 'data-testid': 'snapshot-list' })
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
   const status = h('p', { class: 'snapshot-status', role: 'status', 'data-testid': 'snapshot-status' })
@@ -90,8 +95,8 @@ export function snapshotsDrawer (recordId, collection, { canTake, canRestore }) 
     },
     h('th', { scope: 'row' }, labels[row.field] ?? row.field,
       row.changed ? h('span', { class: 'changed-mark' }, ' Changed') : null),
-    h('td', {}, shown(row.snapshot, MAX_VALUE_CHARS)),
-    h('td', {}, shown(row.other, MAX_VALUE_CHARS))))
+    cell(row.field, row.snapshot),
+    cell(row.field, row.other)))
     const count = comparison.fields.filter((row) => row.changed).length
     /** @type {HTMLElement[]} */
     const children = [

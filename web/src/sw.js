@@ -28,6 +28,8 @@ import { TAKE_OVER, cacheName, handOver, shellPathOf, staleCaches } from './shel
 const worker = /** @type {WorkerScope} */ (/** @type {unknown} */ (self))
 const shell = worker.collabShell
 const CACHE = cacheName(shell.version)
+/** This build's shell paths: the page, stylesheet and bundle, and the bundle's chunks. */
+const SHELL = shell.files.map((file) => file.path)
 
 /** @param {ArrayBuffer} bytes */
 async function sha256 (bytes) {
@@ -75,6 +77,6 @@ worker.addEventListener('message', (/** @type {ExtendableEvent & MessageEvent} *
   })())
 })
 worker.addEventListener('fetch', (/** @type {FetchEvent} */ event) => {
-  const path = shellPathOf(event.request, worker.location.origin)
+  const path = shellPathOf(event.request, worker.location.origin, SHELL)
   if (path !== null) event.respondWith(answer(event.request, path))
 })

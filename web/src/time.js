@@ -1,8 +1,9 @@
-// Dates and times as people read them: "5 minutes ago", "3 Mar 2026, 10:42".
+// Dates and times as people read them: "5 minutes ago", "3 Mar 2026, 10:42". Every time of day the app
+// shows is written by `clock` (24-hour "10:42", the same in every locale), so the save badge, the history,
+// snapshots, the audit log and the table never disagree on how a time looks.
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
 const dateOnly = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' })
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 
 /** @type {Array<[Intl.RelativeTimeFormatUnit, number]>} */
 const STEPS = [
@@ -31,10 +32,19 @@ export function ago (iso, now = Date.now()) {
   return '' // not reached: the last step never ends
 }
 
+/** @param {number} n */
+const twoDigits = (n) => String(n).padStart(2, '0')
+
+/** The time of day, "10:42" (local time, 24-hour): the app's one clock format. @param {Date | string} moment */
+export function clock (moment) {
+  const date = typeof moment === 'string' ? new Date(moment) : moment
+  return `${twoDigits(date.getHours())}:${twoDigits(date.getMinutes())}`
+}
+
 /** "3 Mar 2026" @param {string} iso */
 export const onDate = (iso) => dateOnly.format(new Date(iso))
 /** "3 Mar 2026, 10:42" @param {string} iso */
-export const at = (iso) => dateTime.format(new Date(iso))
+export const at = (iso) => `${onDate(iso)}, ${clock(iso)}`
 
 /** A <time> element's props: the exact moment is there for machines and on hover. @param {string} iso */
 export const timeProps = (iso) => ({ dateTime: iso, title: at(iso) })

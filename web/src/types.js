@@ -13,8 +13,11 @@
  */
 
 /**
- * One field of a collection; `options` only for `select`.
- * @typedef {{ key: string, label: string, type: string, options?: string[] }} FieldSpec
+ * One field of a collection: `options` for `select` and `multiselect`, `scale` (digits after the point)
+ * for `decimal`, `target` (a collection name) and `many` for `link`; `required`, `unique`; `archived`
+ * fields are hidden from forms (their values are kept).
+ * @typedef {{ key: string, label: string, type: string, options?: string[], scale?: number, target?: string,
+ *   many?: boolean, required?: boolean, unique?: boolean, archived?: boolean }} FieldSpec
  */
 
 /** @typedef {{ name: string, label: string, fields: FieldSpec[] }} Collection */

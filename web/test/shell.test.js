@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import {
-  CACHE_PREFIX, SHELL_PATHS, TAKE_OVER, cacheName, handOver, shellPathOf, shellVersion, staleCaches
+  CACHE_PREFIX, SHELL_PATHS, TAKE_OVER, cacheName, handOver, shellPathOf, shellPaths, shellVersion, staleCaches
 } from '../src/shell.js'
 
 /** @param {string} text */
@@ -50,4 +50,20 @@ test('a new version takes over at the next load, and only when no other page run
   assert.equal(handOver(1), true) // the page just loaded is the only one: it loads again, in the new version
   assert.equal(handOver(2), false) // another page is in use: both stay on the version they run
   assert.equal(TAKE_OVER, 'collab:take-over')
+})
+
+test("a build's shell is the page, stylesheet and bundle, then every chunk esbuild emitted, never a map", () => {
+  const outputs = ['static/dist/app.js', 'static/dist/app.js.map', 'static/dist/chunks/table-page-B2.js',
+    'static/dist/chunks/table-page-B2.js.map', 'static/dist/chunks/chunk-A1.js']
+  assert.deepEqual(shellPaths(outputs), [...SHELL_PATHS, '/static/dist/chunks/chunk-A1.js', '/static/dist/chunks/table-page-B2.js'])
+  assert.deepEqual(shellPaths([]), SHELL_PATHS)
+})
+
+test('the worker answers the chunks of its own build, and only those', () => {
+  const origin = 'http://example.com:8000'
+  const paths = shellPaths(['static/dist/chunks/table-page-B2.js'])
+  const chunk = (/** @type {string} */ name) => shellPathOf({ method: 'GET', url: `${origin}/static/dist/chunks/${name}` }, origin, paths)
+  assert.equal(chunk('table-page-B2.js'), '/static/dist/chunks/table-page-B2.js')
+  assert.equal(chunk('table-page-OLD.js'), null)
+  assert.equal(shellPathOf({ method: 'GET', url: `${origin}/static/dist/app.js` }, origin, paths), '/static/dist/app.js')
 })

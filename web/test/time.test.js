@@ -2,7 +2,7 @@
 // ones are made the same way: what is tested is the unit and the amount chosen.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ago, at, onDate, timeProps } from '../src/time.js'
+import { ago, at, clock, onDate, timeProps } from '../src/time.js'
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
 const NOW = Date.parse('2026-03-03T10:42:00Z')
@@ -30,7 +30,14 @@ test('dates and moments', () => {
   const iso = '2026-03-03T10:42:00Z'
   assert.equal(onDate(iso), new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' })
     .format(new Date(iso)))
-  assert.equal(at(iso), new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
-    .format(new Date(iso)))
+  const local = new Date(iso)
+  const hhmm = `${String(local.getHours()).padStart(2, '0')}:${String(local.getMinutes()).padStart(2, '0')}`
+  assert.equal(at(iso), `${onDate(iso)}, ${hhmm}`)
   assert.deepEqual(timeProps(iso), { dateTime: iso, title: at(iso) })
+})
+
+test('one clock format: 24-hour, two digits each, in any locale', () => {
+  assert.equal(clock(new Date(2026, 2, 3, 9, 5)), '09:05')
+  assert.equal(clock(new Date(2026, 2, 3, 23, 59)), '23:59')
+  assert.equal(clock(new Date(2026, 2, 3, 0, 0).toISOString()), '00:00')
 })

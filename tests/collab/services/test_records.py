@@ -78,7 +78,8 @@ async def test_a_deleted_record_closes_its_sockets_and_answers_like_a_missing_on
     serving = asyncio.create_task(stack.services.connections.serve(stack.admin, record_id, channel))
     await poll_until(lambda: stack.services.records.presence(stack.admin, record_id), bool, "the join")
     await stack.services.records.delete(stack.admin, record_id)
-    assert await asyncio.wait_for(channel.closed, 10) == (4404, "record deleted")
+    code, reason = await asyncio.wait_for(channel.closed, 10)
+    assert (code, reason) == (4404, f"record deleted by {stack.admin.name}")
     await asyncio.wait_for(serving, 10)
     with pytest.raises(RecordNotFound):
         await stack.services.records.get(stack.admin, record_id)

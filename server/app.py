@@ -131,6 +131,8 @@ def create_app(settings: Settings) -> CollabApp:
                     imports=Imports(database, feed),
                     exports=Exports(database, registry),
                 )
+                if not await services.health.redis_answers():  # the reason is logged by the check
+                    log.warning("starting without Redis: it does not answer; /readyz says so until it does")
                 registry.presence_listeners.append(services.streams.presence_changed)
                 _read_levels(metrics, registry, feed, writer)
                 app.state.services = services

@@ -47,6 +47,12 @@ class Health:
             checks["redis"] = await self._redis_state(self._redis_url)
         return Readiness(checks)
 
+    async def redis_answers(self) -> bool:
+        """Whether the configured Redis answers a PING now (True when none is configured). Asked once at
+        start: collab starts without it, degraded and saying so, rather than refusing to start: one node
+        needs nothing from Redis, and `/readyz` reports it until it answers."""
+        return self._redis_url is None or await self._redis_state(self._redis_url) == OK
+
     async def _redis_state(self, url: str) -> str:
         # A connection per probe: probes come every few seconds, and a kept one would need its own upkeep.
         client = Redis.from_url(url, socket_connect_timeout=self._deadline, socket_timeout=self._deadline)

@@ -99,6 +99,7 @@ class Room:
         self.owners[doc.client_id] = SERVER
         # The collection's fields: live edits are corrected to fit them (None: no schema, room tests).
         self.specs = specs
+        self._unique = unique_specs(specs)  # kept with the specs: every update asks for them
         self.broken = False
         self._on_broken = on_broken
         # The document's state vector, kept here: decoding it per update would cost its number of clients.
@@ -116,7 +117,7 @@ class Room:
         self._root = fields_map(doc)  # kept: each `doc.get` costs a transaction
         # Each unique field's value as `unique_values` last indexed it for this record: what a live edit
         # that turns out to be a duplicate is corrected back to (`_correct_duplicates`).
-        self._indexed: dict[str, Any] = {spec.key: self._fields.get(spec.key) for spec in unique_specs(specs)}
+        self._indexed: dict[str, Any] = {spec.key: self._fields.get(spec.key) for spec in self._unique}
         self.connections: dict[int, Connection] = {}
         self.stored_state_vector = doc.get_state()
         self.updates_since_snapshot = 0
@@ -352,7 +353,7 @@ class Room:
                 tenant_id=self.tenant_id,
                 collection_id=self.collection_id,
                 load=self.load,
-                unique_keys=keys_of(self.specs or [], fields) if unique_specs(self.specs) else None,
+                unique_keys=keys_of(self._unique, fields) if self._unique else None,
             )
         )
         self.unsettled += 1
@@ -393,7 +394,8 @@ class Room:
     def use_specs(self, specs: list[FieldSpec]) -> None:
         """The collection's schema was edited: corrections and unique checks follow it from now on."""
         self.specs = list(specs)
-        for spec in unique_specs(specs):
+        self._unique = unique_specs(specs)
+        for spec in self._unique:
             self._indexed.setdefault(spec.key, self._fields.get(spec.key))
 
     # -- outcomes of the writes --------------------------------------------------------------------------
@@ -423,7 +425,7 @@ class Room:
         """Follow what `unique_values` holds for this record after a commit, and correct the duplicates."""
         refused = {found.field for found in taken}
         newest = writes[-1].fields or {}
-        for spec in unique_specs(self.specs):
+        for spec in self._unique:
             if spec.key not in refused:
                 self._indexed[spec.key] = newest.get(spec.key)
         if taken:

@@ -19,6 +19,11 @@ class Settings:
     database_pool_timeout_seconds: float = 10.0
     database_connect_timeout_seconds: float = 10.0
     redis_url: str | None = None
+    # Every Redis channel and key of this deployment starts with it (several deployments, or tests, may
+    # share one Redis).
+    redis_prefix: str = "collab"
+    # This node's name on the bus between nodes (random at each start when unset); logs and presence use it.
+    node_id: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None

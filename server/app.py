@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from auth.sessions import SessionPolicy
 from auth.throttle import LoginThrottle
 from collab.changefeed.feed import Feed
+from collab.cluster.bus import Bus, LocalBus, RedisBus
 from collab.live.registry import RoomRegistry
 from collab.live.session_watch import SessionWatch
 from collab.metrics import LoopLag, Metrics
@@ -77,7 +78,13 @@ def create_app(settings: Settings) -> CollabApp:
                 settings.login_window_seconds,
                 settings.login_failures_per_account_address,
             )
+            bus: Bus = (
+                RedisBus(settings.redis_url, settings.node_id, settings.redis_prefix)
+                if settings.redis_url
+                else LocalBus(settings.node_id)
+            )
             async with (
+                bus,  # type: ignore[attr-defined]
                 SqlUpdateWriter(
                     database,
                     settings.write_batch_max,
@@ -136,6 +143,7 @@ def create_app(settings: Settings) -> CollabApp:
                 registry.presence_listeners.append(services.streams.presence_changed)
                 _read_levels(metrics, registry, feed, writer)
                 app.state.services = services
+                app.state.bus = bus
                 yield
             log.info("all accepted updates are stored; shutting down")
 

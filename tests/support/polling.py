@@ -24,3 +24,12 @@ async def poll_until(
         await asyncio.sleep(POLL_SECONDS)
         value = await read()
     return value
+
+
+async def until(check: Callable[[], bool], what: str, within: float = 15.0) -> None:
+    """Poll a condition of in-process state (which has no event of its own to await) under a deadline."""
+
+    async def read() -> bool:
+        return check()
+
+    await poll_until(read, bool, what, within)

@@ -94,10 +94,14 @@ async def storm(server: RunningServer, within: float) -> dict[str, float]:
         "max_ms": max(times, default=float("nan")) * 1000,
         "storm_s": wall,
         "server_cpu_s": cpu,
+        "cpu_ms_per_join": cpu / max(1, len(peers)) * 1000,
         "idle_kb_per_record": (rss_after - rss_before) / max(1, len(peers)) / 1024,
         "machine_busy_percent": busy,
     }
 
+
+P99_FACTOR_TARGET = 1.5  # collab's per-client p99 at most this many times the reference's
+IDLE_KB_TARGET = 24.0
 
 _ROWS = (
     ("failures", "failures", "{:.0f}"),
@@ -106,17 +110,57 @@ _ROWS = (
     ("per-client join max (ms)", "max_ms", "{:.1f}"),
     ("all joined in (s)", "storm_s", "{:.2f}"),
     ("server CPU over the storm (s)", "server_cpu_s", "{:.2f}"),
+    ("server CPU per join (ms)", "cpu_ms_per_join", "{:.2f}"),
     ("idle KB per record + connection", "idle_kb_per_record", "{:.1f}"),
     ("whole machine busy (%)", "machine_busy_percent", "{:.0f}"),
 )
-_RATIOS = {"p50_ms", "p99_ms", "server_cpu_s", "idle_kb_per_record"}
+_RATIOS = {"p50_ms", "p99_ms", "server_cpu_s", "cpu_ms_per_join", "idle_kb_per_record"}
+
+Results = dict[str, dict[str, float] | str]
 
 
-def table(clients: int, results: dict[str, dict[str, float] | str]) -> str:
+def checks(results: Results) -> list[tuple[str, bool]]:
+    """Issue 17's targets for collab: (description, met); the p99 one only when node ran too."""
+    node, collab = results.get("node"), results.get("collab")
+    if not isinstance(collab, dict):
+        return []
+    found = [
+        (f"join storm: 0 failures ({collab['failures']:.0f})", collab["failures"] == 0),
+        (
+            f"idle record with its connection ≤ {IDLE_KB_TARGET:.0f} KB ({collab['idle_kb_per_record']:.1f})",
+            collab["idle_kb_per_record"] <= IDLE_KB_TARGET,
+        ),
+    ]
+    if isinstance(node, dict):
+        ratio = collab["p99_ms"] / node["p99_ms"]
+        found.insert(
+            1,
+            (
+                f"join storm: per-client p99 ≤ {P99_FACTOR_TARGET:g}x node's "
+                f"({collab['p99_ms']:.0f} vs {node['p99_ms']:.0f} ms: {ratio:.2f}x)",
+                ratio <= P99_FACTOR_TARGET,
+            ),
+        )
+    return found
+
+
+def _target(key: str, node: dict[str, float] | str | None, collab: dict[str, float] | str | None) -> str:
+    if not isinstance(collab, dict):
+        return ""
+    if key == "failures":
+        return f"0 {'ok' if collab[key] == 0 else 'MISS'}"
+    if key == "idle_kb_per_record":
+        return f"≤{IDLE_KB_TARGET:.0f} {'ok' if collab[key] <= IDLE_KB_TARGET else 'MISS'}"
+    if key == "p99_ms" and isinstance(node, dict):
+        return f"≤{P99_FACTOR_TARGET:g}x {'ok' if collab[key] <= P99_FACTOR_TARGET * node[key] else 'MISS'}"
+    return ""
+
+
+def table(clients: int, results: Results) -> str:
     lines = [
         f"Join storm: {clients} clients, each on a record of its own, connecting at once",
-        f"{'':34}{'node':>10}{'collab':>10}{'collab/node':>13}",
-        "-" * 67,
+        f"{'':34}{'node':>10}{'collab':>10}{'collab/node':>13}{'target':>11}",
+        "-" * 78,
     ]
     node, collab = results.get("node"), results.get("collab")
     for label, key, form in _ROWS:
@@ -124,11 +168,35 @@ def table(clients: int, results: dict[str, dict[str, float] | str]) -> str:
         ratio = ""
         if key in _RATIOS and isinstance(node, dict) and isinstance(collab, dict) and node[key]:
             ratio = f"{collab[key] / node[key]:.2f}x"
-        lines.append(f"{label:34}{cells[0]:>10}{cells[1]:>10}{ratio:>13}")
+        lines.append(f"{label:34}{cells[0]:>10}{cells[1]:>10}{ratio:>13}{_target(key, node, collab):>11}")
     for name, result in results.items():
         if isinstance(result, str):
             lines.append(f"{name}: {result}")
     return "\n".join(lines)
+
+
+def run(clients: int, targets: list[str], timeout: float = 60.0, connections_per_user: int = 20) -> Results:
+    """Each target on a fresh server of its own, one after the other."""
+    workdir = Path(tempfile.mkdtemp(prefix="collab-bench-join-"))
+    results: Results = {}
+    try:
+        for target in targets:
+            print(f"[{time.strftime('%H:%M:%S')}] join, {target}: starting", file=sys.stderr, flush=True)
+            try:
+                if target == "node":
+                    server = start_node(clients, 1, f"join-{time.time():.0f}", workdir)
+                else:
+                    server = CollabServer(workdir, connections_per_user).start(clients, 1)
+            except ServerError as error:
+                results[target] = f"server failed: {error}"
+                continue
+            try:
+                results[target] = asyncio.run(storm(server, timeout))
+            finally:
+                server.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,26 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a client may take to sync")
     parser.add_argument("--connections-per-user", type=int, default=20)
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="collab-bench-join-"))
-    results: dict[str, dict[str, float] | str] = {}
-    try:
-        for target in ["node", "collab"] if args.target == "both" else [args.target]:
-            print(f"[{time.strftime('%H:%M:%S')}] {target}: starting", file=sys.stderr, flush=True)
-            try:
-                if target == "node":
-                    server = start_node(args.clients, 1, f"join-{time.time():.0f}", workdir)
-                else:
-                    server = CollabServer(workdir, args.connections_per_user).start(args.clients, 1)
-            except ServerError as error:
-                results[target] = f"server failed: {error}"
-                continue
-            try:
-                results[target] = asyncio.run(storm(server, args.timeout))
-            finally:
-                server.stop()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    targets = ["node", "collab"] if args.target == "both" else [args.target]
+    results = run(args.clients, targets, args.timeout, args.connections_per_user)
     print(table(args.clients, results))
+    for text, met in checks(results):
+        print(f"  [{'ok' if met else 'MISSED'}] collab: {text}")
     return 0 if all(isinstance(r, dict) and not r["failures"] for r in results.values()) else 1
 
 

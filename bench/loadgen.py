@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -78,6 +78,10 @@ class Measurement:
     auth_messages: int
     deflate_negotiated: int
     closed_by_server: dict[int, int] = field(default_factory=dict)
+    cross_node_fanout_seconds: list[float] = field(default_factory=list)
+    """With ``node_of``: fan-out to the receivers connected to another node than the room's first writer."""
+    process_cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """With ``measure_pids``: each named process tree's CPU time over the window."""
 
 
 async def run_scenario(
@@ -87,14 +91,26 @@ async def run_scenario(
     *,
     origin: str | None,
     deflate: bool,
+    origin_of: Callable[[str], str | None] | None = None,
+    node_of: Callable[[str], str] | None = None,
+    measure_pids: Mapping[str, int] | None = None,
 ) -> Measurement:
-    """``peer_urls[room][index]``: each peer's WebSocket URL (with a token where the server needs one)."""
+    """``peer_urls[room][index]``: each peer's WebSocket URL (with a token where the server needs one);
+    the peers of one room may reach different servers (nodes of one deployment).
+
+    ``origin_of(url)``: each peer's Origin, instead of ``origin`` for all. ``node_of(url)``: the node a peer
+    reaches; fan-out to receivers on another node than the room's first writer is also kept apart.
+    ``measure_pids``: more process trees (name → pid) whose CPU over the window is reported."""
     recorder = Recorder()
+    cross = Recorder()  # the cross-node receivers' measurements; summed with the others' at the end
     rooms = [Room(urls[0].split("?")[0]) for urls in peer_urls]
     peers: list[Peer] = []
     for room, urls in zip(rooms, peer_urls, strict=True):
         for index in range(scenario.clients_per_room):
-            peer = Peer(room, urls[index], recorder, origin=origin, deflate=deflate)
+            url = urls[index]
+            remote = node_of is not None and node_of(url) != node_of(urls[0])
+            peer_origin = origin_of(url) if origin_of is not None else origin
+            peer = Peer(room, url, cross if remote else recorder, origin=peer_origin, deflate=deflate)
             if index < scenario.writers_per_room:
                 writer = Writer(room, index, recorder)
                 writer.peer = peer
@@ -107,7 +123,7 @@ async def run_scenario(
             peer.next_clock = [0] * len(room.writers)
     try:
         await _connect(peers, scenario.connect_timeout_seconds)
-        return await _measure(rooms, peers, scenario, recorder, server_pid)
+        return await _measure(rooms, peers, scenario, [recorder, cross], server_pid, measure_pids or {})
     finally:
         await _close(peers)
 
@@ -137,9 +153,17 @@ async def _connect(peers: list[Peer], limit_seconds: float) -> None:
 
 
 async def _measure(
-    rooms: list[Room], peers: list[Peer], scenario: Scenario, recorder: Recorder, server_pid: int
+    rooms: list[Room],
+    peers: list[Peer],
+    scenario: Scenario,
+    recorders: list[Recorder],
+    server_pid: int,
+    measure_pids: Mapping[str, int],
 ) -> Measurement:
+    """``recorders[0]`` is the writers' and most peers'; the others' counts and samples are added to it."""
+    recorder = recorders[0]
     server_pids = procstat.process_tree(server_pid)
+    trees = {name: procstat.process_tree(pid) for name, pid in measure_pids.items()}
     schedule = [room.writers[slot] for slot in range(scenario.writers_per_room) for room in rooms]
     interval = 1.0 / (len(schedule) * scenario.rate_per_writer)
     start = perf_counter() + 0.05
@@ -151,12 +175,18 @@ async def _measure(
     async def sample_window() -> None:
         await asyncio.sleep(window_start - perf_counter())
         samples["server0"] = procstat.cpu_seconds(server_pids)
+        samples.update({f"{name}0": procstat.cpu_seconds(pids) for name, pids in trees.items()})
         samples["self0"] = sum(os.times()[:2])
         systems.append(procstat.SystemTimes.read())
-        recorder.window_start = samples["t0"] = perf_counter()
+        samples["t0"] = perf_counter()
+        for each in recorders:
+            each.window_start = samples["t0"]
         await asyncio.sleep(window_end - perf_counter())
-        recorder.window_end = samples["t1"] = perf_counter()
+        samples["t1"] = perf_counter()
+        for each in recorders:
+            each.window_end = samples["t1"]
         samples["server1"] = procstat.cpu_seconds(server_pids)
+        samples.update({f"{name}1": procstat.cpu_seconds(pids) for name, pids in trees.items()})
         samples["self1"] = sum(os.times()[:2])
         systems.append(procstat.SystemTimes.read())
         samples["rss"] = procstat.rss_bytes(server_pids)
@@ -183,11 +213,15 @@ async def _measure(
     for peer in peers:
         if peer.closed.done():
             closed[peer.close_code or 1006] = closed.get(peer.close_code or 1006, 0) + 1
+
+    def total(counter: str) -> int:
+        return sum(getattr(each, counter) for each in recorders)
+
     return Measurement(
         window_seconds=samples["t1"] - samples["t0"],
-        updates_in=recorder.updates_in,
-        messages_out=recorder.messages_out,
-        fanout_seconds=sorted(recorder.fanout_seconds),
+        updates_in=total("updates_in"),
+        messages_out=total("messages_out"),
+        fanout_seconds=sorted(sample for each in recorders for sample in each.fanout_seconds),
         saved_seconds=sorted(recorder.saved_seconds),
         delivered=sum(peer.delivered for peer in peers),
         expected_deliveries=_expected_deliveries(rooms),
@@ -202,13 +236,15 @@ async def _measure(
         machine_busy_percent=systems[1].busy_percent_since(systems[0]),
         loadgen_cpu_seconds=samples["self1"] - samples["self0"],
         drain_seconds=drain_seconds,
-        forwarded_unchanged=recorder.forwarded_unchanged,
-        forwarded_reencoded=recorder.forwarded_reencoded,
-        out_of_order=recorder.out_of_order,
-        undecodable=recorder.undecodable,
-        auth_messages=recorder.auth_messages,
+        forwarded_unchanged=total("forwarded_unchanged"),
+        forwarded_reencoded=total("forwarded_reencoded"),
+        out_of_order=total("out_of_order"),
+        undecodable=total("undecodable"),
+        auth_messages=total("auth_messages"),
         deflate_negotiated=sum(peer.deflate_negotiated for peer in peers),
         closed_by_server=closed,
+        cross_node_fanout_seconds=sorted(sample for each in recorders[1:] for sample in each.fanout_seconds),
+        process_cpu_seconds={name: samples[f"{name}1"] - samples[f"{name}0"] for name in trees},
     )
 
 

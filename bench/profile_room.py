@@ -12,10 +12,17 @@ event loop runs until every connection has sent everything queued. What is measu
   counts and the difference divided, so start-up costs drop out. Instruction counts barely move with
   the load of other processes, unlike times.
 
+`--channel` picks what the connections send through: `sink` (the default: channels that only count, the
+room alone), `uvicorn` (real loopback sockets through uvicorn's own WebSocket protocol, each frame framed
+by websockets per receiver: how collab sent before issue 17's frame writer) or `collab` (the same sockets
+through collab's protocol class, `server/strangers.py`, which frames a broadcast once and writes it to each
+transport). Each client reads and drops what it gets. Kernel time is not in callgrind's count.
+
 ```sh
 .venv/bin/python -m bench.profile_room                      # 100 rooms x 10 clients, 20 rounds
 .venv/bin/python -m bench.profile_room --profile 25         # plus the top 25 functions
 .venv/bin/python -m bench.profile_room --instructions       # callgrind; slow (about a minute)
+.venv/bin/python -m bench.profile_room --channel collab --instructions --rooms 20 --rounds 10
 ```
 """
 
@@ -34,10 +41,18 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
+import uvicorn
+import uvloop
 from pycrdt import Doc, Map
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
 
 from auth.principal import Principal, Role
+from collab.live.channel import Channel
 from collab.live.connection import Connection
 from collab.live.room import Room, settle
 from collab.records.field_changes import FieldIndex
@@ -46,6 +61,10 @@ from collab.records.schema import parse_collection
 from collab.store.writer import MemoryUpdateWriter
 from collab.store.writes import WriteOutcome
 from collab.ycodec import protocol
+from server.strangers import StrangerGuard, WaitLimits, guarded_protocols
+from web.channel import WebSocketChannel
+
+CHANNELS = ("sink", "uvicorn", "collab")
 
 
 class SinkChannel:
@@ -66,6 +85,72 @@ class SinkChannel:
         return None
 
 
+class _DropClient(asyncio.Protocol):
+    """The client end of a socket: sends the WebSocket handshake, then reads and drops everything."""
+
+    def __init__(self, request: bytes) -> None:
+        self.request = request
+        self.bytes = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(self.request)  # type: ignore[attr-defined]  # uvloop's is no asyncio.Transport
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes += len(data)
+
+
+class _SocketServer:
+    """uvicorn's WebSocket protocol (`uvicorn`) or collab's (`collab`) on a loopback port of this loop; each
+    connection made is accepted and handed over as a `WebSocketChannel`."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.accepted: asyncio.Queue[WebSocketChannel] = asyncio.Queue()
+        self.done = asyncio.Event()
+        self.clients: list[tuple[asyncio.BaseTransport, _DropClient]] = []
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        await websocket.accept()
+        self.accepted.put_nowait(WebSocketChannel(websocket, send))
+        await self.done.wait()
+
+    async def start(self) -> None:
+        if self.kind == "collab":
+            limits = WaitLimits(3600, 3600, 3600, 1_000_000, 8192)
+            protocol_class: type[Any] = guarded_protocols(StrangerGuard(limits))[1]
+        else:
+            protocol_class = WebSocketsSansIOProtocol
+        config = uvicorn.Config(
+            self.app, interface="asgi3", ws=protocol_class, ws_per_message_deflate=False, log_level="warning"
+        )
+        config.load()
+        state = ServerState()
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: protocol_class(config=config, server_state=state, app_state={}), "127.0.0.1", 0
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def channel(self) -> WebSocketChannel:
+        request = (
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        loop = asyncio.get_running_loop()
+        self.clients.append(
+            await loop.create_connection(lambda: _DropClient(request), "127.0.0.1", self.port)
+        )
+        return await self.accepted.get()
+
+    async def stop(self) -> None:
+        self.done.set()
+        for transport, _ in self.clients:
+            transport.close()
+        self.server.close()
+
+
 @dataclass
 class _Setup:
     rooms: list[Room]
@@ -73,13 +158,14 @@ class _Setup:
     channels: list[SinkChannel]
     connections: list[Connection]
     store: MemoryUpdateWriter
+    sockets: _SocketServer | None
 
 
 def _principal(n: int) -> Principal:
     return Principal(f"u{n}", "t1", "default", f"u{n}@example.com", f"user {n}", Role.EDITOR, f"s{n}")
 
 
-def _setup(rooms: int, clients: int) -> _Setup:
+async def _setup(rooms: int, clients: int, kind: str) -> _Setup:
     specs = parse_collection(SAMPLE_COLLECTION)[2]
     store = MemoryUpdateWriter()
     by_id: dict[str, Room] = {}
@@ -88,18 +174,25 @@ def _setup(rooms: int, clients: int) -> _Setup:
         settle(outcome, lambda write: by_id.get(write.record_id))
 
     store.subscribe(consume)
-    setup = _Setup([], [], [], [], store)
+    sockets = None if kind == "sink" else _SocketServer(kind)
+    if sockets is not None:
+        await sockets.start()
+    setup = _Setup([], [], [], [], store, sockets)
     for r in range(rooms):
         doc: Doc = Doc()
         room = Room(f"r{r}", doc, store, FieldIndex.from_state(doc.get_update(), doc), specs=specs)
         by_id[room.record_id] = room
         setup.rooms.append(room)
         for c in range(clients):
-            channel = SinkChannel()
+            channel: Channel
+            if sockets is None:
+                channel = sink = SinkChannel()
+                setup.channels.append(sink)
+            else:
+                channel = await sockets.channel()
             connection = Connection(channel, _principal(r * clients + c), room.record_id)
             connection.start()
             room.join(connection)
-            setup.channels.append(channel)
             setup.connections.append(connection)
             if c == 0:
                 setup.writers.append((connection, Doc()))
@@ -114,9 +207,11 @@ async def _settle(connections: list[Connection]) -> None:
             break
 
 
-async def drive(rooms: int, clients: int, rounds: int, profiler: cProfile.Profile | None) -> dict[str, float]:
-    """Run the load; returns the figures (CPU seconds, updates, frames)."""
-    setup = _setup(rooms, clients)
+async def drive(
+    rooms: int, clients: int, rounds: int, profiler: cProfile.Profile | None, channel: str = "sink"
+) -> dict[str, float]:
+    """Run the load; returns the figures (CPU seconds, updates, frames: counted by sink channels only)."""
+    setup = await _setup(rooms, clients, channel)
     await _settle(setup.connections)
     frames_before = sum(channel.frames for channel in setup.channels)
     gc.collect()
@@ -143,6 +238,8 @@ async def drive(rooms: int, clients: int, rounds: int, profiler: cProfile.Profil
     for connection in setup.connections:
         connection.close(1001)
         await connection.stop()
+    if setup.sockets is not None:
+        await setup.sockets.stop()
     total = rooms * rounds
     return {
         "updates": total,
@@ -160,7 +257,7 @@ def _instructions(args: argparse.Namespace, rounds: int) -> int:
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
             sys.executable, "-m", "bench.profile_room", "--rooms", str(args.rooms),
-            "--clients", str(args.clients), "--rounds", str(rounds),
+            "--clients", str(args.clients), "--rounds", str(rounds), "--channel", args.channel,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         found = re.search(r"Collected : (\d+)", done.stderr)
@@ -176,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20, help="updates per room")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N functions")
     parser.add_argument("--instructions", action="store_true", help="count instructions with callgrind")
+    parser.add_argument("--channel", choices=CHANNELS, default="sink", help="what connections send through")
     args = parser.parse_args(argv)
     if args.instructions:
         short, long = args.rounds, args.rounds * 3
@@ -186,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"instructions per fanned-out update: {per_update / (args.clients - 1):,.0f}")
         return 0
     profiler = cProfile.Profile() if args.profile else None
-    figures = asyncio.run(drive(args.rooms, args.clients, args.rounds, profiler))
+    # The server runs on uvloop (uvicorn's default when installed): socket channels are measured on it too.
+    loop_factory = uvloop.new_event_loop if args.channel != "sink" else None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        figures = runner.run(drive(args.rooms, args.clients, args.rounds, profiler, args.channel))
     print(
         f"{args.rooms} rooms x {args.clients} clients, {args.rounds} updates per room: "
         f"{figures['updates']:.0f} updates, {figures['frames']:.0f} frames sent"

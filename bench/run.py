@@ -3,7 +3,10 @@
     .venv/bin/python -m bench.run [--target node|collab|both] [--quick] [...]
 
 Each scenario runs against a fresh server process per target (node first, then collab), prints one table,
-and everything is written as JSON to ``bench/results/``. See ``bench/README.md``.
+and everything is written as JSON to ``bench/results/``. Besides the fan-out sweep (one scenario per rate),
+the join storm (`bench/join.py`), the long record opened after a restart (`bench/restart.py`) and typing at
+the end of a long text (`bench/longtext.py`), each with its targets; ``--scenarios`` picks among them.
+See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import report
+from bench import join, longtext, report, restart
 from bench.loadgen import LoadError, Measurement, Scenario, run_scenario
 from bench.servers import BENCH_DIR, CollabServer, RunningServer, ServerError, node_versions, start_node
 
 T = TypeVar("T")
+
+# `rates`: the fan-out sweep (one scenario per rate); then the join storm, the record opened after a
+# restart, and typing at the end of a long text (bench/join.py, bench/restart.py, bench/longtext.py).
+SCENARIOS = ("rates", "join", "restart", "longtext")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -63,7 +70,31 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/<time>.json)")
     parser.add_argument("--check", action="store_true", help="exit 1 when collab misses a target")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"which to run, comma-separated, in this order: {','.join(SCENARIOS)} (default all)",
+    )
+    parser.add_argument(
+        "--join-clients", type=int, help="join storm: clients (default 1000; 100 with --quick)"
+    )
+    parser.add_argument(
+        "--restart-lengths",
+        help="restart: updates per record, one record each (default 1000,10000; 200,2000)",
+    )
+    parser.add_argument("--longtext-chars", type=int, help="long text: its length (default 99000; 20000)")
+    parser.add_argument("--longtext-keys", type=int, help="long text: keystrokes (default 400; 100 at 50/s)")
     args = parser.parse_args(argv)
+    args.scenario_list = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    if not args.scenario_list or set(args.scenario_list) - set(SCENARIOS):
+        parser.error(f"--scenarios: choose from {','.join(SCENARIOS)}")
+    quick = args.quick
+    args.join_clients = args.join_clients or (100 if quick else 1000)
+    lengths = args.restart_lengths or ("200,2000" if quick else "1000,10000")
+    args.restart_length_list = sorted(int(n) for n in lengths.split(",") if n.strip())
+    args.longtext_chars = args.longtext_chars or (20_000 if quick else 99_000)
+    args.longtext_keys = args.longtext_keys or (100 if quick else 400)
+    args.longtext_rate = 50.0 if quick else 20.0
     args.rate_list = [float(rate) for rate in args.rates.split(",") if rate.strip()]
     if args.quick:
         args.rate_list = args.rate_list[:1]
@@ -133,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries: list[dict[str, report.Summary | str]] = []
     failed = False
     try:
-        for number, rate in enumerate(args.rate_list, start=1):
+        for number, rate in enumerate(args.rate_list if "rates" in args.scenario_list else [], start=1):
             scenario = Scenario(
                 args.rooms, args.clients, args.writers, rate, args.warmup, args.duration, args.drain
             )
@@ -176,9 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 }
             )
-        checks = _checks(args.rate_list, summaries)
+        checks = _checks(args.rate_list, summaries) if summaries else []
+        checks += _other_scenarios(args, targets, document)
     finally:
         failed = any(isinstance(result, str) for results in summaries for result in results.values())
+        failed = failed or document.get("failed", False)
         if failed:
             print(f"\nserver logs and database kept in {workdir}")
         else:
@@ -196,6 +229,45 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     missed = any(not met for text, met in checks if text.startswith("collab"))
     return 1 if args.check and (missed or not any(t.startswith("collab") for t, _ in checks)) else 0
+
+
+def _other_scenarios(
+    args: argparse.Namespace, targets: list[str], document: dict[str, Any]
+) -> list[tuple[str, bool]]:
+    """The join storm, the restart and the long text, each side by side; their tables, JSON and checks."""
+    checks: list[tuple[str, bool]] = []
+    if "join" in args.scenario_list:
+        _progress(f"join storm: {args.join_clients} clients")
+        joined = join.run(args.join_clients, targets, connections_per_user=args.connections_per_user)
+        print("\n" + join.table(args.join_clients, joined), flush=True)
+        checks += [(f"collab: {text}", met) for text, met in join.checks(joined)]
+        document["join"] = {"clients": args.join_clients, "results": joined}
+        document["failed"] = any(isinstance(r, str) for r in joined.values())
+    if "restart" in args.scenario_list:
+        lengths = args.restart_length_list
+        reopened: dict[str, dict[int, restart.Result] | str] = {}
+        for target in targets:
+            folder = Path(tempfile.mkdtemp(prefix="collab-bench-restart-"))
+            try:
+                reopened[target] = restart.run_target(target, lengths, folder, args.connections_per_user)
+            except (ServerError, TimeoutError, OSError) as error:
+                reopened[target] = f"failed: {error}"
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        print("\n" + restart.table(lengths, reopened), flush=True)
+        collab_reopened = reopened.get("collab")
+        if isinstance(collab_reopened, dict):
+            checks += [(f"collab: {text}", met) for text, met in restart.checks(collab_reopened, lengths)]
+        document["restart"] = {"lengths": lengths, "results": reopened}
+        document["failed"] = document.get("failed") or any(isinstance(r, str) for r in reopened.values())
+    if "longtext" in args.scenario_list:
+        chars, keys, rate = args.longtext_chars, args.longtext_keys, args.longtext_rate
+        typed = longtext.run(chars, keys, rate, targets)
+        print("\n" + longtext.table(chars, keys, rate, typed), flush=True)
+        checks += [(f"collab: {text}", met) for text, met in longtext.checks(typed)]
+        document["longtext"] = {"chars": chars, "keys": keys, "rate": rate, "results": typed}
+        document["failed"] = document.get("failed") or any(isinstance(r, str) for r in typed.values())
+    return checks
 
 
 def _checks(rates: list[float], summaries: list[dict[str, report.Summary | str]]) -> list[tuple[str, bool]]:

@@ -129,11 +129,17 @@ def node_versions() -> dict[str, str]:
     return versions
 
 
-def start_node(rooms: int, clients_per_room: int, tag: str, workdir: Path) -> RunningServer:
+def start_node(
+    rooms: int, clients_per_room: int, tag: str, workdir: Path, persist: Path | None = None
+) -> RunningServer:
+    """`persist`: a folder where the reference keeps its documents (y-leveldb, `YPERSISTENCE`), so that a
+    restart with the same `tag` and folder serves them again; without it, it keeps nothing."""
     node = ensure_node_reference()
     port = free_port()
     log_path = workdir / "node.log"
     env = {**os.environ, "HOST": HOST, "PORT": str(port)}
+    if persist is not None:
+        env["YPERSISTENCE"] = str(persist)
     process = _spawn([node, str(NODE_SERVER)], log_path, env)  # the node process itself, not npx
     try:
         _wait_until_listening(process, "the node reference server", port, log_path)
@@ -213,11 +219,19 @@ class CollabServer:
         clients = rooms * clients_per_room
         return min(clients, max(clients_per_room, math.ceil(clients / self.connections_per_user)))
 
-    def start(self, rooms: int, clients_per_room: int) -> RunningServer:
+    def start(
+        self,
+        rooms: int,
+        clients_per_room: int,
+        record_ids: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> RunningServer:
+        """`record_ids`: the rooms' records, created by an earlier start on the same database (a restart);
+        None creates `rooms` new ones. `extra_env`: more `COLLAB_*` settings for this start."""
         port = free_port()
         base, origin = f"http://{HOST}:{port}", f"http://{HOST}:{port}"
         log_path = self.workdir / "collab.log"
-        env = {**self.env, "COLLAB_ALLOWED_ORIGINS": origin}
+        env = {**self.env, **(extra_env or {}), "COLLAB_ALLOWED_ORIGINS": origin}
         command = [*self.command, "serve", "--host", HOST, "--port", str(port)]
         command += ["--database-url", self.database_url]
         try:
@@ -232,7 +246,7 @@ class CollabServer:
             with httpx.Client(base_url=base, timeout=30) as http:
                 self._provision(http, users)
                 tokens = self._tokens(http, users)
-                ids = self._create_records(http, tokens[0], rooms)
+                ids = record_ids if record_ids is not None else self._create_records(http, tokens[0], rooms)
         except BaseException:
             server.stop()
             raise

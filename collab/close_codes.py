@@ -14,6 +14,9 @@ NOT_FOUND: Final = 4404
 RESTORED: Final = 4409
 TOO_LARGE: Final = 4413
 RATE_LIMITED: Final = 4429
+# Between the nodes of one deployment only, never to a client: a relayed socket reached a node that does not
+# own its record (any more); the edge node claims the record again (collab/cluster/relay.py).
+NOT_OWNER: Final = 4300
 
 NORMAL: Final = 1000
 GOING_AWAY: Final = 1001

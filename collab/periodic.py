@@ -14,6 +14,17 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
+async def stop_tasks(*tasks: asyncio.Task[None] | None) -> None:
+    """Cancel the background tasks of a part that is stopping, and wait until each has ended."""
+    for task in tasks:
+        if task is not None:
+            task.cancel()
+    for task in tasks:
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 class Periodic:
     def __init__(
         self, name: str, every_seconds: float, tick: Callable[[], Awaitable[object]], failure: str
@@ -28,11 +39,8 @@ class Periodic:
         self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -24,6 +24,26 @@ class Settings:
     redis_prefix: str = "collab"
     # This node's name on the bus between nodes (random at each start when unset); logs and presence use it.
     node_id: str | None = None
+    # --- Several nodes: record owners and the relay (issue 18, cluster-rooms) ---------------------------
+    # A cluster is on when `database_url` is PostgreSQL and (`redis_url` is set or `cluster` is true): each
+    # record then has one owner node (a PostgreSQL advisory lock, collab/cluster/ownership.py) and sockets
+    # reaching another node are relayed to it; `secret_key` is required (it signs the relay). Otherwise one
+    # node owns everything and takes no lock: a single PostgreSQL node works exactly as before.
+    cluster: bool = False
+    # Where the other nodes reach this one (the relay's target), e.g. http://10.0.0.5:8000; unset: http://
+    # HOST:PORT as this node listens (the real port with --port 0; the host name when HOST is 0.0.0.0).
+    internal_url: str | None = None
+    # After SIGTERM, /readyz answers 503 at once and the node goes on serving this long (so that a load
+    # balancer's health checks take it out first), then it stores everything accepted, closes its sockets
+    # with 1012 "server restarting" and releases its records. 0: it stops at once (one node).
+    shutdown_drain_seconds: float = 0.0
+    # --- end of several nodes ---------------------------------------------------------------------------
+    # --- Several nodes: access, caps and presence (issue 18, cluster-access) ----------------------------
+    # What a node writes to Redis about itself (its share of per-user connection and stream counts, the
+    # presence of its rooms) expires this long after its last refresh (every third of it): a node that
+    # died stops counting, and its people leave /presence, within it.
+    node_entries_ttl_seconds: float = 30.0
+    # --- end of access, caps and presence ---------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None
@@ -126,6 +146,12 @@ class Settings:
     tenant_registrations_per_hour: int = 5
     bootstrap_admin_email: str = "admin@example.com"
     bootstrap_admin_password: str | None = field(default=None, repr=False)
+
+    @property
+    def cluster_on(self) -> bool:
+        """Several nodes may serve this database (see `cluster`)."""
+        postgres = self.database_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+        return postgres and (bool(self.redis_url) or self.cluster)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,10 +1,17 @@
-"""The feed's rows: reading what a client missed, pruning, and recovery after a crash.
+"""The feed's rows: reading what a client missed, pruning, recovery after a crash, and the lock that
+keeps a tenant's event ids visible in id order.
 
-Events are written by the update writer's `LogAppender`, in commit order.
+Events are written by the update writer's `LogAppender`. On PostgreSQL several nodes write at once, and
+sequence values are handed out at insert, not at commit: a transaction holding id 41 may commit after one
+holding 42 was read, and a reader resuming from "id > 42" would never see 41. So every transaction that
+inserts events first takes `lock_tenants` (a transaction-level advisory lock per tenant, held to commit):
+a tenant's transactions take their ids and commit one after another, and "id > last" of one tenant skips
+nothing. Readers therefore compare ids within one tenant only (`newest_id` of a collection).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +61,33 @@ def read_authors(stored: Sequence[str | int] | None, user_id: str | None) -> tup
     return ids, more
 
 
+# The two-int form of the advisory lock, with the feed's own first key ("feed" in ASCII): it never meets the
+# one-bigint locks (migrations, registration, records), which PostgreSQL keeps apart from the two-int ones.
+FEED_LOCK_NAMESPACE = 0x66656564
+LOCK_TENANT_POSTGRES = "SELECT pg_advisory_xact_lock($1, $2)"
+
+
+def tenant_lock_key(tenant_id: str) -> int:
+    """The second key of a tenant's feed lock: a stable signed 32-bit hash (two tenants may share one: they
+    then take turns, which costs a wait and never correctness)."""
+    value = zlib.crc32(tenant_id.encode())
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def tenant_lock_keys(tenant_ids: Iterable[str]) -> list[int]:
+    """The keys to lock, each once, in ascending order: two transactions that lock several tenants take
+    them in the same order, so neither waits for the other while holding what it needs."""
+    return sorted({tenant_lock_key(tenant_id) for tenant_id in tenant_ids})
+
+
+async def lock_tenants(driver: Any, tenant_ids: Iterable[str]) -> None:
+    """On an asyncpg connection inside a transaction, before its first event insert: hold the feed lock
+    of every tenant whose events it inserts, until it commits (see the module's docstring). SQLite needs
+    none: it has one writer at a time."""
+    for key in tenant_lock_keys(tenant_ids):
+        await driver.execute(LOCK_TENANT_POSTGRES, FEED_LOCK_NAMESPACE, key)
+
+
 async def after(
     session: AsyncSession, tenant_id: str, collection_id: str, last_id: int, limit: int
 ) -> list[EventRow]:
@@ -75,8 +109,15 @@ async def oldest_id(session: AsyncSession, tenant_id: str) -> int | None:
     return await session.scalar(select(func.min(EventRow.id)).where(EventRow.tenant_id == tenant_id))
 
 
-async def newest_id(session: AsyncSession) -> int:
-    return await session.scalar(select(func.max(EventRow.id))) or 0
+async def newest_id(
+    session: AsyncSession, tenant_id: str | None = None, collection_id: str | None = None
+) -> int:
+    """The newest id of every event, or of one collection's (the one a stream compares with: ids of
+    different tenants do not become visible in id order)."""
+    query = select(func.max(EventRow.id))
+    if tenant_id is not None and collection_id is not None:
+        query = query.where(EventRow.tenant_id == tenant_id, EventRow.collection_id == collection_id)
+    return await session.scalar(query) or 0
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> None:

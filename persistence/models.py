@@ -124,6 +124,20 @@ _LIVE = text("deleted_at IS NULL")
 _DELETED = text("deleted_at IS NOT NULL")
 
 
+def _trigrams(name: str, column: str, where: str | None = None) -> Index:
+    """A text search's index (migration 0015): trigrams on PostgreSQL (when pg_trgm could be made; read by
+    SECURITY DEFINER functions, collab/records/list_matches.py), and on SQLite an empty one (`WHERE 0`,
+    nothing to maintain), only so that both databases have one schema."""
+    return Index(
+        name,
+        column,
+        sqlite_where=text("0"),
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+        postgresql_where=None if where is None else text(where),
+    )
+
+
 class Record(Base):
     __tablename__ = "records"
     __table_args__ = (
@@ -158,6 +172,7 @@ class Record(Base):
             sqlite_where=_DELETED,
             postgresql_where=_DELETED,
         ),
+        _trigrams("ix_records_search_trigram", "search_text"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -263,6 +278,8 @@ class RecordValue(Base):
             sqlite_where=_present("decimal_key"),
             postgresql_where=_present("decimal_key"),
         ),
+        # Not the items of lists (`key#n`: link ids, options), which no "contains" reads (migration 0015).
+        _trigrams("ix_record_values_text_trigram", "text_folded", "strpos(field, '#') = 0"),
         # On SQLite the rows are stored in primary-key order: a filter's probe of (record, field) is one
         # B-tree search, not an index search and then a row.
         {"sqlite_with_rowid": False},
@@ -423,3 +440,25 @@ class EventRow(Base):
     upto_change_id: Mapped[int] = mapped_column(BigInteger, default=0)
     # Everyone whose changes a coalesced event covers (`user_id` is the newest of them); None before 0007.
     authors: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+
+
+class NodeRow(Base):
+    """A serving node of a deployment of several (migration 0016): where the others reach it."""
+
+    __tablename__ = "nodes"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # "host:port" of its internal address (the relay's target), not a public URL.
+    address: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecordOwnerRow(Base):
+    """The node whose room holds a record now; a pointer only: the owner's advisory lock is the truth."""
+
+    __tablename__ = "record_owners"
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)

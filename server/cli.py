@@ -8,9 +8,14 @@ import gc
 import logging
 import resource
 import secrets
+import signal
+import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -61,6 +66,7 @@ class CollabServer(uvicorn.Server):
         self._app = app
         self._settings = settings
         self._say = say
+        self._stop_requested_at: float | None = None
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
@@ -83,10 +89,38 @@ class CollabServer(uvicorn.Server):
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
 
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """SIGTERM: `/readyz` says 503 at once; the node goes on serving for `shutdown_drain_seconds`
+        (a balancer's health checks take it out meanwhile), then stops. A second signal stops it at once."""
+        if (
+            self._stop_requested_at is None
+            and sig == signal.SIGTERM
+            and self._settings.shutdown_drain_seconds > 0
+        ):
+            self._stop_requested_at = time.monotonic()
+            self._app.stopping = True
+            return
+        self._app.stopping = True
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        drained = self._stop_requested_at is not None and (
+            time.monotonic() - self._stop_requested_at >= self._settings.shutdown_drain_seconds
+        )
+        if drained:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
     async def shutdown(self, sockets: Any = None) -> None:
+        self._app.stopping = True
         services = getattr(self._app.state, "services", None)
         if services is not None:
             services.streams.end_all()  # uvicorn waits for open responses, and a feed stream never ends
+        drain = getattr(self._app.state, "drain", None)
+        if drain is not None:
+            # Everything accepted is stored, then every socket is told 1012 with a reason (uvicorn's own
+            # close would drop them with a bare 1012 first); the lifespan then snapshots and releases.
+            await drain()
         await super().shutdown(sockets)
 
 
@@ -130,6 +164,13 @@ def uvicorn_config(
 
 
 def serve(settings: Settings) -> int:
+    sockets = None
+    if settings.cluster_on and not settings.internal_url:
+        # The other nodes must know the real port (also with --port 0) before the app starts serving:
+        # bound here, before the lifespan registers this node's internal address.
+        listening = _bind(settings.host, settings.port)
+        settings = replace(settings, port=listening.getsockname()[1])
+        sockets = [listening]
     app = create_app(settings)
     config = uvicorn_config(app, settings, log_config(log_format=settings.log_format))
     limits = wait_limits(settings)
@@ -139,8 +180,21 @@ def serve(settings: Settings) -> int:
         limits.max_pending, limits.header_seconds, limits.body_seconds, limits.first_message_seconds,
     )  # fmt: skip
     server = CollabServer(config, app, settings)
-    server.run()
+    server.run(sockets=sockets)
     return 0 if server.started else 1
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError:
+        listening.close()
+        raise
+    listening.set_inheritable(True)
+    return listening
 
 
 async def _with_database(settings: Settings, action: Callable[[Database], Awaitable[int]]) -> int:
@@ -248,6 +302,10 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--database-url", dest="serve_database_url", help=argparse.SUPPRESS)
     serve_cmd.add_argument("--redis-url", help="Redis for several nodes (env COLLAB_REDIS_URL)")
     serve_cmd.add_argument(
+        "--internal-url",
+        help="where the other nodes reach this one (env COLLAB_INTERNAL_URL; default http://HOST:PORT)",
+    )
+    serve_cmd.add_argument(
         "--log-format", choices=["text", "json"], help="log lines (env COLLAB_LOG_FORMAT, default text)"
     )
     serve_cmd.add_argument(
@@ -309,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
             redis_url=getattr(args, "redis_url", None),
+            internal_url=getattr(args, "internal_url", None),
             log_format=getattr(args, "log_format", None),
             trash_retention_days=getattr(args, "trash_retention_days", None),
         )

@@ -20,6 +20,9 @@ as long as its session); so does a WebSocket once it has sent a message (it was 
 handshake).
 
 This sits in uvicorn's protocols because nothing above them sees a connection before its headers are in.
+The WebSocket protocol class is also where collab writes binary frames itself
+(`GuardedWebSocketProtocol.send`, `collab/live/frame.py`): one subclass of uvicorn's protocol, one place
+for what collab changes in it.
 """
 
 from __future__ import annotations
@@ -27,12 +30,17 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 from collab import close_codes
+from collab.live.frame import FrameWriter
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGISendEvent
 
 _HEADERS_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -188,9 +196,35 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol, closed unless its first message comes within the deadline."""
+    """uvicorn's WebSocket protocol, closed unless its first message comes within the deadline; binary
+    messages go out as frames framed once per broadcast (`frame_writer`)."""
 
     guard: ClassVar[StrangerGuard]
+    frame_writer: ClassVar[FrameWriter]
+
+    async def send(self, message: ASGISendEvent) -> None:
+        # A binary message on an open connection whose transport takes data now is written as a frame
+        # framed once for all receivers (collab/live/frame.py), past websockets' per-message framing: that
+        # and uvicorn's checks were most of the Python cost of a send. Anything else (the handshake, text,
+        # close, a paused or closing transport, an extension that would rewrite frames) is uvicorn's.
+        if message["type"] == "websocket.send" and self._takes_frames():
+            payload = message.get("bytes")
+            if payload is not None:
+                self.frame_writer.write(self.transport, payload)
+                return
+        await super().send(message)
+
+    def _takes_frames(self) -> bool:
+        """Open both ways, not paused by flow control, and no extension negotiated. (An OPEN state implies
+        the handshake was answered with 101, not with an HTTP response; a lost connection's transport is
+        closing.)"""
+        return (
+            self.conn.state is State.OPEN
+            and not self.close_sent
+            and self.writable.is_set()
+            and not self.transport.is_closing()
+            and not self.conn.extensions
+        )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -229,4 +263,5 @@ def guarded_protocols(guard: StrangerGuard) -> tuple[type[Any], type[Any]]:
 
     Http.guard = guard
     WebSocket.guard = guard
+    WebSocket.frame_writer = FrameWriter()
     return Http, WebSocket

@@ -46,7 +46,8 @@ def render() -> str:
         (
             "WebSocket close codes (collab/close_codes.py). 44xx: final, y-websocket stops reconnecting.",
             "CLOSE",
-            _frozen(_int_constants(close_codes)),
+            # NOT_OWNER passes between nodes only: a browser never sees it.
+            _frozen({k: v for k, v in _int_constants(close_codes).items() if k != "NOT_OWNER"}),
         ),
         ("collab's y-websocket message types (collab/ycodec/protocol.py).", "MESSAGE", _frozen(messages)),
         (

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from web.relay_http import forwarded
 from web.requests import int_param
 from web.security import principal_of
 from web.services import services
@@ -41,6 +42,7 @@ async def keep(request: Request) -> Response:
     return JSONResponse(settled)
 
 
+@forwarded  # run on the record's owner when another node owns it
 async def put_back(request: Request) -> Response:
     principal = await principal_of(request)
     record = await services(request).conflicts.put_back(

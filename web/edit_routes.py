@@ -13,11 +13,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from web.auth_routes import client_ip
+from web.relay_http import forwarded, forwarded_to_owner
 from web.requests import json_body
 from web.security import principal_of
 from web.services import services
 
 
+@forwarded  # run on the record's owner when another node owns it
 async def patch_record(request: Request) -> Response:
     principal = await principal_of(request)
     view = await services(request).records.patch(
@@ -38,6 +40,7 @@ async def _comment(request: Request) -> Any:
     return (await json_body(request)).get("comment")
 
 
+@forwarded_to_owner  # its live sockets, on the owner, close at once (also while Redis is down)
 async def delete_record(request: Request) -> Response:
     principal = await principal_of(request)
     await services(request).records.delete(principal, request.path_params["record_id"], client_ip(request))

@@ -57,7 +57,7 @@ async def event_stream(request: Request) -> Response:
     principal = await principal_of(request)
     found = services(request)
     # Taken before the next await, held until the stream ends (or the request fails before it starts).
-    slot = abuse_limits(request).streams.take(
+    slot = await abuse_limits(request).streams.acquire(
         {
             f"user:{principal.user_id}": found.settings.max_streams_per_user,
             f"session:{principal.session_id}": found.settings.max_streams_per_session,

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from collab.services.history import HistoryQuery, user_filter
 from web.errors import BadRequest
+from web.relay_http import forwarded
 from web.requests import int_param, json_body
 from web.security import principal_of
 from web.services import services
@@ -43,6 +44,7 @@ async def history(request: Request) -> Response:
     return JSONResponse(page)
 
 
+@forwarded  # run on the record's owner when another node owns it
 async def put_back(request: Request) -> Response:
     """Put a value from the history back: the losing value of a conflict, or the value before a change.
     The body is optional: `{"comment": "why"}`."""

@@ -108,8 +108,10 @@ _RECORD_PAGE = {
         "total_is_estimate": {
             "type": "boolean",
             "description": "True when `total` is estimated from a random sample (within a few percent): "
-            "when more than 2,000 records pass the most selective filter and others must be tested too. "
-            "Exact with no filter, one filter, or few candidates. Show it as approximate",
+            "when more than 2,000 records pass the most selective filter and others must be tested too, "
+            "or one choice of values or one checkbox alone matches more than 10,000. Exact with no "
+            "filter, one other filter, or few candidates. A page after an estimated first page (its "
+            "`next_cursor`, same filters) repeats that estimate. Show it as approximate",
         },
         "next_cursor": {"type": "string", "nullable": True, "description": "null on the last page"},
     },

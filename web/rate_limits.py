@@ -4,6 +4,8 @@ Kinds have budgets of their own, so a burst of reads never stops a save, and the
 exports, imports) get smaller ones. A route is an export or an import when a segment of its path is
 `export(s)` or `import(s)`: later routes of those kinds are budgeted by being named so. WebSocket connects
 count as reads. Charged once per request where the caller is authenticated (`web.security.principal_of`).
+With several nodes the buckets are in Redis (collab/cluster/counters.py), one per user and kind for the
+whole deployment; while Redis fails, each node charges its own.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.requests import HTTPConnection
 
 from auth.throttle import TooManyAttempts
 from collab.clock import SYSTEM_CLOCK, Clock
+from collab.cluster.counters import SharedBuckets
 from collab.settings import Settings
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -71,9 +74,15 @@ class RateLimiter:
     """Token buckets per (user, kind). `charge` is synchronous: no await between reading a bucket and
     taking its token, so concurrent requests cannot overdraw it."""
 
-    def __init__(self, budgets: dict[RequestKind, Budget], clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        budgets: dict[RequestKind, Budget],
+        clock: Clock = SYSTEM_CLOCK,
+        shared: SharedBuckets | None = None,
+    ) -> None:
         self._budgets = budgets
         self._clock = clock
+        self._shared = shared
         self._buckets: dict[tuple[str, RequestKind], tuple[float, float]] = {}  # (tokens, at)
         self._sweep_at = _SWEEP_AT
 
@@ -90,6 +99,18 @@ class RateLimiter:
         self._buckets[(user_id, kind)] = (tokens - 1, now)
         if len(self._buckets) > self._sweep_at:
             self._sweep(now)
+
+    async def spend(self, user_id: str, kind: RequestKind) -> None:
+        """`charge`, from the deployment's bucket when the buckets are shared (one atomic step in Redis)."""
+        budget = self._budgets[kind]
+        if self._shared is None or budget.per_second <= 0:
+            self.charge(user_id, kind)
+            return
+        wait = await self._shared.take(f"{kind.value}:{user_id}", budget.per_second, budget.burst)
+        if wait is None:  # Redis failed: this node's own bucket meanwhile
+            self.charge(user_id, kind)
+        elif wait > 0:
+            raise RateLimited(kind, max(1, math.ceil(wait)))
 
     def _tokens(self, key: tuple[str, RequestKind], budget: Budget, now: float) -> float:
         held, at = self._buckets.get(key, (float(budget.burst), now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from collab.cluster.presence import PresenceBoard
 from collab.services.records import NewRecord
 from web.auth_routes import client_ip
 from web.errors import BadRequest
@@ -62,5 +63,10 @@ async def get_record(request: Request) -> Response:
 
 async def presence(request: Request) -> Response:
     principal = await principal_of(request)
-    users = await services(request).records.presence(principal, request.path_params["record_id"])
+    record_id = request.path_params["record_id"]
+    users = await services(request).records.presence(principal, record_id)  # checks the caller may read it
+    # Several nodes: the room may live on another node, which writes its people to the board in Redis.
+    board: PresenceBoard | None = getattr(request.app.state, "presence_board", None)
+    if not users and board is not None:
+        users = await board.people(record_id)
     return JSONResponse({"users": users})

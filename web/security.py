@@ -10,6 +10,8 @@ from starlette.requests import HTTPConnection
 
 from auth.errors import Forbidden, NotAuthenticated
 from auth.principal import Principal
+from collab.cluster.relay_auth import HEADER as RELAY_HEADER
+from collab.cluster.relay_auth import http_target
 from web.abuse_limits import abuse_limits
 from web.access_log import note_principal
 from web.rate_limits import kind_of
@@ -36,7 +38,17 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def principal_of(connection: HTTPConnection) -> Principal:
     """The authenticated caller. A change authenticated by the cookie alone must come from an allowed
     Origin: that is what keeps another site's page from acting with the user's cookie. Raises
-    `RateLimited` (a `TooManyAttempts`: 429) when the caller is over the budget of this kind of request."""
+    `RateLimited` (a `TooManyAttempts`: 429) when the caller is over the budget of this kind of request.
+    A request forwarded by the node the client reached (web/relay_http.py) is the principal in its signed
+    relay header: that node checked the session, Origin and budget. Kept as `state.principal`."""
+    relay_header = connection.headers.get(RELAY_HEADER)  # a credential: never logged
+    if relay_header is not None and connection.scope["type"] == "http":
+        path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+        target = http_target(connection.scope["method"], path)
+        relayed = services(connection).connections.relayed_principal(relay_header, target)
+        note_principal(relayed)
+        connection.state.principal = relayed
+        return relayed
     token, from_cookie = token_of(connection)
     if token is None:
         raise NotAuthenticated("no session token")
@@ -53,7 +65,8 @@ async def principal_of(connection: HTTPConnection) -> Principal:
     principal = await services(connection).sessions.authenticate(token)
     note_principal(principal)  # its user and tenant ids join the request's log lines
     # Every authenticated request passes here once: the one place its user's budget is charged.
-    abuse_limits(connection).requests.charge(principal.user_id, kind_of(connection))
+    await abuse_limits(connection).requests.spend(principal.user_id, kind_of(connection))
+    connection.state.principal = principal
     return principal
 
 

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from collab.live.restore import MAX_SNAPSHOT_ID
 from collab.services.snapshots import SnapshotPage
+from web.relay_http import forwarded
 from web.requests import int_param
 from web.security import principal_of
 from web.services import services
@@ -56,6 +57,7 @@ async def compare_snapshot(request: Request) -> Response:
     return JSONResponse(comparison)
 
 
+@forwarded  # run on the record's owner when another node owns it
 async def restore_snapshot(request: Request) -> Response:
     """Set every field to the snapshot's value, as a forward update attributed to the admin."""
     principal = await principal_of(request)

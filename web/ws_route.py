@@ -1,6 +1,10 @@
 """The live endpoint `/ws/{record_id}`: accept, check Origin and session, then the use-case
 (`collab.services.connections`: the record, the role, serving the connection).
 
+A socket relayed by another node of the deployment (collab/cluster/relay.py) carries the principal that
+node authenticated in a signed header instead of a session: its Origin, session and per-user cap were
+checked there.
+
 A refusal is a close with a 44xx code after accepting: a close before accepting reaches a browser as a
 bare HTTP 403, and y-websocket would retry it forever. Its code and reason are `close_frame` of the error.
 
@@ -17,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from auth.errors import AuthError, Forbidden
+from collab.cluster.relay_auth import HEADER as RELAY_HEADER
 from collab.errors import CollabError, RecordNotFound, close_frame
 from collab.metrics import Metrics
 from web.abuse_limits import abuse_limits
@@ -54,21 +59,27 @@ async def record_socket(websocket: WebSocket, send: Send) -> None:
     found = services(websocket)
     slot = None
     try:
-        if not origin_allowed(websocket):
-            raise Forbidden("origin not allowed")
-        principal = await principal_of(websocket)
-        # Taken before the next await and held until the connection ends, whichever way it ends: a count
-        # read here and joined after the awaits below let concurrent connects pass the cap.
-        slot = abuse_limits(websocket).sockets.take(
-            {principal.user_id: found.settings.max_connections_per_user}
-        )
-        if slot is None:
-            raise TooManyOpen("too many connections", _SOCKET_RETRY_SECONDS)
+        relay_header = websocket.headers.get(RELAY_HEADER)  # a credential: never logged
+        if relay_header is not None:
+            # Relayed by the node the client reached, which checked its Origin, session and caps already.
+            principal = found.connections.relayed_principal(relay_header, websocket.path_params["record_id"])
+        else:
+            if not origin_allowed(websocket):
+                raise Forbidden("origin not allowed")
+            principal = await principal_of(websocket)
+            # Taken before the next await and held until the connection ends, whichever way it ends: a
+            # count read here and joined after the awaits below let concurrent connects pass the cap.
+            slot = await abuse_limits(websocket).sockets.acquire(
+                {principal.user_id: found.settings.max_connections_per_user}
+            )
+            if slot is None:
+                raise TooManyOpen("too many connections", _SOCKET_RETRY_SECONDS)
         await found.connections.serve(
             principal,
             websocket.path_params["record_id"],
             channel,
             websocket.query_params.get("epoch"),  # absent: a client that keeps no copy across restores
+            relayed=relay_header is not None,
         )
     except (AuthError, CollabError) as refused:  # raised before the connection joined its room
         code, reason = close_frame(refused)

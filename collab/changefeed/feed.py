@@ -1,37 +1,47 @@
 """The change feed of collections: events published in id order, kept in SQL, pushed to live subscribers.
 
 Every event row is written through the update writer, one transaction at a time, and pushed as soon as its
-transaction commits, in commit order: ids grow in commit order and "everything after id N" is exactly what
-a client that saw N missed. Live edits are coalesced per record over `coalesce_seconds` before they become
-one `record.updated` event; they are derived from the change rows committed with their updates, so events
-a crash kept from being published are published at the next start (`recover`).
+transaction commits, in commit order: a tenant's ids grow in commit order (also when several nodes write:
+persistence/events.py) and "everything after id N" is exactly what a client that saw N missed. Live edits
+are coalesced per record over `coalesce_seconds` before they become one `record.updated` event; they are
+derived from the change rows committed with their updates, so events a crash kept from being published
+are published at the next start (`recover`).
 
 The feed is a consumer of the writer's outcomes: each `Committed` brings the live edits it stored (with
 their record's tenant and collection, so nothing is read back) and the feed's own events with their ids.
 Time (coalescing, heartbeats, pruning) comes from a `Clock`.
+
+With several nodes (`several_nodes`), other nodes' events reach this node's streams too: after each commit
+the feed tells the other nodes, and its `Delivery` reads new events from SQL and pushes them, its own
+included, in id order (collab/changefeed/delivery.py). Presence is not stored: it goes to the
+other nodes' streams over the bus (`presence:<tenant>`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 
+from collab.changefeed.delivery import Delivery, Key
 from collab.changefeed.events import Chunk, FeedEvent, Framer, chunk_of, feed_event, heartbeat
+from collab.changefeed.payloads import describe
 from collab.clock import SYSTEM_CLOCK, Clock
+from collab.cluster.bus import Bus, LocalBus
 from collab.metrics import UNREAD, Metrics
 from collab.periodic import Periodic
 from collab.store.writer import SqlUpdateWriter
 from collab.store.writes import Committed, WriteOutcome
 from persistence import events
 from persistence.database import Database
-from persistence.models import Collection, Record, User, utcnow
+from persistence.models import Record, utcnow
 from persistence.tenant_scope import system_work
 
 log = logging.getLogger(__name__)
@@ -136,7 +146,11 @@ class Feed:
         framer: Framer,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics = UNREAD,
+        bus: Bus | None = None,
+        several_nodes: bool | None = None,
     ) -> None:
+        """`several_nodes`: other nodes may store events in this database (default: the bus is shared);
+        they then reach this node's streams through SQL, woken by the bus when it carries messages."""
         self._framer = framer
         self._metrics = metrics
         self._heartbeat_chunk = heartbeat(framer)
@@ -152,11 +166,18 @@ class Feed:
         self._loop = Periodic("collab-feed", _TICK_SECONDS, self.tick, "publishing the change feed failed")
         self._last_prune: float | None = None
         self._closing = False
+        self._bus: Bus = bus if bus is not None else LocalBus()
+        # Several nodes: every stream's events come from SQL through the delivery (None on one node).
+        several = self._bus.shared if several_nodes is None else several_nodes
+        self._delivery = Delivery(database, framer, self._bus, self._push_chunk) if several else None
+        self._presence_topics: dict[str, Callable[[], None]] = {}  # unsubscribe, per tenant watched
         writer.subscribe(self._committed)
 
     async def __aenter__(self) -> Feed:
         await self.recover()
         self._loop.start()
+        if self._delivery is not None:
+            await self._delivery.__aenter__()
         return self
 
     async def __aexit__(
@@ -165,6 +186,8 @@ class Feed:
         await self._loop.stop()
         await self._writer.flush()  # the rooms' last updates reach `_committed` first
         await self._publish_due(everything=True)
+        if self._delivery is not None:
+            await self._delivery.__aexit__(None, None, None)
         self.end_streams()
 
     # -- publishing --------------------------------------------------------------------------------------
@@ -327,17 +350,33 @@ class Feed:
             per_list.setdefault((event.tenant_id, event.collection_id), []).append(
                 feed_event(self._framer, event_id, event.type, event.payload)
             )
+        if self._delivery is not None:  # in id order with other nodes' events, from SQL
+            self._delivery.stored_here([(key, event) for key, found in per_list.items() for event in found])
+            return
         for key, published in per_list.items():
-            chunk = chunk_of(published)
-            for subscriber in list(self._subscribers.get(key, ())):
-                subscriber.push(chunk)
+            self._push_chunk(key, chunk_of(published))
+
+    def _push_chunk(self, key: Key, chunk: Chunk) -> None:
+        for subscriber in list(self._subscribers.get(key, ())):
+            subscriber.push(chunk)
 
     # -- subscribers -------------------------------------------------------------------------------------
 
     def subscribe(self, subscriber: Subscriber) -> None:
+        """Push the collection's events to `subscriber` from now on; once it has read the collection's
+        newest id, the caller says so (`started`)."""
         if self._closing:
             subscriber.end()
-        self._subscribers.setdefault((subscriber.tenant_id, subscriber.collection_id), set()).add(subscriber)
+        key = (subscriber.tenant_id, subscriber.collection_id)
+        if key not in self._subscribers and self._delivery is not None:
+            self._delivery.watch(key)
+            self._watch_presence(subscriber.tenant_id)
+        self._subscribers.setdefault(key, set()).add(subscriber)
+
+    def started(self, subscriber: Subscriber, newest: int) -> None:
+        """`subscriber`, subscribed, then read `newest` as its collection's newest event id."""
+        if self._delivery is not None:
+            self._delivery.start((subscriber.tenant_id, subscriber.collection_id), newest)
 
     def end_streams(self) -> None:
         """The server is stopping: streams end after what is queued (clients resume by id elsewhere).
@@ -356,8 +395,11 @@ class Feed:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         key = (subscriber.tenant_id, subscriber.collection_id)
         self._subscribers.get(key, set()).discard(subscriber)
-        if not self._subscribers.get(key):
-            self._subscribers.pop(key, None)
+        if not self._subscribers.get(key) and self._subscribers.pop(key, None) is not None:
+            if self._delivery is not None:
+                self._delivery.forget(key)
+            if not any(tenant == subscriber.tenant_id for tenant, _ in self._subscribers):
+                self._presence_topics.pop(subscriber.tenant_id, lambda: None)()
 
     def end_sessions(self, session_ids: set[str]) -> None:
         """A revoked session's streams end at once, like its WebSockets."""
@@ -366,66 +408,41 @@ class Feed:
                 if subscriber.session_id in session_ids:
                     subscriber.end(drop_queued=True)
 
+    def session_ids(self) -> set[str]:
+        """The sessions of the open streams (collab/live/session_watch.py checks them)."""
+        return {
+            s.session_id for subscribers in self._subscribers.values() for s in subscribers if not s.ended
+        }
+
     def push_presence(self, tenant_id: str, collection_id: str, data: dict[str, Any]) -> None:
-        subscribers = list(self._subscribers.get((tenant_id, collection_id), ()))
-        if subscribers:
-            chunk = chunk_of([feed_event(self._framer, None, "presence", data)])
-            for subscriber in subscribers:
-                subscriber.push(chunk)
+        """Who is on a record of this node changed: its collection's streams here and elsewhere hear it."""
+        self._present(tenant_id, collection_id, data)
+        message = {"collection": collection_id, "data": data}
+        self._bus.publish(f"presence:{tenant_id}", json.dumps(message, separators=(",", ":")).encode())
+
+    def _present(self, tenant_id: str, collection_id: str, data: dict[str, Any]) -> None:
+        if self._subscribers.get((tenant_id, collection_id)):
+            self._push_chunk(
+                (tenant_id, collection_id), chunk_of([feed_event(self._framer, None, "presence", data)])
+            )
+
+    # -- other nodes -------------------------------------------------------------------------------------
+
+    def _watch_presence(self, tenant_id: str) -> None:
+        """Hear other nodes' presence of a tenant that has streams here (until its last one ends)."""
+        if tenant_id in self._presence_topics:
+            return
+
+        def present(payload: bytes, node: str) -> None:
+            try:
+                message = json.loads(payload)
+                collection_id, data = str(message["collection"]), dict(message["data"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("a presence message from node %s does not read; left out", node)
+                return
+            self._present(tenant_id, collection_id, data)
+
+        self._presence_topics[tenant_id] = self._bus.subscribe(f"presence:{tenant_id}", present)
 
 
 _EVENT_FIELDS = tuple(f.name for f in fields(events.NewEvent))
-
-
-class Describable(Protocol):
-    """An event, stored (`EventRow`) or about to be (`NewEvent`)."""
-
-    @property
-    def record_id(self) -> str: ...
-    @property
-    def collection_id(self) -> str: ...
-    @property
-    def user_id(self) -> str | None: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def fields(self) -> dict[str, Any]: ...
-    @property
-    def authors(self) -> Sequence[str | int] | None: ...
-
-
-async def describe(session: Any, rows: Sequence[Describable]) -> list[dict[str, Any]]:
-    """The contract's event data: record, collection (name), at, by {id, name, email} (the newest author),
-    fields, authors (the ids of everyone whose changes it covers, newest last, at most
-    `events.MAX_AUTHORS`) and more_authors (how many older authors that list leaves off)."""
-    if not rows:
-        return []
-    collection_ids = {row.collection_id for row in rows}
-    user_ids = {row.user_id for row in rows if row.user_id}
-    found = await session.execute(
-        select(Collection.id, Collection.name).where(Collection.id.in_(collection_ids))
-    )
-    # A Result has .keys(), so dict() would take it for a mapping: build the dict from its rows.
-    names = {collection_id: name for collection_id, name in found}
-    users = (
-        {
-            user.id: {"id": user.id, "name": user.name, "email": user.email}
-            for user in await session.scalars(select(User).where(User.id.in_(user_ids)))
-        }
-        if user_ids
-        else {}
-    )
-    return [_payload(row, names, users) for row in rows]
-
-
-def _payload(row: Describable, names: dict[str, str], users: dict[str, dict[str, str]]) -> dict[str, Any]:
-    authors, more = events.read_authors(row.authors, row.user_id)
-    return {
-        "record": row.record_id,
-        "collection": names.get(row.collection_id),
-        "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=utcnow().tzinfo)).isoformat(),
-        "by": users.get(row.user_id or ""),
-        "fields": row.fields,
-        "authors": authors,
-        "more_authors": more,
-    }

@@ -25,6 +25,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from collab.periodic import stop_tasks
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[bytes, str], None]
@@ -33,6 +35,14 @@ Handler = Callable[[bytes, str], None]
 _RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0)
 _LISTEN_SECONDS = 0.1
 _NODE_ID_BYTES = 8  # hex: 16 characters on the wire
+
+
+def _header(node_id: str) -> bytes:
+    """Each message starts with its sender: one byte of length, then the node id (UTF-8, 1 to 255 bytes)."""
+    encoded = node_id.encode()
+    if not 0 < len(encoded) < 256:
+        raise ValueError("a node id must be 1 to 255 bytes long")
+    return bytes([len(encoded)]) + encoded
 
 
 def new_node_id() -> str:
@@ -110,6 +120,7 @@ class RedisBus:
         self, url: str, node_id: str | None = None, prefix: str = "collab", max_queued: int = 10_000
     ):
         self.node_id = node_id or new_node_id()
+        _header(self.node_id)  # a node id that cannot be sent fails at start, not on each message
         self._url = url
         self._prefix = prefix
         self._client: Redis = Redis.from_url(url, socket_connect_timeout=2.0, health_check_interval=5)
@@ -174,11 +185,7 @@ class RedisBus:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*self._tasks)
         with contextlib.suppress(RedisError, OSError):
             await self._client.aclose()
 
@@ -196,7 +203,7 @@ class RedisBus:
                 log.exception("bus: a listener of the Redis state failed")
 
     async def _send(self) -> None:
-        header = self.node_id.encode()
+        header = _header(self.node_id)
         while True:
             topic, payload = await self._outbox.get()
             try:
@@ -251,14 +258,16 @@ class RedisBus:
         if message.get("type") != "message":
             return
         channel, data = message.get("channel"), message.get("data")
-        if not isinstance(channel, bytes) or not isinstance(data, bytes) or len(data) < 2 * _NODE_ID_BYTES:
+        if not isinstance(channel, bytes) or not isinstance(data, bytes):
             return
-        node = data[: 2 * _NODE_ID_BYTES].decode("ascii", "replace")
+        if not data or len(data) < 1 + data[0]:
+            return
+        node = data[1 : 1 + data[0]].decode("utf-8", "replace")
         if node == self.node_id:
             return
         topic = channel.decode()[len(self._prefix) + 1 :]
         for handler in list(self._handlers.get(topic, ())):
             try:
-                handler(data[2 * _NODE_ID_BYTES :], node)
+                handler(data[1 + data[0] :], node)
             except Exception:
                 log.exception("bus: a handler of %s failed", topic)

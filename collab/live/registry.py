@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 
 from auth.principal import Role
@@ -65,6 +65,13 @@ class RoomRegistry:
         # Told when a room's set of people changes, and when sessions end (other live streams close too).
         self.presence_listeners: list[Callable[[Room], None]] = []
         self.session_end_listeners: list[Callable[[set[str]], None]] = []
+        # Several nodes (collab/cluster/ownership.py): `admit` runs before a use-case uses a room (it claims
+        # the record; raises when another node owns it); eviction listeners hear of each room evicted (the
+        # record is released). None / empty on one node.
+        self.admit: Callable[[str], Awaitable[None]] | None = None
+        self.eviction_listeners: list[Callable[[str], Awaitable[None]]] = []
+        # Told of every `close_record` (the record's room may be live on another node).
+        self.record_close_listeners: list[Callable[[str, int, str], None]] = []
 
     async def __aenter__(self) -> RoomRegistry:
         self._housekeeping = asyncio.create_task(self._housekeep(), name="collab-housekeeping")
@@ -135,6 +142,8 @@ class RoomRegistry:
 
     @contextlib.asynccontextmanager
     async def use(self, record_id: str) -> AsyncIterator[Room]:
+        if self.admit is not None:
+            await self.admit(record_id)
         room = await self.acquire(record_id)
         try:
             yield room
@@ -252,6 +261,16 @@ class RoomRegistry:
             del self._rooms[record_id]
             self._idle_since.pop(record_id, None)
             log.debug("evicted idle room %s", record_id)
+            for listener in self.eviction_listeners:
+                await listener(record_id)
+
+    def drop(self, record_ids: frozenset[str]) -> None:
+        """Drop these records' rooms at once (this node no longer owns them): their clients reconnect
+        (1012) to wherever the records are owned next."""
+        for record_id in record_ids:
+            room = self._rooms.get(record_id)
+            if room is not None:
+                self._discard(room)
 
     # -- acting on live connections for auth (auth itself never reaches into rooms) -----------------------
 
@@ -319,6 +338,8 @@ class RoomRegistry:
 
     def close_record(self, record_id: str, code: int, reason: str) -> int:
         """Close every live connection of one record (it was deleted); returns how many were open."""
+        for listener in self.record_close_listeners:
+            listener(record_id, code, reason)
         room = self._rooms.get(record_id)
         if room is None:
             return 0

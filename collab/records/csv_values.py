@@ -12,6 +12,12 @@ multiselect and link lists split on `;`, decimals kept as the text they are (the
 canonical), a person by user id or by email address. The schema check (`schema.check_values`) then
 decides whether the value fits, as for any other write.
 
+A linked record is named by its id or by its title (`link_ids`): the title matched exactly but ignoring
+case, among the live records of the link's target collection; an id wins over a title, a title that
+several records have is an error saying how many, and so is one no live record has; an unknown id is
+left for the reference check to name, as before. Titles compare as the stored list values do
+(`record_values.fold`: their first 200 characters).
+
 Values to cells: lists joined with `; `, booleans `true`/`false`, numbers as JSON writes them, text as it
 is. CSV injection: a spreadsheet runs a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return
 as a formula, so such a cell is written with a `'` in front (spreadsheets hide it; a plain number such as
@@ -33,6 +39,8 @@ from typing import Any
 
 from collab.errors import CsvInvalid
 from collab.records.schema import MAX_SAFE_INTEGER, FieldSpec, is_date
+from persistence.models import is_id
+from persistence.record_values import fold
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = ";"
@@ -52,6 +60,28 @@ class CellError(ValueError):
 class Table:
     headers: list[str]
     rows: list[list[str]]  # each as long as `headers` (short rows padded with empty cells)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTargets:
+    """What the cells of one link column name in its target collection, as the database has it."""
+
+    ids: frozenset[str]  # the cells' items that are ids of records there
+    titles: Mapping[str, tuple[str, ...]]  # a folded title (`fold`) -> the ids of the live records with it
+
+
+def link_ids(items: list[str], targets: LinkTargets) -> list[str]:
+    """A link cell's items (ids or titles) as record ids; `CellError` for a title several records have or
+    none. An unknown id is kept as it is, for the reference check to say so."""
+    found: list[str] = []
+    for item in items:
+        matches = () if item in targets.ids else targets.titles.get(fold(item), ())
+        if len(matches) > 1:
+            raise CellError(f"{len(matches)} records are titled «{item}»: name the one you mean by its id")
+        if not matches and not is_id(item):
+            raise CellError(f"no record has the id or title «{item}»")
+        found.append(matches[0] if matches else item)
+    return found
 
 
 def read_csv(data: bytes, max_rows: int) -> Table:

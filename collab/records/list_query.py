@@ -7,7 +7,9 @@ Anything unknown or malformed is `InvalidArgument` (400) naming it, never a 500.
 A cursor is opaque to clients: the position of the last row of the previous page (its sort value and id,
 and whether it was among the records with no value, which come last in either order), for one sort and
 order. It carries a checksum, so that a cursor altered or cut short is refused rather than read as some
-other position; it grants nothing (every page is scoped and role-checked like the first).
+other position; it grants nothing (every page is scoped and role-checked like the first). A cursor after a
+page whose total was an estimate carries that estimate, with a fingerprint of the filters it was made for:
+the next pages of the same filters show it again instead of estimating anew (list_totals.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +60,7 @@ OPERATORS = {
 # Kinds a list can be sorted by (a multi-valued field has no one value to sort by).
 SORTABLE = ("text", "number", "date", "bool", "decimal")
 _MAX_EXPONENT = 300
-_CURSOR_VERSION = 1
+_CURSOR_VERSION = 2  # 2 added the carried estimate; a version 1 cursor (no estimate) is still read
 _CHECK_BYTES = 8
 _CHECK_KEY = b"collab list cursor"
 
@@ -76,6 +78,8 @@ class Cursor:
     empty: bool  # among the records with no value for the sort field (they come last)
     value: Any  # the sort value: datetime, str (folded text), Decimal, date, bool; None when empty
     record_id: str
+    # The first page's estimated total, for the same filters (`ListQuery.filtered`); None: count anew.
+    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,13 @@ class ListQuery:
     updated_by: str | None = None
     updated_within_days: int | None = None
     cursor: Cursor | None = None
+
+    @property
+    def filtered(self) -> str:
+        """A fingerprint of what the records must pass (filters, search, author, days): a cursor carries
+        it with an estimated total, which only pages of the same filters may show again."""
+        wanted = (sorted(map(repr, self.filters)), self.search, self.updated_by, self.updated_within_days)
+        return hashlib.blake2b(repr(wanted).encode(), digest_size=8).hexdigest()
 
 
 def parse(specs: list[FieldSpec], params: Mapping[str, str]) -> ListQuery:
@@ -112,7 +123,7 @@ def parse(specs: list[FieldSpec], params: Mapping[str, str]) -> ListQuery:
         raise InvalidArgument("offset is not supported: pass the next_cursor of the previous page as cursor")
     search = (params.get("q") or "").strip()[:MAX_TEXT] or None
     cursor = params.get("cursor") or None
-    return ListQuery(
+    query = ListQuery(
         sort=sort,
         kind=kind,
         descending=order == "desc",
@@ -121,8 +132,10 @@ def parse(specs: list[FieldSpec], params: Mapping[str, str]) -> ListQuery:
         search=search.lower() if search else None,
         updated_by=_text(params.get("updated_by"), "updated_by") or None,
         updated_within_days=_integer(params, "updated_within_days", None, 1, MAX_DAYS),
-        cursor=None if cursor is None else decode_cursor(cursor, sort, order, kind),
     )
+    if cursor is None:
+        return query
+    return replace(query, cursor=decode_cursor(cursor, sort, order, kind, query.filtered))
 
 
 def _kind(kinds: Mapping[str, str | None], key: str, doing: str) -> str:
@@ -214,16 +227,18 @@ def encode_cursor(query: ListQuery, cursor: Cursor) -> str:
         value = value.isoformat()
     elif isinstance(value, Decimal | float | int) and not isinstance(value, bool):
         value = str(value)  # exactly: a Decimal as it is, a double as its shortest repr
+    carried = [None, None] if cursor.total is None else [cursor.total, query.filtered]
     payload = json.dumps(
-        [_CURSOR_VERSION, query.sort, query.descending, cursor.empty, value, cursor.record_id],
+        [_CURSOR_VERSION, query.sort, query.descending, cursor.empty, value, cursor.record_id, *carried],
         separators=(",", ":"),
         ensure_ascii=False,
     ).encode()
     return base64.urlsafe_b64encode(_check(payload) + payload).decode().rstrip("=")
 
 
-def decode_cursor(token: str, sort: str, order: str, kind: str) -> Cursor:
-    """The position `token` names; `InvalidArgument` when it was altered, or made for another sort."""
+def decode_cursor(token: str, sort: str, order: str, kind: str, filtered: str | None = None) -> Cursor:
+    """The position `token` names; `InvalidArgument` when it was altered, or made for another sort. Its
+    carried estimate only when it was made for these filters (`filtered`: `ListQuery.filtered`)."""
     refused = InvalidArgument("cursor is not valid: pass the next_cursor of a previous page unchanged")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -233,17 +248,24 @@ def decode_cursor(token: str, sort: str, order: str, kind: str) -> Cursor:
     if len(token) > 2000 or check != _check(payload):
         raise refused
     try:
-        version, cursor_sort, descending, empty, value, record_id = json.loads(payload)
+        fields = json.loads(payload)
+        version, cursor_sort, descending, empty, value, record_id = fields[:6]
+        total, made_for = fields[6:] if version == _CURSOR_VERSION else (None, None)
     except (ValueError, TypeError):
         raise refused from None
-    if version != _CURSOR_VERSION or not isinstance(record_id, str) or not isinstance(empty, bool):
+    if version not in (1, _CURSOR_VERSION) or not isinstance(record_id, str) or not isinstance(empty, bool):
         raise refused
     if cursor_sort != sort or descending != (order == "desc"):
         raise InvalidArgument("cursor was made for another sort or order: start again without it")
+    carried = _carried(total) if filtered is not None and made_for == filtered else None
     try:
-        return Cursor(empty, None if empty else _sort_value(kind, value), record_id)
+        return Cursor(empty, None if empty else _sort_value(kind, value), record_id, carried)
     except (ValueError, TypeError):
         raise refused from None
+
+
+def _carried(total: Any) -> int | None:
+    return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
 
 
 def _sort_value(kind: str, value: Any) -> Any:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pycrdt import Doc
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,6 +116,36 @@ async def find_record(
     if row is None:
         raise RecordNotFound(record_id)
     return row[0], row[1]
+
+
+# `find_record`'s rule for a live join (issue 17), built once over the tables: the columns a join needs
+# (tenant, collection, epoch, the collection's fields), without building a statement and loading two ORM
+# objects per join.
+_records, _collections = Record.__table__, Collection.__table__
+_JOIN_ROW = (
+    select(_records.c.tenant_id, _records.c.collection_id, _records.c.epoch, _collections.c.fields)
+    .join(_collections, _collections.c.id == _records.c.collection_id)
+    .where(
+        _records.c.id == bindparam("record_id"),
+        _records.c.tenant_id == bindparam("tenant_id"),
+        _records.c.deleted_at.is_(None),
+    )
+)
+
+
+async def find_join_row(
+    session: AsyncSession, principal: Principal, record_id: str
+) -> tuple[str, str, str, Any]:
+    """The caller's live record as a join needs it: (tenant id, collection id, epoch, the collection's field
+    definitions as stored); `RecordNotFound` exactly when `find_record` raises it."""
+    if not is_id(record_id):
+        raise RecordNotFound(record_id)
+    row = (
+        await session.execute(_JOIN_ROW, {"record_id": record_id, "tenant_id": principal.tenant_id})
+    ).first()
+    if row is None:
+        raise RecordNotFound(record_id)
+    return row[0], row[1], row[2], row[3]
 
 
 def chosen_id(record_id: Any) -> str | None:

@@ -3,10 +3,12 @@
 Editing a schema (collab/records/schema_change.py says what may change) takes effect at once in the open
 rooms of the collection (their corrections and unique checks use the new fields), is announced to the
 collection's feed as `collection.updated` (open tables and lists re-read the schema) and is audit-logged.
+Rooms of the collection on other nodes get it through collab/cluster/schemas.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from auth import audit
@@ -29,10 +31,19 @@ COLLECTION_UPDATED = "collection.updated"
 
 
 class Collections:
-    def __init__(self, database: Database, registry: RoomRegistry, feed: Feed) -> None:
+    def __init__(
+        self,
+        database: Database,
+        registry: RoomRegistry,
+        feed: Feed,
+        changed: Callable[[str], None] | None = None,
+    ) -> None:
+        """`changed(collection_id)`: told after a schema edit reached this node's rooms, so that the other
+        nodes' rooms get it too (collab/cluster/schemas.py)."""
         self._database = database
         self._registry = registry
         self._feed = feed
+        self._changed = changed
 
     async def all(self, principal: Principal) -> list[dict[str, Any]]:
         require(principal, Action.READ)
@@ -90,6 +101,8 @@ class Collections:
             body = records.collection_json(collection)
         for room in self._registry.open_rooms(principal.tenant_id, collection.id):
             room.use_specs(specs)
+        if self._changed is not None:
+            self._changed(collection.id)
         await self._feed.publish(
             events.NewEvent(
                 tenant_id=principal.tenant_id,

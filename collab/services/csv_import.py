@@ -2,7 +2,9 @@
 
 The file is read whole (its size is bounded by the route, its rows by `MAX_ROWS`), each column mapped to a
 field, each cell turned into a value (`collab/records/csv_values.py`) and every row checked with the
-collection's schema, as an HTTP create is. A preview answers what a commit would do; a commit creates the
+collection's schema, as an HTTP create is. A link cell may name records by id or by title
+(`csv_values.link_ids`): the titles of a link column are looked up once per import (`_link_targets`), not
+per row. A preview answers what a commit would do; a commit creates the
 valid rows in batches of `BATCH_ROWS` records, each batch one transaction (`collab/records/bulk_create.py`)
 followed by the batch's `record.created` events, and reports progress after each batch. With
 `on_error=refuse` every row is checked before anything is written and the records are created in a single
@@ -20,8 +22,10 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from auth.access import Action, require
 from auth.principal import Principal
@@ -29,13 +33,14 @@ from collab.changefeed.feed import Feed
 from collab.errors import CsvInvalid, SchemaError
 from collab.records import records
 from collab.records.bulk_create import Created, create_records
-from collab.records.csv_values import CellError, Table, read_csv, to_value
+from collab.records.csv_values import CellError, LinkTargets, Table, link_ids, read_csv, to_value
 from collab.records.row_checks import RowChecks
 from collab.records.schema import FieldSpec, check_write, specs_from_json
 from collab.services.deferred import Deferred
 from persistence import events
 from persistence.database import Database
-from persistence.models import Collection, User
+from persistence.models import Collection, Record, RecordValue, User
+from persistence.record_values import TEXT_CHARS, fold
 
 MAX_ROWS = 10_000
 MAX_BYTES = 20 * 1024 * 1024
@@ -45,6 +50,7 @@ SAMPLE_ROWS = 20
 MODES = ("preview", "commit")
 ON_ERROR = ("skip", "refuse")
 _YIELD_EVERY = 500  # rows checked between two chances for the event loop to serve others
+_LOOKUP_CHUNK = 4_000  # link cell items per query: two parameters each, within SQLite's and asyncpg's limits
 _TAKEN = "a unique value was taken by another record meanwhile: the rows from there on were not imported"
 
 
@@ -231,13 +237,17 @@ async def _check(
                 continue
             if value is not None:
                 values[spec.key] = value
-        try:
-            values = check_write(specs, values, creating=True)
-        except SchemaError as error:
-            problems = error.errors | problems
         rows.append((number, values, problems))
         if number % _YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let rooms and streams run between slices of a large file
+    await _name_links(database, principal.tenant_id, [spec for _, spec in columns], rows)
+    for at, (number, values, problems) in enumerate(rows):
+        try:
+            rows[at] = (number, check_write(specs, values, creating=True), problems)
+        except SchemaError as error:
+            rows[at] = (number, values, error.errors | problems)
+        if number % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
     more = RowChecks(principal.tenant_id, collection.id, specs, mapping.values())
     if more.needed:
         async with database.session() as session:
@@ -256,6 +266,65 @@ async def _check(
         else:
             checked.valid.append((number, values))
     return checked
+
+
+async def _name_links(
+    database: Database,
+    tenant_id: str,
+    specs: list[FieldSpec],
+    rows: list[tuple[int, dict[str, Any], dict[str, str]]],
+) -> None:
+    """Each link column's items as record ids (titles replaced), in place; a title several records have is
+    the row's error for that field."""
+    links = [spec for spec in specs if spec.type == "link" and spec.target]
+    if not links:
+        return
+    async with database.session() as session:
+        for spec in links:
+            items = {item for _, values, _ in rows for item in values.get(spec.key) or ()}
+            targets = await _link_targets(session, tenant_id, spec.target or "", items)
+            for _, values, problems in rows:
+                if values.get(spec.key):
+                    try:
+                        values[spec.key] = link_ids(values[spec.key], targets)
+                    except CellError as error:
+                        problems[spec.key] = str(error)
+                        del values[spec.key]
+
+
+async def _link_targets(session: AsyncSession, tenant_id: str, target: str, items: set[str]) -> LinkTargets:
+    """Which `items` are ids of `target`'s records (deleted ones too, as the reference check allows), and
+    which live records have each of their titles: one query per `_LOOKUP_CHUNK` items, from the stored list
+    values (`record_values`: live records only), whatever the number of rows."""
+    collection = await session.scalar(
+        select(Collection).where(Collection.tenant_id == tenant_id, Collection.name == target)
+    )
+    if collection is None or not items:
+        return LinkTargets(frozenset(), {})
+    title_key = next((s["key"] for s in collection.fields if s.get("type") == "text"), None)
+    ids: set[str] = set()
+    titles: dict[str, list[str]] = {}
+    ordered = sorted(items)
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        chunk = ordered[start : start + _LOOKUP_CHUNK]
+        by_id = select(Record.id, literal(None).label("title")).where(
+            Record.tenant_id == tenant_id, Record.collection_id == collection.id, Record.id.in_(chunk)
+        )
+        # Longer cells cannot be told apart from their first TEXT_CHARS characters: only ids for them.
+        folded = {fold(item) for item in chunk if len(item) <= TEXT_CHARS}
+        by_title = select(RecordValue.record_id, RecordValue.text_folded).where(
+            RecordValue.tenant_id == tenant_id,
+            RecordValue.collection_id == collection.id,
+            RecordValue.field == (title_key or ""),
+            RecordValue.text_folded.in_(folded),
+        )
+        query: Executable | Any = union_all(by_id, by_title) if title_key and folded else by_id
+        for record_id, title in await session.execute(query):
+            if title is None:
+                ids.add(record_id)
+            else:
+                titles.setdefault(title, []).append(record_id)
+    return LinkTargets(frozenset(ids), {title: tuple(sorted(found)) for title, found in titles.items()})
 
 
 def _created_events(principal: Principal, made: list[Created]) -> list[events.NewEvent]:

@@ -1,7 +1,7 @@
 """Login sessions: log in, authenticate a token, log out, list and revoke the caller's own sessions.
 
 A session that ends here ends everywhere at once: its live sockets close (4401, with the reason) and its
-feed streams end (the registry tells the feed).
+feed streams end (the registry tells the feed), on every node when `registry` is `AccessChanges`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from auth.errors import InvalidCredentials, SessionEnded, SessionNotFound
 from auth.principal import Principal
 from auth.sessions import SessionPolicy
 from auth.throttle import LoginThrottle, TooManyAttempts
+from collab.cluster.access import LiveEffects
 from collab.errors import close_frame
-from collab.live.registry import RoomRegistry
 from collab.metrics import UNREAD, Metrics
 from collab.records.records import iso
 from persistence.database import Database
@@ -31,7 +31,7 @@ class Sessions:
     def __init__(
         self,
         database: Database,
-        registry: RoomRegistry,
+        registry: LiveEffects,  # the room registry, or `AccessChanges` to act on every node
         throttle: LoginThrottle,
         policy: SessionPolicy,
         metrics: Metrics = UNREAD,

@@ -2,7 +2,8 @@
 
 A client that resumes from an event id gets exactly what it missed, in order, once, then the live events;
 an id the server no longer keeps gets a `reset` event (reload the list). `presence` events (not stored, no
-id) say who is on which record right now. Events are framed by the `Framer` the transport supplies.
+id) say who is on which record right now (on every node, from the presence board in Redis; without Redis
+this node's rooms only). Events are framed by the `Framer` the transport supplies.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 from auth.access import Action, require
 from auth.principal import Principal
 from collab.changefeed.events import FeedEvent, Framer, feed_event
-from collab.changefeed.feed import Feed, Subscriber, describe
+from collab.changefeed.feed import Feed, Subscriber
+from collab.changefeed.payloads import describe
+from collab.cluster.presence import PresenceBoard
 from collab.live.registry import RoomRegistry
 from collab.live.room import Room
 from collab.metrics import UNREAD, Metrics
@@ -47,8 +50,11 @@ class Streams:
         feed: Feed,
         framer: Framer,
         metrics: Metrics = UNREAD,
+        board: PresenceBoard | None = None,
     ) -> None:
+        """`board`: several nodes with Redis: who is on the records whose rooms live on other nodes."""
         self._metrics = metrics
+        self._board = board
         self._database = database
         self._registry = registry
         self._feed = feed
@@ -63,10 +69,14 @@ class Streams:
             # Subscribed before the backlog is read, so nothing published meanwhile falls between the two.
             self._feed.subscribe(subscriber)
             try:
-                sent = await events.newest_id(session) if last_id is None else last_id
+                # The collection's own newest id: ids of different tenants do not become visible in id
+                # order when several nodes write (persistence/events.py), a tenant's do.
+                newest = await events.newest_id(session, principal.tenant_id, collection.id)
             except BaseException:
                 self._feed.unsubscribe(subscriber)
                 raise
+        self._feed.started(subscriber, newest)
+        sent = newest if last_id is None else last_id
         return Stream(subscriber, sent, self._opening(subscriber, last_id), self._feed)
 
     def presence_changed(self, room: Room) -> None:
@@ -82,8 +92,15 @@ class Streams:
         if last_id is not None:
             async for missed in self._backlog(subscriber, last_id):
                 yield missed
-        for room in self._registry.open_rooms(subscriber.tenant_id, subscriber.collection_id):
+        here = self._registry.open_rooms(subscriber.tenant_id, subscriber.collection_id)
+        for room in here:
             yield feed_event(self._framer, None, "presence", presence_of(room))
+        if self._board is not None:  # rooms on other nodes (without Redis: this node's only)
+            local = {room.record_id for room in here}
+            for entry in await self._board.tenant_rooms(subscriber.tenant_id):
+                if entry.collection_id == subscriber.collection_id and entry.record_id not in local:
+                    data = people_event(entry.record_id, entry.people)
+                    yield feed_event(self._framer, None, "presence", data)
 
     async def _backlog(self, subscriber: Subscriber, last_id: int) -> AsyncIterator[FeedEvent]:
         # A page per session: a stream may take long to write, and holds no connection meanwhile.
@@ -112,9 +129,12 @@ class Streams:
 
 def presence_of(room: Room) -> dict[str, Any]:
     """A `presence` event's data: the record and who is on it."""
-    users = room.presence()
+    return people_event(room.record_id, room.presence())
+
+
+def people_event(record_id: str, users: list[dict[str, Any]] | list[dict[str, object]]) -> dict[str, Any]:
     return {
-        "record": room.record_id,
+        "record": record_id,
         "count": len(users),
         "users": [{"id": u["id"], "name": u["name"]} for u in users],
     }

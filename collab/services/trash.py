@@ -27,6 +27,7 @@ from collab.records import records
 from collab.records.list_query import Cursor, ListQuery, decode_cursor, encode_cursor
 from collab.records.records import iso, user_refs
 from collab.records.title import title_of
+from collab.store.retention import Hold, always_mine
 from persistence import trash
 from persistence.database import Database
 from persistence.models import Collection, Record, utcnow
@@ -112,9 +113,11 @@ class TrashPurge:
         retention_days: float,
         check_seconds: float,
         now: Callable[[], datetime] = utcnow,
+        hold: Hold = always_mine,
     ) -> None:
         self._database = database
         self._is_open = is_open
+        self._hold = hold  # several nodes: a record live on another node is that node's to purge
         self._retention = timedelta(days=retention_days) if retention_days > 0 else None
         self._now = now
         self._loop = Periodic(
@@ -162,9 +165,12 @@ class TrashPurge:
         if self._is_open(due.record_id):
             return False  # a room of this node still holds it (evicted soon): the next run purges it
         try:
-            async with self._database.session() as session:
-                done = await trash.purge(session, due.record_id, due.deleted_at)
-                await session.commit()
+            async with self._hold(due.record_id) as mine:
+                if not mine or self._is_open(due.record_id):
+                    return False  # live on another node, or opened here meanwhile: a later run
+                async with self._database.session() as session:
+                    done = await trash.purge(session, due.record_id, due.deleted_at)
+                    await session.commit()
         except Exception:
             log.exception("purging record %s failed; it stays in the trash for now", due.record_id)
             return False

@@ -2,7 +2,7 @@
 
 What an admin changes about a user acts on that user's live connections at once: a deactivated user's
 sockets close (4403) and streams end, a reset password ends every session (4401), a new role judges the
-next message of each open socket.
+next message of each open socket; on every node when `access` is `AccessChanges` (collab/cluster/access.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from auth.access import Action, require
 from auth.errors import Forbidden, SessionEnded
 from auth.principal import Principal, Role
 from auth.throttle import Lockout, LoginThrottle
+from collab.cluster.access import LiveEffects
+from collab.cluster.presence import PresenceBoard
 from collab.errors import close_frame
 from collab.live.registry import RoomRegistry
 from collab.records.records import iso, user_refs
@@ -46,9 +48,19 @@ class AuditPage:
 
 
 class Users:
-    def __init__(self, database: Database, registry: RoomRegistry, throttle: LoginThrottle) -> None:
+    def __init__(
+        self,
+        database: Database,
+        registry: RoomRegistry,
+        throttle: LoginThrottle,
+        access: LiveEffects | None = None,
+        board: PresenceBoard | None = None,
+    ) -> None:
+        """`board`: several nodes with Redis: who is on the records whose rooms live on other nodes."""
+        self._board = board
         self._database = database
         self._registry = registry
+        self._access = access if access is not None else registry  # what acts on live connections
         self._throttle = throttle
 
     async def all(self, principal: Principal) -> list[dict[str, Any]]:
@@ -98,10 +110,10 @@ class Users:
             await session.commit()
         if change.deactivated:
             gone = close_frame(Forbidden("user deactivated"))
-            self._registry.close_sessions(set(change.ended_sessions), *gone)
-            self._registry.close_user(change.user.id, *gone)
+            self._access.close_sessions(set(change.ended_sessions), *gone)
+            self._access.close_user(change.user.id, *gone)
         elif change.role_changed:
-            self._registry.change_role(change.user.id, Role(change.user.role))
+            self._access.change_role(change.user.id, Role(change.user.role))
         return user_json(change.user)
 
     async def delete(self, principal: Principal, user_id: str, ip: str) -> None:
@@ -112,31 +124,32 @@ class Users:
             change = await admin.delete_user(session, principal, user_id, ip)
             await session.commit()
         gone = close_frame(Forbidden("user deleted"))
-        self._registry.close_sessions(set(change.ended_sessions), *gone)
-        self._registry.close_user(change.user.id, *gone)
+        self._access.close_sessions(set(change.ended_sessions), *gone)
+        self._access.close_user(change.user.id, *gone)
 
     async def online(self, principal: Principal) -> list[dict[str, Any]]:
-        """Who has a record open in the tenant right now (this server's connections): each person once, with
-        the records they have open and since when, earliest first."""
+        """Who has a record open in the tenant right now (this server's connections, and with several nodes
+        on Redis those of rooms on the other nodes, from the presence board): each person once, with the
+        records they have open and since when, earliest first."""
         require(principal, Action.ADMINISTER)
         mine = [c for c in self._registry.connections() if c.principal.tenant_id == principal.tenant_id]
+        # (since, user id, name, record id) of every connection, here and on the other nodes.
+        seen = [(iso(c.joined_at), c.principal.user_id, c.principal.name, c.record_id) for c in mine]
+        if self._board is not None:
+            here = {c.record_id for c in mine}
+            for room in await self._board.tenant_rooms(principal.tenant_id):
+                if room.record_id not in here:
+                    seen += [
+                        (str(p["since"]), str(p["id"]), str(p["name"]), room.record_id) for p in room.people
+                    ]
         async with self._database.session() as session:
-            titles = await record_titles(session, principal.tenant_id, {c.record_id for c in mine})
+            titles = await record_titles(session, principal.tenant_id, {entry[3] for entry in seen})
         people: dict[str, dict[str, Any]] = {}
-        for connection in sorted(mine, key=lambda c: c.joined_at):
-            who = connection.principal
-            person = people.setdefault(
-                who.user_id,
-                {"id": who.user_id, "name": who.name, "since": iso(connection.joined_at), "records": {}},
-            )
-            if connection.record_id in titles:  # a record deleted since is no longer "open"
+        for since, user_id, name, record_id in sorted(seen):
+            person = people.setdefault(user_id, {"id": user_id, "name": name, "since": since, "records": {}})
+            if record_id in titles:  # a record deleted since is no longer "open"
                 person["records"].setdefault(
-                    connection.record_id,
-                    {
-                        "id": connection.record_id,
-                        **titles[connection.record_id],
-                        "since": iso(connection.joined_at),
-                    },
+                    record_id, {"id": record_id, **titles[record_id], "since": since}
                 )
         return [{**person, "records": list(person["records"].values())} for person in people.values()]
 
@@ -150,7 +163,7 @@ class Users:
         async with self._database.session() as session:
             generated, ended = await admin.reset_password(session, principal, user_id, password, ip)
             await session.commit()
-        self._registry.close_sessions(set(ended), *close_frame(SessionEnded("password reset")))
+        self._access.close_sessions(set(ended), *close_frame(SessionEnded("password reset")))
         return generated
 
     async def audit(self, principal: Principal, read_page: Deferred[AuditPage]) -> list[dict[str, Any]]:

@@ -11,11 +11,17 @@ The delay in step 2 is for readers: loading a record reads its newest snapshot a
 it, in two queries. A loader that read the previous snapshot just before a new one was written still needs
 the rows the new one covers; deleting only under a snapshot older than one check interval leaves it that
 long to read them. Snapshots are kept. History older than the retention goes with the rows.
+
+Several nodes: a record is folded only by its owner, or by a node that takes its lock for the fold when no
+node owns it (`hold`), so that a fold never runs twice at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
@@ -34,12 +40,24 @@ log = logging.getLogger(__name__)
 # Log rows read per query while looking for old ones.
 _SCAN_BATCH = 1000
 
+Hold = Callable[[str], AbstractAsyncContextManager[bool]]
+
+
+@contextlib.asynccontextmanager
+async def always_mine(record_id: str) -> AsyncIterator[bool]:
+    yield True  # one node: every record is this node's
+
 
 class Retention:
     """A background task (entered in the lifespan); does nothing when `retention_days` is 0 or less."""
 
-    def __init__(self, database: Database, retention_days: float, check_seconds: float) -> None:
+    def __init__(
+        self, database: Database, retention_days: float, check_seconds: float, hold: Hold = always_mine
+    ) -> None:
+        """`hold(record_id)`: whether this node may fold the record now (several nodes: no other node owns
+        it; collab/cluster/ownership.py), held for the fold."""
         self._database = database
+        self._hold = hold
         self._retention = timedelta(days=retention_days) if retention_days > 0 else None
         self._every = check_seconds
         self._loop = Periodic(
@@ -69,7 +87,9 @@ class Retention:
         deleted = 0
         for record_id, newest_old_seq in (await self._records_with_old_rows(cutoff)).items():
             try:
-                deleted += await self._fold(record_id, newest_old_seq, cutoff, settled)
+                async with self._hold(record_id) as mine:
+                    if mine:  # else its owner's retention folds it
+                        deleted += await self._fold(record_id, newest_old_seq, cutoff, settled)
             except Exception:
                 log.exception("retention of record %s failed; its rows stay until the next check", record_id)
         return deleted

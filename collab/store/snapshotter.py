@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Doc
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collab.errors import CollabError, RoomLoadFailed
@@ -31,9 +31,9 @@ from collab.records.schema import FieldSpec, specs_from_json
 from collab.records.unique_claims import claim_loaded
 from collab.records.uniqueness import unique_specs
 from collab.ycodec.boundary import apply_update_safely
-from persistence import changes, client_ids, snapshots, update_log
+from persistence import client_ids, snapshots, update_log
 from persistence.database import Database
-from persistence.models import Collection, Record
+from persistence.models import ChangeRow, ClientIdRow, Collection, Record, SnapshotRow, UpdateRow
 from persistence.tenant_scope import system_work
 from persistence.unique_values import Taken
 
@@ -67,6 +67,49 @@ async def load_document(database: Database, record_id: str, client_id: int | Non
     except Exception as exc:
         raise RoomLoadFailed(f"could not read record {record_id}") from exc
     return _replayed(record_id, blobs, client_id), upto_seq
+
+
+# A room load's reads (issue 17), built once as Core statements over the tables: building them per load (the
+# authors' window query most of all) and running them through the ORM's compile step cost more CPU than
+# SQLite spent running them; built once, a cold join took 13 % fewer instructions (bench/README.md). They
+# read what `client_ids.owners`, `snapshots.load_state` and `changes.last_authors` read, the same way.
+_records, _collections = Record.__table__, Collection.__table__
+_RECORD_ROW = (
+    select(_records.c.tenant_id, _records.c.collection_id, _collections.c.fields)
+    .join(_collections, _collections.c.id == _records.c.collection_id)
+    .where(_records.c.id == bindparam("record_id"))
+)
+_client_ids = ClientIdRow.__table__
+_OWNERS = select(_client_ids.c.client_id, _client_ids.c.user_id).where(
+    _client_ids.c.record_id == bindparam("record_id")
+)
+_snapshots = SnapshotRow.__table__
+_NEWEST_SNAPSHOT = (
+    select(_snapshots.c.state, _snapshots.c.upto_seq)
+    .where(_snapshots.c.record_id == bindparam("record_id"))
+    .order_by(_snapshots.c.upto_seq.desc(), _snapshots.c.id.desc())
+    .limit(1)
+)
+_log = UpdateRow.__table__
+_LOG_AFTER = (
+    select(_log.c.data)
+    .where(_log.c.record_id == bindparam("record_id"), _log.c.seq > bindparam("after"))
+    .order_by(_log.c.seq)
+)
+_changes = ChangeRow.__table__
+# The newest change of each field by time, not by id (see `changes.last_authors`).
+_ranked = (
+    select(
+        _changes.c.field,
+        _changes.c.user_id,
+        func.row_number()
+        .over(partition_by=_changes.c.field, order_by=(_changes.c.at.desc(), _changes.c.id.desc()))
+        .label("rank"),
+    )
+    .where(_changes.c.record_id == bindparam("record_id"))
+    .subquery()
+)
+_LAST_AUTHORS = select(_ranked.c.field, _ranked.c.user_id).where(_ranked.c.rank == 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +147,9 @@ async def load_room(database: Database, record_id: str, check: RecordCheck | Non
     try:
         async with database.session() as session:
             row: Any = await check(session) if check is not None else await _record_row(session, record_id)
-            owners = await client_ids.owners(session, record_id)
-            blobs, _ = await snapshots.load_state(session, record_id)
+            key = {"record_id": record_id}
+            owners = {c: u or client_ids.SERVER for c, u in await session.execute(_OWNERS, key)}
+            blobs = await _stored_state(session, record_id)
             authors = await _last_authors(session, record_id)
     except CollabError:  # `RoomLoadFailed`, or the check's refusal
         raise
@@ -125,22 +169,29 @@ async def load_room(database: Database, record_id: str, check: RecordCheck | Non
 
 
 async def _record_row(session: AsyncSession, record_id: str) -> RecordRow:
-    row = (
-        await session.execute(
-            select(Record.tenant_id, Record.collection_id, Collection.fields)
-            .join(Collection, Collection.id == Record.collection_id)
-            .where(Record.id == record_id)
-        )
-    ).first()
+    row = (await session.execute(_RECORD_ROW, {"record_id": record_id})).first()
     if row is None:
         raise RoomLoadFailed(f"record {record_id} does not exist")
     return row[0], row[1], row[2]
 
 
+async def _stored_state(session: AsyncSession, record_id: str) -> list[bytes]:
+    """The newest snapshot's state, then the log rows after it (as `snapshots.load_state`: each query reads
+    one range of an index, and a snapshot written between them covers only rows the second still reads)."""
+    newest = (await session.execute(_NEWEST_SNAPSHOT, {"record_id": record_id})).first()
+    blobs: list[bytes] = [newest[0]] if newest is not None else []
+    after = newest[1] if newest is not None else 0
+    blobs.extend((await session.scalars(_LOG_AFTER, {"record_id": record_id, "after": after})).all())
+    return blobs
+
+
 async def _last_authors(session: AsyncSession, record_id: str) -> dict[str, str | None] | None:
     # Read last: on PostgreSQL a failed statement ends the transaction, and the other reads are done.
     try:
-        return await changes.last_authors(session, record_id)
+        return {
+            field: user_id
+            for field, user_id in await session.execute(_LAST_AUTHORS, {"record_id": record_id})
+        }
     except Exception:
         log.exception("the field authors of record %s could not be read", record_id)
         return None

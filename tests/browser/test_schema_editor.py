@@ -128,3 +128,73 @@ async def test_a_refused_change_is_shown_next_to_its_field(
         stored = (await http.get("/api/collections")).json()["collections"]
     assert [c["fields"] for c in stored if c["name"] == "people"] == [FIELDS]
     assert [m for m in page_errors.messages if "status of 422" not in m] == []
+
+
+async def test_an_open_record_page_follows_a_schema_change(
+    live_server: LiveServer, admin_token: str, browser: Browser, page_errors: PageErrors
+) -> None:
+    """A new field, a new label and an archived field reach a record page that is open at the time, without
+    a reload; the control being typed in keeps its focus, and the new field is editable and saved."""
+    async with live_server.client(admin_token) as http:
+        made = await http.post(
+            "/api/collections", json={"name": "people", "label": "People", "fields": FIELDS}
+        )
+        assert made.status_code == 201, made.text
+    ann = await live_server.create_record(admin_token, {"name": "Ann", "rate": "12.00"}, "people")
+    await live_server.add_user("bob@example.com", "editor", password="bob-password-1")
+    page = await sign_in(await browser.new_context(), live_server, "bob@example.com", "bob-password-1")
+    page_errors.watch(page, "page")
+    await open_record(page, live_server, ann)
+    await page.get_by_test_id("field-name").focus()
+
+    changed = [dict(field) for field in FIELDS]
+    changed[0]["label"] = "Full name"
+    changed[2]["archived"] = True
+    changed.append({"key": "phone", "label": "Phone", "type": "phone"})
+    async with live_server.client(admin_token) as http:
+        answer = await http.patch("/api/collections/people", json={"label": "Staff", "fields": changed})
+        assert answer.status_code == 200, answer.text
+
+    await expect(page.get_by_test_id("field-phone")).to_be_editable(timeout=DEADLINE_MS)
+    await expect(page.get_by_test_id("field-rate")).to_have_count(0)
+    await expect(page.get_by_label("Full name")).to_have_value("Ann")
+    await expect(page.get_by_role("link", name="← Staff")).to_be_visible()
+    keys = await page.locator("[data-field]").evaluate_all("(els) => els.map((el) => el.dataset.field)")
+    assert keys == ["name", "stage", "phone"]
+    assert await page.evaluate("document.activeElement.id") == "field-name"
+
+    await page.get_by_test_id("field-phone").fill("+44 20 7946 0000")
+    await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
+    async with live_server.client(admin_token) as http:
+        stored = (await http.get(f"/api/records/{ann}")).json()["fields"]
+    assert stored["phone"] == "+44 20 7946 0000" and stored["rate"] == "12.00"
+    assert page_errors.messages == []
+
+
+async def test_an_open_table_and_the_sidebar_follow_a_schema_change(
+    live_server: LiveServer, admin_token: str, browser: Browser, page_errors: PageErrors
+) -> None:
+    async with live_server.client(admin_token) as http:
+        made = await http.post(
+            "/api/collections", json={"name": "people", "label": "People", "fields": FIELDS}
+        )
+        assert made.status_code == 201, made.text
+    await live_server.create_record(admin_token, {"name": "Ann", "rate": "12.00"}, "people")
+    page = await sign_in(await browser.new_context(), live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page_errors.watch(page, "page")
+    await page.goto(f"{live_server.base_url}/#/c/people")
+    headers = page.get_by_test_id("record-list").get_by_role("columnheader")
+    await expect(headers).to_have_text(["Name", "Stage", "Rate", "Updated", "Actions"], timeout=DEADLINE_MS)
+
+    changed = [dict(field) for field in FIELDS]
+    changed[2]["archived"] = True
+    changed.append({"key": "phone", "label": "Phone", "type": "phone"})
+    async with live_server.client(admin_token) as http:
+        answer = await http.patch("/api/collections/people", json={"label": "Staff", "fields": changed})
+        assert answer.status_code == 200, answer.text
+
+    await expect(headers).to_have_text(["Name", "Stage", "Phone", "Updated", "Actions"], timeout=DEADLINE_MS)
+    await expect(page.get_by_role("heading", name="Staff")).to_be_visible()
+    await expect(page.get_by_test_id("sidebar-collection").filter(has_text="Staff")).to_have_count(1)
+    await expect(page.get_by_test_id("record-count")).to_have_text("1 record")
+    assert page_errors.messages == []

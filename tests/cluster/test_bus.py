@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,12 @@ from collab.cluster.bus import LocalBus, RedisBus
 from tests.support.polling import until
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def sent_and_heard(bus: RedisBus, topic: str, payload: bytes, heard: list[Any]) -> bool:
+    """Publish once more; whether anything was heard yet (a subscription takes effect within a short read)."""
+    bus.publish(topic, payload)
+    return bool(heard)
 
 
 @pytest.fixture
@@ -27,7 +34,7 @@ async def test_two_nodes_hear_each_other_in_order_and_never_themselves(prefix: s
         b.subscribe("room:r1", lambda payload, node: heard_b.append((payload, node)))
         await until(lambda: a.up and b.up, "both nodes connected")
         # A subscription takes effect within the listener's short read: publish until b hears one.
-        await until(lambda: (a.publish("room:r1", b"probe"), bool(heard_b))[1], "b subscribed")
+        await until(lambda: sent_and_heard(a, "room:r1", b"probe", heard_b), "b subscribed")
         for n in range(50):
             a.publish("room:r1", str(n).encode())
         numbered = lambda: [payload for payload, _ in heard_b if payload != b"probe"]  # noqa: E731
@@ -42,11 +49,11 @@ async def test_unsubscribed_topics_are_not_heard(prefix: str) -> None:
         heard: list[bytes] = []
         stop = b.subscribe("t", lambda payload, node: heard.append(payload))
         await until(lambda: a.up and b.up, "both nodes connected")
-        await until(lambda: (a.publish("t", b"x"), bool(heard))[1], "t subscribed")
+        await until(lambda: sent_and_heard(a, "t", b"x", heard), "t subscribed")
         stop()
         other: list[bytes] = []
         b.subscribe("u", lambda payload, node: other.append(payload))
-        await until(lambda: (a.publish("u", b"y"), bool(other))[1], "u subscribed")
+        await until(lambda: sent_and_heard(a, "u", b"y", other), "u subscribed")
         count = len(heard)
         a.publish("t", b"late")
         a.publish("u", b"z")

@@ -11,8 +11,10 @@ import pytest
 from collab.errors import CsvInvalid
 from collab.records.csv_values import (
     CellError,
+    LinkTargets,
     csv_line,
     escape_cell,
+    link_ids,
     read_csv,
     to_cell,
     to_value,
@@ -161,3 +163,35 @@ def test_a_written_line_reads_back() -> None:
     line = csv_line(cells)
     assert line.endswith("\r\n")
     assert next(csv.reader(io.StringIO(line, newline=""))) == cells
+
+
+APOLLO, GEMINI, GEMINI_TOO, LIKE_AN_ID = ("a" * 32, "b" * 32, "c" * 32, "d" * 32)
+TARGETS = LinkTargets(
+    ids=frozenset({APOLLO, GEMINI}),
+    titles={"apollo": (APOLLO,), "gemini": (GEMINI, GEMINI_TOO), APOLLO: (LIKE_AN_ID,)},
+)
+
+
+@pytest.mark.parametrize(
+    ("items", "ids"),
+    [
+        (["Apollo"], [APOLLO]),  # a title, in any case
+        (["APOLLO", GEMINI], [APOLLO, GEMINI]),  # titles and ids mixed, in order
+        ([APOLLO], [APOLLO]),  # an id wins over a title that is the same text
+        (["e" * 32], ["e" * 32]),  # an unknown id: left for the reference check
+    ],
+)
+def test_link_items_are_ids_or_titles(items: list[str], ids: list[str]) -> None:
+    assert link_ids(items, TARGETS) == ids
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["Gemini"], "2 records are titled «Gemini»"),
+        (["Apollo", "Mercury"], "no record has the id or title «Mercury»"),
+    ],
+)
+def test_a_title_of_several_records_or_of_none_is_an_error(items: list[str], message: str) -> None:
+    with pytest.raises(CellError, match=message):
+        link_ids(items, TARGETS)

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from collab.services import export, listing
 from tests.support.app_server import AppServer
@@ -422,3 +424,72 @@ async def test_decimals_lists_people_and_links_round_trip(server: LiveServer) ->
         ).json()
         assert copies[0]["fields"] == rows[0] | {"rate": "6000.00"}
         assert copies[2]["fields"]["rate"] == "7.00"  # stored canonical, as an HTTP create stores it
+
+
+async def test_a_link_cell_names_records_by_id_or_by_title(server: LiveServer) -> None:
+    """A title matches exactly but in any case, live records only, the id first; a title several records
+    have, or none, is an error of its row. A link column costs one lookup, however many rows it has."""
+    admin = await server.login()
+    async with server.client(admin) as http:
+        projects = [{"key": "title", "label": "Title", "type": "text"}]
+        made = await http.post(
+            "/api/collections", json={"name": "projects", "label": "P", "fields": projects}
+        )
+        assert made.status_code == 201, made.text
+        fields = [
+            {"key": "name", "label": "Name", "type": "text"},
+            {"key": "projects", "label": "Projects", "type": "link", "target": "projects", "many": True},
+        ]
+        made = await http.post(
+            "/api/collections", json={"name": "people", "label": "People", "fields": fields}
+        )
+        assert made.status_code == 201, made.text
+
+        async def project(title: str) -> str:
+            answer = await http.post(
+                "/api/records", json={"collection": "projects", "fields": {"title": title}}
+            )
+            assert answer.status_code == 201, answer.text
+            found: str = answer.json()["id"]
+            return found
+
+        apollo, gemini, gemini_too, vostok = [
+            await project(t) for t in ("Apollo", "Gemini", "gemini", "Vostok")
+        ]
+        named_like_an_id = await project(apollo)  # a title that is another record's id
+        assert (await http.delete(f"/api/records/{vostok}")).status_code in (200, 204)
+        body = (
+            "Name,Projects\r\n"
+            "Ada,apollo\r\n"  # 1: by title, in another case
+            f"Bob,{apollo}; Vostok\r\n"  # 2: an id, and a deleted record's title (no such live record)
+            "Cy,Gemini\r\n"  # 3: two records have it
+            "Di,Mercury\r\n"  # 4: nobody has it
+            f"Ed,{gemini}; APOLLO\r\n"  # 5: an id and a title
+            f"Fay,{apollo}\r\n"  # 6: an id and a title: the id wins
+            f"Gus,{apollo.upper()}\r\n"  # 7: no id (ids are lower case), the title of `named_like_an_id`
+        )
+        preview = (await _preview(http, "people", body)).json()
+        problems = {e["row"]: e["message"] for e in preview["errors"]}
+        assert set(problems) == {2, 3, 4}, problems
+        assert "2 records" in problems[3] and "Gemini" in problems[3]
+        assert "«Mercury»" in problems[4] and "«Vostok»" in problems[2]
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", seen)
+        try:
+            _, outcome = await _commit(http, "people", body)
+        finally:
+            event.remove(Engine, "before_cursor_execute", seen)
+        assert outcome["created"] == 4 and outcome["skipped"] == 3, outcome
+        assert len([s for s in statements if "record_values.text_folded IN" in s]) == 1
+        stored = {r["fields"]["name"]: r["fields"].get("projects") for r in await _all(http, "people")}
+        assert stored == {
+            "Ada": [apollo],
+            "Ed": [gemini, apollo],
+            "Fay": [apollo],
+            "Gus": [named_like_an_id],
+        }
+        assert gemini_too not in str(stored)

@@ -53,3 +53,13 @@ def test_derived_values_are_repaired_instead() -> None:
 )
 def test_rows_written_before_the_rules_are_read(stored: str | bytes, read: object) -> None:
     assert loads(stored) == read
+
+
+def test_long_text_that_is_not_all_ascii_is_checked_for_lone_surrogates_too() -> None:
+    # The check skips what is all ASCII and only then looks further: text past that must still be checked.
+    valid = "é🐼" * 10_000
+    assert dumps(valid) == f'"{valid}"'
+    assert derived_text(valid) == valid
+    with pytest.raises(UnstorableValue):
+        dumps(valid + "\ud800")
+    assert derived_text("é\udc00") == "é\ufffd"

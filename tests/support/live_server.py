@@ -135,7 +135,8 @@ def server_for(test: pytest.Item, database_url: str, log_path: Path) -> LiveServ
     from tests.support.server_process import ServerProcess
 
     kind = ServerProcess if test.get_closest_marker("server_process") else AppServer
-    return kind(database_url, log_path)
+    settings = test.get_closest_marker("server_env")
+    return kind(database_url, log_path, dict(settings.kwargs) if settings is not None else None)
 
 
 @contextlib.asynccontextmanager

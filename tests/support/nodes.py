@@ -34,15 +34,21 @@ def cluster_env(redis_url: str = REDIS_URL, **extra: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def running_nodes(
-    database_url: str, tmp_path: Path, count: int = 2, env: dict[str, str] | None = None
+    database_url: str,
+    tmp_path: Path,
+    count: int = 2,
+    env: dict[str, str] | None = None,
+    node_ids: list[str] | None = None,
 ) -> AsyncIterator[list[ServerProcess]]:
-    """`count` nodes, started in order; each logs to `tmp_path/node-N.log`; all are killed at the end."""
+    """`count` nodes, started in order; each logs to `tmp_path/node-N.log`; all are killed at the end.
+    Their node ids are `node0`, `node1`... unless `node_ids` names them."""
     shared = env if env is not None else cluster_env()
+    ids = node_ids if node_ids is not None else [f"node{n}" for n in range(count)]
     nodes: list[ServerProcess] = []
     try:
         for n in range(count):
             node = ServerProcess(
-                database_url, tmp_path / f"node-{n}.log", {**shared, "COLLAB_NODE_ID": f"node{n}"}
+                database_url, tmp_path / f"node-{n}.log", {**shared, "COLLAB_NODE_ID": ids[n]}
             )
             await node.start()
             nodes.append(node)

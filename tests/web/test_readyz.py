@@ -48,12 +48,15 @@ async def test_a_database_not_at_the_current_schema_is_not_ready(tmp_path: Path)
 async def test_a_configured_redis_is_checked_too(
     serve_in_process: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with serve_in_process(redis_url="redis://127.0.0.1:6379/0") as served, served.client() as http:
+    async with (
+        serve_in_process(redis_url="redis://127.0.0.1:6379/0", secret_key="k" * 32) as served,
+        served.client() as http,
+    ):
         ready = await http.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": OK, "redis": OK}
 
-    unreachable = serve_in_process(redis_url="redis://secret-user:hunter2@127.0.0.1:1/0")
+    unreachable = serve_in_process(redis_url="redis://secret-user:hunter2@127.0.0.1:1/0", secret_key="k" * 32)
     with caplog.at_level(logging.WARNING, logger="server.app"):
         async with unreachable as served, served.client() as http:
             down = await http.get("/readyz")

@@ -1,7 +1,8 @@
 // A cell's value as words and back: what a table cell shows for a field type (never "null" nor
 // "undefined"), what its input starts from, what was typed parsed as the field stores it, and why a save
 // was refused, in the cell's words. Pure (no DOM), so it is unit-tested (web/test/cell-values.test.js).
-import { formatDecimal, isDecimal } from './decimal.js'
+import { formatDecimal, inputText as decimalInput, isDecimal, parseDecimal, scaleOf } from './decimal.js'
+import { typedProblem } from './field-check.js'
 import { onDate } from './time.js'
 
 /** @typedef {import('./types.js').FieldSpec} FieldSpec */
@@ -57,6 +58,17 @@ export function parseInput (spec, text) {
     case 'select':
       if (!trimmed) return { value: null }
       return (spec.options ?? []).includes(trimmed) ? { value: trimmed } : { problem: `one of ${(spec.options ?? []).join(', ')}` }
+    case 'decimal': {
+      const parsed = parseDecimal(trimmed, scaleOf(spec))
+      return parsed.problem === undefined ? { value: parsed.value } : { problem: parsed.problem }
+    }
+    case 'email':
+    case 'url':
+    case 'phone': {
+      if (!trimmed) return { value: null }
+      const problem = typedProblem(spec, trimmed)
+      return problem ? { problem } : { value: trimmed }
+    }
     default:
       return { value: text === '' ? null : text }
   }
@@ -69,6 +81,7 @@ export function parseInput (spec, text) {
 export function inputText (spec, value) {
   if (value === null || value === undefined) return ''
   if (spec.type === 'number' || spec.type === 'text' || spec.type === 'date' || spec.type === 'select') return String(value)
+  if (spec.type === 'decimal') return decimalInput(value, scaleOf(spec)) // no separators: stored again as it was
   return valueText(spec, value)
 }
 

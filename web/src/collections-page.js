@@ -6,9 +6,14 @@ import * as api from './api.js'
 import { scaleOf } from './decimal.js'
 import { find, h, mount, pageHeading } from './dom.js'
 import { schemaEditor } from './schema-editor.js'
+import { COLLECTIONS_CHANGED } from './sidebar.js'
+import { collectionHash } from './workspace.js'
 
 /** @typedef {import('./types.js').Collection} Collection */
 /** @typedef {import('./types.js').FieldSpec} FieldSpec */
+
+/** The sidebar lists the collections anew (main.js): one was defined or renamed here. */
+const collectionsChanged = () => window.dispatchEvent(new Event(COLLECTIONS_CHANGED))
 
 /** @param {string} id @param {string} label @param {HTMLElement} control @param {HTMLElement} [error] */
 const field = (id, label, control, error) =>
@@ -105,6 +110,7 @@ export async function showCollections (root, signal) {
           return
         }
         view()
+        collectionsChanged()
         find(main, '[data-testid=edit-fields]').focus()
       }
       main.replaceChildren(
@@ -160,8 +166,10 @@ export async function showCollections (root, signal) {
       form.reset()
       await refresh()
       newEditor() // links may now target the new collection
-      created.replaceChildren(`Created the collection ${collection.label}.`)
+      created.replaceChildren(`Created the collection ${collection.label}. `,
+        h('a', { href: collectionHash(collection.name) }, `Open ${collection.label}`))
       created.hidden = false
+      collectionsChanged()
     } catch (error) {
       if (error.status === 409) show(problem, `A collection named “${body.name}” already exists.`)
       else showRefusal(error, editor, problem, { name: nameError, label: labelError })

@@ -17,16 +17,20 @@ const SHOWN_CHARS = 200 // of each value in a notice; the history drawer has the
  * @param {string} recordId
  * @param {Array<{key: string, element: HTMLElement}>} fields
  * @param {{me: string, canEdit: () => boolean}} options who I am; whether I may settle (editors)
- * @returns {{refresh: () => Promise<void>, stop: () => void}}
+ * `attach` and `detach` follow fields that come and go (record-form.js: the schema changed).
+ * @returns {{refresh: () => Promise<void>, stop: () => void, attach: (key: string, element: HTMLElement) => void,
+ *   detach: (key: string) => void}}
  */
 export function showConflicts (recordId, fields, { me, canEdit }) {
   /** @type {Map<string, HTMLElement>} */
   const slots = new Map()
-  for (const { key, element } of fields) {
+  /** @param {string} key @param {HTMLElement} element */
+  const slotFor = (key, element) => {
     const slot = h('div', { class: 'conflict-slot', 'data-testid': `conflict-${key}` })
     element.append(slot)
     slots.set(key, slot)
   }
+  for (const { key, element } of fields) slotFor(key, element)
   /** @type {Conflict[]} */
   let open = []
   let asked = 0
@@ -100,6 +104,11 @@ export function showConflicts (recordId, fields, { me, canEdit }) {
 
   return {
     refresh,
-    stop () { stopped = true }
+    stop () { stopped = true },
+    attach (key, element) {
+      slotFor(key, element)
+      draw()
+    },
+    detach (key) { slots.delete(key) }
   }
 }

@@ -12,18 +12,19 @@ import { CLOSE } from './constants.js'
 import { deletedBanner, deletedBy } from './deleted-banner.js'
 import { duplicateButton } from './duplicate-button.js'
 import { h, mount, pageHeading } from './dom.js'
-import { bindField, shownFields, titleField } from './fields.js'
 import { historyDrawer } from './history.js'
 import { keepLocally } from './local-store.js'
 import { sendCreate } from './offline-create.js'
 import { showPresence } from './presence.js'
+import { recordForm } from './record-form.js'
 import { whoAndWhen } from './record-meta.js'
+import { loadRecord, titleOf } from './record-source.js'
 import { restoredReview, setAsideAndForget } from './restored-copy.js'
-import { watchSaveState } from './save-state.js'
-import { cannotSave, describeSaveState, unsavedText } from './save-status.js'
+import { saveBar } from './save-bar.js'
+import { schemaWatch } from './schema-watch.js'
 import { canEdit, currentUser, isAdmin } from './session.js'
+import { COLLECTIONS_CHANGED } from './sidebar.js'
 import { snapshotsDrawer } from './snapshots.js'
-import { toast } from './toast.js'
 import { collectionHash, tabTitle } from './workspace.js'
 
 // The server closes with 44xx when reconnecting cannot help; y-websocket then stops retrying.
@@ -37,44 +38,9 @@ const CLOSE_REASONS = {
   [CLOSE.RATE_LIMITED]: 'Too many changes at once.'
 }
 
-/** @typedef {import('./types.js').Collection} Collection */
 /** @typedef {import('./types.js').RecordData} RecordData */
 /** @typedef {import('./types.js').RecordMeta} RecordMeta */
 /** @typedef {import('./types.js').User} User */
-/** @typedef {Awaited<ReturnType<typeof keepLocally>>} Local */
-
-/**
- * The record's title, from the collection's first text field; `valueOf(key)` reads a field.
- * @param {Collection} collection
- * @param {(key: string) => unknown} valueOf
- */
-function titleOf (collection, valueOf) {
-  const key = titleField(collection)
-  const title = key ? valueOf(key) : null
-  return typeof title === 'string' && title.trim() ? title : 'Untitled'
-}
-
-/**
- * The record and its collection: from the server (`fresh`), or from this device's copy when offline.
- * @param {string} recordId
- * @param {Local} local
- * @returns {Promise<{record: RecordMeta, collection: Collection, fresh?: boolean}>}
- */
-async function load (recordId, local) {
-  // Made on this device and not on the server yet: this device's copy is the record.
-  if (local.creating && local.saved) return local.saved
-  try {
-    const [record, collections] = await Promise.all([api.getRecord(recordId), api.listCollections()])
-    const collection = collections.find((c) => c.name === record.collection)
-    if (!collection) throw new Error(`unknown collection ${record.collection}`)
-    return { record, collection, fresh: true }
-  } catch (error) {
-    // Offline, a copy is only good to edit if it ever held the server's state: an empty document would
-    // race the stored values (two first writes of a rich-text field: one is lost).
-    if (!error.offline || !local.saved || !local.synced) throw error
-    return local.saved
-  }
-}
 
 /**
  * Render the record `recordId` into `root` and keep it live until `signal` aborts.
@@ -91,7 +57,7 @@ export async function showEditor (root, recordId, signal, app) {
   const local = await keepLocally(me, recordId, doc)
   let loaded
   try {
-    loaded = await load(recordId, local)
+    loaded = await loadRecord(recordId, local)
   } catch (error) {
     await local.close()
     doc.destroy()
@@ -133,37 +99,21 @@ export async function showEditor (root, recordId, signal, app) {
   const { provider, retry, release, destroy: disconnect } = connectRecord(recordId, doc, { held: creating !== null, epoch })
 
   const heading = pageHeading('', { class: 'record-title' })
-  const indicator = h('p', { class: 'save-state', role: 'status', 'data-testid': 'save-state' })
-  const retryButton = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: retry }, 'Retry')
-  // Edits this user can no longer save (role lowered, account ended) stay on this device: offer a copy.
-  const copyButton = h('button', {
-    type: 'button',
-    class: 'secondary',
-    hidden: true,
-    onclick: () => {
-      const labels = new Map(collection.fields.map((spec) => [spec.key, spec.label]))
-      const unsaved = saveState.unsavedFields().map((key) => ({ label: labels.get(key) ?? key, value: fields.get(key) }))
-      navigator.clipboard.writeText(unsavedText(unsaved)).then(() => toast('Your edits are copied'), () => {})
-    }
-  }, 'Copy my edits')
   const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
   // Disabled until the document holds the server's state (from the server now, or kept here from an
   // earlier visit): typing into a still empty control would race the stored value. Viewers: always.
   const form = h('fieldset', { class: 'fields', disabled: true, 'data-testid': 'record-fields' },
     h('legend', { class: 'visually-hidden' }, 'Fields'))
-  // Archived fields are not shown (their values are kept).
-  const specs = shownFields(collection)
-  const bindings = specs.map((spec) => bindField(spec, fields, { awareness: provider.awareness }))
-  form.append(...bindings.map((binding) => binding.element))
   // Under each field: my replaced value with "Put mine back", or others' open conflict (conflicts.js).
-  const conflicts = showConflicts(recordId,
-    specs.map((spec, i) => ({ key: spec.key, element: bindings[i].element })),
-    { me: me.id, canEdit: () => editable })
+  const conflicts = showConflicts(recordId, [], { me: me.id, canEdit: () => editable })
+  // One control per field; archived fields are not shown (their values are kept).
+  const controls = recordForm(fields, { awareness: provider.awareness, container: form, conflicts })
+  controls.use(collection)
   // The fieldset switches the native controls; rich-text editors are switched one by one.
   /** @param {boolean} disabled */
   const setDisabled = (disabled) => {
     form.disabled = disabled
-    for (const binding of bindings) binding.setReadOnly(disabled)
+    controls.setReadOnly(disabled)
   }
   const enable = () => { if (editable) setDisabled(false) }
   const review = restoredReview(me, recordId, collection, fields, { canEdit: () => editable })
@@ -179,21 +129,21 @@ export async function showEditor (root, recordId, signal, app) {
   })
   if (local.synced) enable()
 
-  const saveState = watchSaveState(provider, { pending: local.pending, onPending: local.rememberPending },
-    (state) => {
-      indicator.textContent = describeSaveState(state)
-      indicator.dataset.state = state.state
-      retryButton.hidden = state.state !== 'error'
-      copyButton.hidden = !cannotSave(state)
-      if (state.state !== 'error') problem.hidden = true
-    })
+  // Saved, saving, an error with Retry, and a copy of the edits this user can no longer save.
+  const bar = saveBar(provider, { pending: local.pending, onPending: local.rememberPending }, {
+    retry,
+    collection,
+    valueOf: (key) => fields.get(key),
+    onState: (state) => { if (state.state !== 'error') problem.hidden = true }
+  })
+  const saveState = bar.saveState
 
   const avatars = h('ul', { class: 'avatars', 'aria-label': 'On this record now', 'data-testid': 'avatars' })
   const notices = h('div', { class: 'notices', role: 'status', 'aria-live': 'polite' })
   const presence = showPresence(provider, me, {
     avatars,
     notices,
-    markers: Object.fromEntries(specs.map((spec, i) => [spec.key, bindings[i].marker]))
+    markers: controls.markers
   })
   // Which field we are in, for the others' markers. Leaving one field for the next fires focusout
   // before focusin, so the marker moves without lingering.
@@ -279,9 +229,7 @@ export async function showEditor (root, recordId, signal, app) {
   events.on('conflicts', conflicts.refresh)
   // The server put one of my values right (a duplicate of a unique field, a value that does not fit):
   // each field says why.
-  events.on('corrected', (/** @type {Record<string, string>} */ reasons) => {
-    specs.forEach((spec, i) => { if (typeof reasons?.[spec.key] === 'string') bindings[i].corrected(reasons[spec.key]) })
-  })
+  events.on('corrected', controls.corrected)
   window.addEventListener('beforeunload', onBeforeUnload)
   showTitle()
   if (!creating) conflicts.refresh() // else once connected (onSync): the server has no such record yet
@@ -301,9 +249,27 @@ export async function showEditor (root, recordId, signal, app) {
     })
   }
 
+  const crumb = h('a', { href: collectionHash(collection.name) }, `← ${collection.label}`)
+  // An admin changed the collection's label or fields meanwhile: the page follows at once (as the room
+  // does), and the copy kept on this device opens with them.
+  /** @param {import('./schema-watch.js').Schema} changed */
+  const useSchema = (changed) => {
+    collection.label = changed.label
+    collection.fields = changed.fields // shared: what reads it later (a restored copy's review) gets them too
+    crumb.textContent = `← ${collection.label}`
+    controls.use(collection)
+    showTitle()
+    if (holdsState) local.rememberRecord({ record: keptMeta, collection, title: titleOf(collection, (key) => fields.get(key)) })
+    window.dispatchEvent(new Event(COLLECTIONS_CHANGED)) // the sidebar shows the new label
+  }
+  // Followed while the record's socket is connected (schema-watch.js says why).
+  const schema = schemaWatch(collection, useSchema)
+  provider.on('sync', (/** @type {boolean} */ synced) => { if (synced && !signal.aborted) schema.start() })
+  provider.on('status', (/** @type {{status: string}} */ { status }) => { if (status !== 'connected') schema.stop() })
+
   mount(root,
-    h('nav', { class: 'crumbs' }, h('a', { href: collectionHash(collection.name) }, `← ${collection.label}`)),
-    h('div', { class: 'record-head' }, heading, h('div', { class: 'save' }, indicator, retryButton, copyButton)),
+    h('nav', { class: 'crumbs' }, crumb),
+    h('div', { class: 'record-head' }, heading, bar.element),
     meta.element,
     h('div', { class: 'record-bar' }, avatars,
       h('div', { class: 'record-actions' }, history.button, snapshots?.button, editable ? duplicateButton(recordId) : null)),
@@ -319,8 +285,9 @@ export async function showEditor (root, recordId, signal, app) {
   const stop = () => {
     window.removeEventListener('beforeunload', onBeforeUnload)
     fields.unobserve(showTitle)
-    for (const binding of bindings) binding.destroy()
+    controls.destroy()
     conflicts.stop()
+    schema.stop()
     deleted.hide()
     meta.stop()
     presence.stop()

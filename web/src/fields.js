@@ -102,17 +102,20 @@ export const shownFields = (collection) => collection.fields.filter((spec) => !s
  * Native controls are read-only while the surrounding <fieldset> is disabled; a rich-text editor (a
  * contenteditable) is not affected by it, so it starts read-only and follows `setReadOnly`, which the
  * caller switches together with the fieldset. `corrected(reason)` shows why the server put a value of
- * this field right.
+ * this field right; `relabel(text)` shows a new label.
  * @param {FieldSpec} spec
  * @param {import('yjs').Map<any>} fields
  * @param {{awareness: import('y-protocols/awareness').Awareness}} options where rich text shares carets
  * @returns {{element: HTMLElement, marker: HTMLElement, setReadOnly: (readOnly: boolean) => void,
- *   corrected: (reason: string) => void, destroy: () => void}}
+ *   corrected: (reason: string) => void, relabel: (text: string) => void, destroy: () => void}}
  */
 export function bindField (spec, fields, { awareness }) {
   const id = `field-${spec.key}`
   const marker = h('span', { class: 'editing', 'data-testid': `editing-${spec.key}` })
   const required = spec.required ? h('span', { class: 'required-mark', title: 'required' }, ' *') : null
+  const words = document.createTextNode(spec.label) // the label's text: an admin may rename it while shown
+  /** @param {string} text */
+  const relabel = (text) => { words.data = text }
   const note = h('p', { class: 'field-note', id: `${id}-note`, 'data-testid': `note-${spec.key}`, 'aria-live': 'polite' })
   let correction = ''
   /** @type {HTMLInputElement | HTMLSelectElement | null} */
@@ -152,12 +155,12 @@ export function bindField (spec, fields, { awareness }) {
     const labelId = `${id}-label`
     const editor = bindRichText(spec.key, fields,
       { id, labelId, awareness, origin: LOCAL, maxChars: MAX_TEXT_CHARS })
-    const label = h('label', { id: labelId, onclick: editor.focus }, spec.label, required)
+    const label = h('label', { id: labelId, onclick: editor.focus }, words, required)
     const element = h('div', { class: 'field', 'data-field': spec.key },
       h('div', { class: 'field-label' }, label, marker), editor.element, note)
     editor.element.addEventListener('input', forgetCorrection)
     start()
-    return { element, marker, setReadOnly: editor.setReadOnly, corrected, destroy: withNote(editor.destroy) }
+    return { element, marker, setReadOnly: editor.setReadOnly, corrected, relabel, destroy: withNote(editor.destroy) }
   }
   const make = WIDGETS[/** @type {keyof typeof WIDGETS} */ (spec.type)]
   if (make) {
@@ -166,11 +169,11 @@ export function bindField (spec, fields, { awareness }) {
     picker.id = id
     picker.dataset.testid = id
     picker.setAttribute('aria-describedby', note.id)
-    const label = h('label', { for: id }, spec.label, required)
+    const label = h('label', { for: id }, words, required)
     const element = h('div', { class: 'field', 'data-field': spec.key },
       h('div', { class: 'field-label' }, label, marker), widget.element, note)
     start()
-    return { element, marker, setReadOnly: () => {}, corrected, destroy: withNote(widget.destroy) }
+    return { element, marker, setReadOnly: () => {}, corrected, relabel, destroy: withNote(widget.destroy) }
   }
   const binding = bindScalar(scalarOf(spec), spec, fields, { awareness, origin: LOCAL })
   const { input, prompt } = binding
@@ -182,10 +185,10 @@ export function bindField (spec, fields, { awareness }) {
   control = input
   input.addEventListener('input', forgetCorrection)
   input.addEventListener('change', forgetCorrection)
-  const label = h('label', { for: id }, spec.label, required)
+  const label = h('label', { for: id }, words, required)
   const element = spec.type === 'boolean'
     ? h('div', { class: 'field field-check', 'data-field': spec.key }, input, label, marker, note)
     : h('div', { class: 'field', 'data-field': spec.key }, h('div', { class: 'field-label' }, label, marker), input, prompt, note)
   start()
-  return { element, marker, setReadOnly: () => {}, corrected, destroy: withNote(binding.destroy) }
+  return { element, marker, setReadOnly: () => {}, corrected, relabel, destroy: withNote(binding.destroy) }
 }

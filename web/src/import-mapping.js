@@ -113,3 +113,34 @@ export function ndjsonLines (buffered) {
  * @param {number} n @param {string} one @param {string} [plural] default: `one` + "s"
  */
 export const count = (n, one, plural = `${one}s`) => `${n.toLocaleString('en')} ${n === 1 ? one : plural}`
+
+/**
+ * What a cell must hold for the fields whose format a person cannot guess, as a sentence per field
+ * (collab/records/csv_values.py reads them so): links by title or record id, people by email, lists split on ";",
+ * dates and yes/no. Archived fields take no values.
+ * @param {FieldSpec[]} fields
+ * @param {Record<string, string>} labels collection labels by name, for a link's target
+ * @returns {string[]}
+ */
+export function cellHints (fields, labels) {
+  /** @type {string[]} */
+  const hints = []
+  for (const spec of fields) {
+    if (spec.archived) continue
+    const name = spec.label || spec.key
+    if (spec.type === 'link') {
+      const target = labels[spec.target ?? ''] ?? spec.target ?? ''
+      hints.push(`${name}: the title of a record of ${target} (in any case), or its id when several have that title` +
+        (spec.many ? '; several separated by “;”.' : '.'))
+    } else if (spec.type === 'person') {
+      hints.push(`${name}: the person's email address.`)
+    } else if (spec.type === 'multiselect') {
+      hints.push(`${name}: options separated by “;”.`)
+    } else if (spec.type === 'date') {
+      hints.push(`${name}: a date as YYYY-MM-DD.`)
+    } else if (spec.type === 'boolean') {
+      hints.push(`${name}: yes or no.`)
+    }
+  }
+  return hints
+}

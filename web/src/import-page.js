@@ -6,7 +6,7 @@
 // only the first line, for the column names. Everything from the file or the server is shown as text.
 import * as api from './api.js'
 import { h, mount, pageHeading } from './dom.js'
-import { count, guessMapping, headerCells, importHref, mappedTwice, ndjsonLines } from './import-mapping.js'
+import { cellHints, count, guessMapping, headerCells, importHref, mappedTwice, ndjsonLines } from './import-mapping.js'
 import { canEdit } from './session.js'
 import { collectionHash, tabTitle } from './workspace.js'
 
@@ -31,6 +31,7 @@ export async function showImport (root, name, signal) {
   if (!collection) throw new api.ApiError(404, null, 'Not found.')
   document.title = tabTitle(`Import · ${collection.label}`)
   const back = h('a', { href: collectionHash(name) }, `Back to ${collection.label}`)
+  const hints = cellHints(collection.fields, Object.fromEntries(collections.map((c) => [c.name, c.label])))
   if (!canEdit()) {
     mount(root, pageHeading(`Import into ${collection.label}`),
       h('p', { class: 'banner', role: 'note' }, 'Only editors and admins can import.'), h('p', {}, back))
@@ -49,6 +50,7 @@ export async function showImport (root, name, signal) {
     h('p', {}, back),
     pageHeading(`Import into ${collection.label}`),
     h('p', { class: 'hint' }, 'A CSV file (UTF-8) whose first line names the columns; at most 10,000 rows.'),
+    hints.length ? h('ul', { class: 'hint', 'data-testid': 'import-hints' }, ...hints.map((hint) => h('li', {}, hint))) : null,
     h('div', { class: 'field' }, h('label', { for: 'import-file' }, 'CSV file'), file),
     mappingBox, problem, result)
 

@@ -29,12 +29,9 @@ function watchTarget (target, listener) {
     const made = { listeners: new Set(), stop: new AbortController() }
     /** @param {string} type @param {string} id */
     const tell = (type, id) => { for (const each of made.listeners) each(type, id) }
-    let first = true // the titles were just read: only a reconnection that missed events reads them again
     followCollection(target, made.stop.signal, {
-      open: ({ resumed }) => {
-        if (!resumed && !first) tell('reload', '')
-        first = false
-      },
+      // The titles were just read: only a reconnection that may have missed events reads them again.
+      open: ({ resumed, initial }) => { if (!resumed && !initial) tell('reload', '') },
       record: (type, data) => tell(type, data.record),
       presence: () => {},
       reset: () => tell('reload', '')

@@ -21,11 +21,11 @@ import { forget, forgetUser, keptUser, rememberUser, unsavedEdits } from './loca
 import { showLogin } from './login.js'
 import { sendMadeOffline } from './outbox.js'
 import { showRecords } from './records.js'
-import { currentUser, isAdmin, signedIn, signedOut } from './session.js'
+import { canEdit, currentUser, isAdmin, signedIn, signedOut } from './session.js'
 import { showSessions } from './sessions-page.js'
 import { loadNewVersion } from './shell-update.js'
 import { installShortcuts } from './shortcuts.js'
-import { lastCollection, rememberLastCollection, sidebar } from './sidebar.js'
+import { COLLECTIONS_CHANGED, lastCollection, rememberLastCollection, sidebar } from './sidebar.js'
 import { clearToasts, toast } from './toast.js'
 import { showTrash } from './trash-page.js'
 import { showUsers } from './users-page.js'
@@ -59,7 +59,7 @@ const ROUTES = [
   }],
   [/^#\/c\/([^/]+)\/trash$/, (signal, name) => {
     collectionsNav.mark(decodeURIComponent(name))
-    return showTrash(main, decodeURIComponent(name), signal)
+    return showTrash(main, decodeURIComponent(name), signal, canEdit())
   }],
   [/^#\/sessions$/, (signal) => showSessions(main, signal)],
   [/^#\/admin\/users$/, (signal) => isAdmin() ? showUsers(main, signal) : notFound()],
@@ -235,6 +235,14 @@ api.setUnauthorizedHandler(sessionEnded)
 // Ctrl/⌘+K (jump anywhere), `/` (search), `n` (new record): shortcuts.js.
 installShortcuts({ signedIn: () => currentUser() !== null })
 window.addEventListener('hashchange', () => route())
+// A collection defined or changed (here or, as the feed says, by an admin elsewhere) is in the sidebar at
+// once; a collection's table takes its columns from the schema, so it is drawn again.
+window.addEventListener(COLLECTIONS_CHANGED, () => {
+  const user = currentUser()
+  if (!user) return
+  if (/^#\/c\/[^/]+$/.test(location.hash)) route({ refresh: true })
+  else listed = collectionsNav.load(user)
+})
 // Offline, the list shows only what this device keeps: show the server's again once it is reachable.
 window.addEventListener('online', () => {
   if (!location.hash.startsWith('#/records/')) route({ refresh: true })

@@ -32,7 +32,7 @@ export async function showRecords (root, { collection: name }, signal) {
   }
   if (signal.aborted) return
   const collection = collections.find((c) => c.name === name)
-  if (!collection) throw new Error(`There is no collection "${name}".`)
+  if (!collection) throw new api.ApiError(404, null, 'Not found.') // the page says so, as for a record
   rememberCollections(me, collections) // for "New record" without a network (kept-list.js)
   document.title = tabTitle(collection.label)
   await page.showTable(root, { collection, me }, signal)

@@ -9,6 +9,10 @@ import { h } from './dom.js'
 import { keptCollections, rememberCollections } from './local-store.js'
 import { collectionHash } from './workspace.js'
 
+/** The window event a page sends when a collection was defined or changed: the sidebar lists them anew
+ * (and a collection's table is drawn again with its new columns: main.js). */
+export const COLLECTIONS_CHANGED = 'collab:collections-changed'
+
 /** @typedef {import('./types.js').Collection} Collection */
 /** @typedef {import('./types.js').User} User */
 

@@ -15,6 +15,9 @@ import { nameOf } from './wording.js'
  * @typedef {{ state: 'saving' | 'saved' | 'error', text: string, message: string }} CellState
  */
 
+/** The keyboard a phone shows for a cell's input, by field type. @type {Record<string, string>} */
+const INPUT_MODES = { number: 'decimal', decimal: 'decimal', email: 'email', url: 'url', phone: 'tel' }
+
 /** A cell's key in the table's map of cell states. @param {string} id the record's @param {string} key the column's */
 export const cellKey = (id, key) => `${id}\u0000${key}`
 
@@ -110,7 +113,7 @@ function editingCell (host, column, record, attrs, editing) {
         ${(spec.options ?? []).map((option) => html`<option value=${option} ?selected=${option === start}>${option}</option>`)}
       </select>`
     : html`<input class="cell-editor" aria-label=${label} type=${spec.type === 'date' ? 'date' : 'text'}
-        inputmode=${spec.type === 'number' ? 'decimal' : nothing} .value=${start}
+        inputmode=${INPUT_MODES[spec.type] ?? nothing} .value=${start}
         @keydown=${onKey} @blur=${(/** @type {Event} */ e) => finish(e, true)}>`
   return gridCell(attrs, 'cell editing', control, 'cell-editor')
 }

@@ -25,7 +25,7 @@ export const UPDATED = '_updated'
 /** The last column, for editors: Delete. Always shown to them. */
 export const ACTIONS = '_actions'
 /** Types a cell edits in place; the others open the record's page. */
-export const EDITABLE = new Set(['text', 'number', 'select', 'boolean', 'date'])
+export const EDITABLE = new Set(['text', 'number', 'select', 'boolean', 'date', 'decimal', 'email', 'url', 'phone'])
 export const DEFAULT_WIDTH = 180
 
 /**

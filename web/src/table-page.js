@@ -12,8 +12,10 @@ import { loadPrefs, moved, prefsKey, savePrefs, toggled, clampWidth } from './co
 import { h, mount, pageHeading } from './dom.js'
 import { followCollection } from './feed.js'
 import { titleField } from './fields.js'
-import { createOffline, newRecordId } from './offline-create.js'
+import { newRecordButton } from './new-record-button.js'
+import { schemaFollower } from './schema-watch.js'
 import { canEdit } from './session.js'
+import { COLLECTIONS_CHANGED } from './sidebar.js'
 import { recordHash } from './table-cells.js'
 import { TITLE, columnsOf, movable } from './table-columns.js'
 import { RowWindow } from './table-data.js'
@@ -159,12 +161,15 @@ export async function showTable (root, { collection, me }, signal) {
     return at ? rows.pages[at.page].records?.[at.offset] ?? null : null
   } })
   const here = rowPresence({ me, signal, changed: () => table.requestUpdate() })
+  // An admin changed the fields or the label: the page is drawn again with the new columns (main.js).
+  const schema = schemaFollower(collection, () => window.dispatchEvent(new Event(COLLECTIONS_CHANGED)), () => !signal.aborted)
   followCollection(name, signal, {
-    open ({ resumed }) {
+    open (state) {
       here.clear()
       // Without a replay (the first connection, or no event seen yet), changes made since the rows were
       // read are unknown: read again. With one, the server sends exactly what was missed.
-      if (!resumed) refresh()
+      if (!state.resumed) refresh()
+      schema.open(state)
     },
     record (type, data) {
       meanwhile.push([type, data])
@@ -177,7 +182,11 @@ export async function showTable (root, { collection, me }, signal) {
       else if (effect === 'draw') draw()
     },
     presence: here.update,
-    reset: refresh
+    reset: () => {
+      refresh()
+      schema.reset()
+    },
+    schema: schema.schema
   })
 
   // -- editing, deleting, creating
@@ -207,22 +216,9 @@ export async function showTable (root, { collection, me }, signal) {
     })
   }
 
-  const newButton = canEdit() ? h('button', { type: 'button', 'data-testid': 'new-record' }, 'New record') : null
-  newButton?.addEventListener('click', async () => {
-    newButton.disabled = true
-    const id = newRecordId()
-    try {
-      const created = await api.createRecordWithId(id, name, newRecord)
-      location.hash = recordHash(created.id)
-    } catch (error) {
-      if (error.offline && !signal.aborted) { // made on this device, sent once the server is back
-        location.hash = recordHash(await createOffline(me, collection, newRecord, titleOf({ fields: newRecord }), id))
-        return
-      }
-      fail('Could not create a record', error)
-      newButton.disabled = false
-    }
-  })
+  const newButton = canEdit()
+    ? newRecordButton({ me, collection, fields: newRecord, title: titleOf({ fields: newRecord }), signal, fail })
+    : null
 
   // -- the toolbar
 
@@ -292,7 +288,7 @@ export async function showTable (root, { collection, me }, signal) {
       h('nav', { class: 'table-links', 'aria-label': `${collection.label}: more` },
         csv, json,
         canEdit() ? h('a', { class: 'button-link', href: `#/c/${encodeURIComponent(name)}/import`, 'data-testid': 'import-csv' }, 'Import CSV') : null,
-        h('a', { class: 'button-link', href: `#/c/${encodeURIComponent(name)}/trash`, 'data-testid': 'trash-link' }, 'Trash'))),
+        canEdit() ? h('a', { class: 'button-link', href: `#/c/${encodeURIComponent(name)}/trash`, 'data-testid': 'trash-link' }, 'Trash') : null)),
     h('div', { class: 'table-options' }, bar.element, chooser.element),
     problem,
     saveState,

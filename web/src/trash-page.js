@@ -1,6 +1,7 @@
-// A collection's trash (`#/c/<name>/trash`, editors and admins): its deleted records, newest deletion
-// first, who deleted each and when, and when the server purges it; Restore brings one back. The server
-// pages the list by cursor (`GET /api/collections/<name>/trash`); restoring is the record's undelete.
+// A collection's trash (`#/c/<name>/trash`, editors and admins; a viewer is told so): its deleted records,
+// newest deletion first, who deleted each and when, and when the server purges it; Restore brings one
+// back. The server pages the list by cursor (`GET /api/collections/<name>/trash`); restoring is the
+// record's undelete.
 // The collection's feed keeps it current: a record deleted or restored by anyone reloads the first page.
 import * as api from './api.js'
 import { h, mount, pageHeading } from './dom.js'
@@ -30,8 +31,19 @@ export function retentionWords (days) {
  * @param {HTMLElement} root
  * @param {string} name the collection
  * @param {AbortSignal} signal
+ * @param {boolean} mayList whether the user may see the trash (editors and admins)
  */
-export async function showTrash (root, name, signal) {
+export async function showTrash (root, name, signal, mayList) {
+  if (!mayList) { // the server shows viewers no trash (403): say so rather than fail
+    const collections = await api.listCollections()
+    if (signal.aborted) return
+    const label = collections.find((c) => c.name === name)?.label ?? name
+    document.title = tabTitle(`Trash · ${label}`)
+    mount(root, h('nav', { class: 'crumbs' }, h('a', { href: collectionHash(name) }, `← ${label}`)),
+      pageHeading(`Trash · ${label}`),
+      h('p', { class: 'banner', role: 'note' }, 'Only editors and admins can see the trash.'))
+    return
+  }
   const [collections, first] = await Promise.all([api.listCollections(), api.listTrash(name, null)])
   if (signal.aborted) return
   const label = collections.find((c) => c.name === name)?.label ?? name

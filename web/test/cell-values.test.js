@@ -34,12 +34,20 @@ test('what is typed, as the field stores it, or what is needed', () => {
   assert.deepEqual(parseInput(spec('select', { options: ['lead', 'won'] }), 'lost'), { problem: 'one of lead, won' })
   assert.deepEqual(parseInput(spec('text'), ' kept as typed '), { value: ' kept as typed ' })
   assert.deepEqual(parseInput(spec('text'), ''), { value: null })
+  assert.deepEqual(parseInput(spec('decimal', { scale: 2 }), ' 1,234.5 '), { value: '1234.50' })
+  assert.deepEqual(parseInput(spec('decimal', { scale: 2 }), ''), { value: null })
+  assert.deepEqual(parseInput(spec('decimal', { scale: 2 }), '1.234'), { problem: 'at most 2 digits after the point' })
+  assert.deepEqual(parseInput(spec('email'), ' ann@example.com '), { value: 'ann@example.com' })
+  assert.deepEqual(parseInput(spec('email'), 'ann'), { problem: 'expected an email address like name@example.com' })
+  assert.deepEqual(parseInput(spec('url'), ''), { value: null })
+  assert.match(/** @type {any} */ (parseInput(spec('phone'), '12')).problem, /phone number/)
 })
 
 test('an input starts from the stored value', () => {
   assert.equal(inputText(spec('number'), 12), '12')
   assert.equal(inputText(spec('date'), '2026-03-03'), '2026-03-03')
   assert.equal(inputText(spec('text'), null), '')
+  assert.equal(inputText(spec('decimal', { scale: 2 }), '1234.5'), '1234.50') // no separator: stored again as it was
 })
 
 test('a refused save says why, in the cell', () => {

@@ -1,7 +1,7 @@
 // The CSV import page's pure parts (import-mapping.js).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { count, guessMapping, headerCells, importHref, mappedTwice, ndjsonLines } from '../src/import-mapping.js'
+import { cellHints, count, guessMapping, headerCells, importHref, mappedTwice, ndjsonLines } from '../src/import-mapping.js'
 
 /** @type {import('../src/types.js').FieldSpec[]} */
 const FIELDS = [
@@ -51,4 +51,21 @@ test('numbers with their nouns', () => {
   assert.equal(count(1, 'record'), '1 record')
   assert.equal(count(9998, 'record'), '9,998 records')
   assert.equal(count(0, 'row has', 'rows have'), '0 rows have')
+})
+
+test('the cells whose format cannot be guessed are explained, the others not', () => {
+  const hints = cellHints([
+    { key: 'name', label: 'Name', type: 'text' },
+    { key: 'project', label: 'Project', type: 'link', target: 'projects' },
+    { key: 'teams', label: 'Teams', type: 'link', target: 'teams', many: true },
+    { key: 'owner', label: 'Owner', type: 'person' },
+    { key: 'tags', label: 'Tags', type: 'multiselect', options: ['a'] },
+    { key: 'old', label: 'Old', type: 'date', archived: true }
+  ], { projects: 'Projects' })
+  assert.deepEqual(hints, [
+    'Project: the title of a record of Projects (in any case), or its id when several have that title.',
+    'Teams: the title of a record of teams (in any case), or its id when several have that title; several separated by “;”.',
+    "Owner: the person's email address.",
+    'Tags: options separated by “;”.'
+  ])
 })

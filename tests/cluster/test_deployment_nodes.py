@@ -4,13 +4,10 @@ the very config file the compose file mounts."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +15,9 @@ import pytest
 import yaml
 from sqlalchemy import make_url
 
-from tests.support.cluster import HAPROXY, HOST, free_port, node_variables, running_cluster
+from tests.support.cluster import HAPROXY, HOST, free_port, node_variables, own_redis, running_cluster
 from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, SECRETS_SEEN
 from tests.support.nodes import POSTGRES_ONLY, REDIS_URL, cluster_env
-from tests.support.polling import poll_until
 from tests.support.yclient import YClient
 
 HAPROXY_CONFIG_IN_IMAGE = "/usr/local/etc/haproxy/haproxy.cfg"
@@ -160,32 +156,6 @@ async def test_the_compose_cluster_serves_through_its_balancer(database_url: str
         async with cluster.client(token) as http:
             stored = await http.get(f"/api/records/{record}")
         assert stored.json()["fields"]["name"] == "Through HAProxy"
-
-
-@contextlib.asynccontextmanager
-async def own_redis(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A Redis of the test's own (the shared one must stay up for everyone else), killed at the end."""
-    process = await asyncio.create_subprocess_exec(
-        "redis-server", "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-
-        async def answers() -> bool:
-            try:
-                _, writer = await asyncio.open_connection(HOST, port)
-            except OSError:
-                return False
-            writer.close()
-            await writer.wait_closed()
-            return True
-
-        await poll_until(answers, bool, f"redis-server on {port}")
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 @POSTGRES_ONLY

@@ -204,3 +204,29 @@ async def running_cluster(
             await balancer.stop()
         for node in nodes:
             await node.kill()
+
+
+@contextlib.asynccontextmanager
+async def own_redis(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A Redis of the test's own (the shared one must stay up for everyone else), killed at the end."""
+    process = await asyncio.create_subprocess_exec(
+        "redis-server", "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+
+        async def answers() -> bool:
+            try:
+                _, writer = await asyncio.open_connection(HOST, port)
+            except OSError:
+                return False
+            writer.close()
+            await writer.wait_closed()
+            return True
+
+        await poll_until(answers, bool, f"redis-server on {port}")
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()

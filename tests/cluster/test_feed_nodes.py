@@ -32,9 +32,7 @@ COALESCE_SECONDS = 1.0  # the default: an edit's `record.updated` waits about th
 
 
 def _ids() -> list[str]:
-    # Node ids as the bus makes them: it reads a message's sender as its first 16 characters, so the
-    # shorter ids `running_nodes` gives by default (node0) cut into every payload and make a node hear
-    # its own messages.
+    # Random node ids, as a node makes itself when COLLAB_NODE_ID is unset.
     return [new_node_id(), new_node_id()]
 
 

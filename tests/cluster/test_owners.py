@@ -253,8 +253,7 @@ async def test_an_idle_room_evicted_releases_its_record(database_url: str, tmp_p
 async def test_a_record_deleted_on_the_other_node_closes_its_sockets(
     database_url: str, tmp_path: Path
 ) -> None:
-    ids = ["node0-0123456789", "node1-0123456789"]  # as the bus's messages carry them (16 characters)
-    async with running_nodes(database_url, tmp_path, node_ids=ids) as (a, b):
+    async with running_nodes(database_url, tmp_path) as (a, b):
         token = await a.login()
         record = await a.create_record(token)
         ann = await YClient(f"{a.ws_url}/{record}", token).connect()

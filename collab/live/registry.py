@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from types import TracebackType
 
 from auth.principal import Role
@@ -27,7 +28,7 @@ from collab.live.connection import Connection
 from collab.live.room import Room, settle
 from collab.metrics import UNREAD, Metrics
 from collab.settings import Settings
-from collab.store.snapshotter import RecordCheck, load_room, take_snapshot
+from collab.store.snapshotter import RecordCheck, field_index, load_room, take_snapshot
 from collab.store.writer import UpdateWriter
 from collab.store.writes import PendingWrite, WriteOutcome
 from persistence.database import Database
@@ -162,7 +163,7 @@ class RoomRegistry:
                     record_id,
                     loaded.doc,
                     self._writer,
-                    field_index=loaded.field_index,
+                    index_builder=partial(field_index, record_id, loaded.doc, loaded.authors),
                     owners=loaded.owners,
                     specs=loaded.specs,
                     on_broken=self._discard,

@@ -85,6 +85,7 @@ class Room:
         load: int = 0,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics = UNREAD,
+        index_builder: Callable[[], FieldIndex | None] | None = None,
     ) -> None:
         self.record_id = record_id
         self.tenant_id = tenant_id
@@ -111,6 +112,9 @@ class Room:
         self._announced: dict[int, int] = {}
         self._reserved: dict[int, tuple[str, int]] = {}
         self._field_index = field_index
+        # Builds `_field_index` from the document as loaded (issue 17: it costs every struct, so a loaded
+        # room answers its first sync before building it); run before the document first changes.
+        self._index_builder = index_builder
         # The record's field values as `read_fields` gives them, kept current from the keys each update
         # touches: every queued write carries them (for the summary) without reading the whole document.
         self._fields: Mapping[str, Any] = read_fields(doc)
@@ -176,6 +180,8 @@ class Room:
         connection.enqueue(protocol.sync_step2(missing))
         # Tells a client that reconnects with nothing new that its earlier edits are safe.
         connection.enqueue(protocol.saved(self.stored_state_vector))
+        if self._index_builder is not None:  # after this answer is on its way, not before it
+            asyncio.get_running_loop().call_soon(self.build_index)
 
     def _receive_update(self, connection: Connection, update: bytes) -> None:
         self._metrics.updates_in.inc()
@@ -216,6 +222,7 @@ class Room:
         if update == EMPTY_UPDATE:
             return {}
         self._check_usable()
+        self.build_index()
         try:
             decoded = decode_update(update)
             get_state(update)  # yrs' own decoder, which is stricter in places: it panics here, not half-way
@@ -257,6 +264,7 @@ class Room:
         The values must have been checked against the schema; if the document still refuses one half-way
         (a yrs panic), the room is reloaded from storage (`RoomBroken`): nothing was logged or broadcast."""
         self._check_usable()
+        self.build_index()
         try:
             update = write_fields(self.doc, specs, values)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
@@ -268,6 +276,18 @@ class Room:
             decoded = self._advance(update)
             self._accept(update, decoded, origin, self._server_claim())
         return update
+
+    @property
+    def history_pending(self) -> bool:
+        """Whether the history index is still to be built (`build_index`)."""
+        return self._index_builder is not None
+
+    def build_index(self) -> None:
+        """Build the history index now if it is still to be built: from the document as loaded, so before
+        anything changes it (an update's history is read against the index as it was before)."""
+        builder, self._index_builder = self._index_builder, None
+        if builder is not None:
+            self._field_index = builder()
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self._integrated = event.update
@@ -454,6 +474,7 @@ class Room:
             reasons[found.field] = duplicate_reason(title_of(self.specs, found.holder_summary))
         if not values:
             return
+        self.build_index()
         try:
             update = write_fields(self.doc, self.specs, values)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):

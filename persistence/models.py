@@ -218,6 +218,27 @@ class RecordCount(Base):
     live: Mapped[int] = mapped_column(BigInteger)
 
 
+class ValueCount(Base):
+    """How many of a field's value rows (`record_values`: live records only) counted in `stripe` have each
+    typed column set: `texts` counts `text_folded`, `numbers` `number_value`, `dates`
+    `date_value`, `bools` `bool_value`, `decimals` `decimal_key`.
+
+    Kept by triggers on `record_values` (migration 0017, which says how it is striped), never written by
+    the application. A lone "F is empty" totals the live records less the sum over F's stripes."""
+
+    __tablename__ = "value_counts"
+
+    collection_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stripe: Mapped[str] = mapped_column(String(4), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    texts: Mapped[int] = mapped_column(BigInteger)
+    numbers: Mapped[int] = mapped_column(BigInteger)
+    dates: Mapped[int] = mapped_column(BigInteger)
+    bools: Mapped[int] = mapped_column(BigInteger)
+    decimals: Mapped[int] = mapped_column(BigInteger)
+
+
 class RecordValue(Base):
     """One field value of a live record as lists sort and filter it, typed (persistence/record_values.py).
 

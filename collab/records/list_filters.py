@@ -62,6 +62,9 @@ class ValueTest:
     # Probing a sample (`list_totals.Sample`) with IN: only the ids below this prefix are read (a range of
     # the value index under an equality, so a choice of values reads the sample's share of its ids, not all).
     below: str | None = None
+    # The typed column when all this test asks is whether the field has a value of it (an "empty" filter,
+    # not multi-valued): the database keeps how many do (`value_counts`, collab/records/list_totals.py).
+    column: str | None = None
 
     @property
     def rank(self) -> int:
@@ -112,9 +115,9 @@ def value_tests(query: ListQuery, numbers: Numbers, collection: Collection, sqli
             # Empty: no value of its kind. Unchecked: false, or never set.
             condition = not_null(name) if wanted.op == "empty" else _is_true(name)
             multi = wanted.kind == "multi"
-            tests.append(
-                ValueTest(wanted.field, False, tenant_id, collection_id, sqlite, [condition], multi=multi)
-            )
+            empty = ValueTest(wanted.field, False, tenant_id, collection_id, sqlite, [condition], multi=multi)
+            empty.column = name if wanted.op == "empty" and not multi else None
+            tests.append(empty)
             continue
         test = present.get(wanted.field)
         if test is None:

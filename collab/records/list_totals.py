@@ -1,6 +1,7 @@
 """How many records a list's filters pass: exact where that is cheap, else an estimate marked as one.
 
-No filter reads the collection's kept count (`record_counts`). Otherwise a count starts from the filter
+No filter reads the collection's kept count (`record_counts`); "F is empty" alone, that less the kept
+count of F's values of its type (`value_counts`). Otherwise a count starts from the filter
 most likely to be selective (a range with both ends, a choice of values, a checkbox, a text, ...), read
 from its value index, or from the live records, and tests the others, all of them up to `BUDGET`
 candidates, beyond that a random sample (`Sample`: record ids are uuid4 hex, those below a prefix), and
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from collab.records.list_filters import ValueTest
-from persistence.models import Collection, Record, RecordCount, RecordValue
+from persistence.models import Collection, Record, RecordCount, RecordValue, ValueCount
 
 FEW = 1000  # matches few enough to gather and sort rather than walk an index for
 # A count tests each of up to this many candidates (2-5 us a probe); beyond, a random sample of them.
@@ -39,6 +40,14 @@ _PREFIXES = 16**3  # samples are record ids below a 3-hex-digit prefix
 _TALLY_PREFIX, _TALLY_SHARE = "100", 16
 # The alias of record_values a count starts from (its probes read another: list_filters.py says why one).
 _DRIVER = aliased(RecordValue, name="driver")
+# The kept count of each typed column of record_values (`ValueCount`).
+_VALUE_COUNTS = {
+    "text_folded": ValueCount.texts,
+    "number_value": ValueCount.numbers,
+    "date_value": ValueCount.dates,
+    "bool_value": ValueCount.bools,
+    "decimal_key": ValueCount.decimals,
+}
 
 
 async def gather(
@@ -68,7 +77,8 @@ async def total(
     """How many records pass, and whether that is an estimate.
 
     Exact whenever it is cheap: no filter at all reads the collection's kept count of live records; one
-    filter alone is one count of its value index (up to `EXACT`); a "must not" test is counted as all the
+    filter alone is one count of its value index (up to `EXACT`); "F is empty" alone is the kept count less
+    F's kept count of values (`_kept_values`); a "must not" test is counted as all the
     others pass less those that also pass its opposite (two counts from indexes, not a probe per record).
     Otherwise a count starts from its driver (the likeliest selective filter's index, or the live records)
     and tests each candidate for the other conditions: up to `BUDGET` candidates that is done for all of
@@ -82,6 +92,9 @@ async def total(
         every, estimated = await total(session, collection, live, own, rest, scan, recent)
         if estimated:  # the others are many: estimate the whole at once (its opposite is a test too)
             return await _bounded(session, collection, live, own, tests, scan, recent)
+        if not rest and not own and negative[0].column is not None:  # "F is empty" alone: both are kept
+            present = await session.scalar(_kept_values(collection, negative[0].key, negative[0].column))
+            return max(every - (present or 0), 0), False
         # The opposite alone is no equality (`_tally`): its ops are none, so it is counted exactly.
         opposed, estimated = await total(session, collection, live, own, [*rest, opposite], scan, recent)
         if estimated:  # a difference of estimates could be anything: estimate the whole at once
@@ -145,6 +158,17 @@ def _kept(collection: Collection) -> Select[Any]:
     live = cast(func.coalesce(func.sum(RecordCount.live), 0), BigInteger)  # PostgreSQL sums to NUMERIC
     return select(live).where(
         RecordCount.tenant_id == collection.tenant_id, RecordCount.collection_id == collection.id
+    )
+
+
+def _kept_values(collection: Collection, key: str, column: str) -> Select[Any]:
+    """How many of the collection's live records have a value in `column` for the field `key`, kept by
+    the database (persistence/models.py: `ValueCount`)."""
+    kept = cast(func.coalesce(func.sum(_VALUE_COUNTS[column]), 0), BigInteger)
+    return select(kept).where(
+        ValueCount.tenant_id == collection.tenant_id,
+        ValueCount.collection_id == collection.id,
+        ValueCount.field == key,
     )
 
 

@@ -41,6 +41,7 @@ WALLED = (
     "records",
     "record_values",
     "record_counts",
+    "value_counts",
     "audit_log",
     "events",
     "updates",

@@ -25,6 +25,7 @@ from auth.access import Action, require
 from auth.principal import Principal
 from collab.changefeed.feed import Feed
 from collab.errors import (
+    DuplicateValue,
     PreconditionFailed,
     PreconditionRequired,
     RecordDeleted,
@@ -198,10 +199,16 @@ class Records:
                 raise RoomBroken(record_id)
             async with self._database.session() as session:
                 record, collection = await records.find_record(session, principal, record_id)
-                # A concurrent write may have taken a unique value first: the room has put ours back.
-                await unique_claims.check_free(
-                    session, record, principal.tenant_id, collection.id, specs, values
-                )
+                # A concurrent write may have taken a unique value first: the room has put ours back,
+                # and that is stored before the refusal is answered (a list read after the 409 never
+                # shows the duplicate).
+                try:
+                    await unique_claims.check_free(
+                        session, record, principal.tenant_id, collection.id, specs, values
+                    )
+                except DuplicateValue:
+                    await self._registry.flush()
+                    raise
                 return await record_view(self._registry, session, principal, record, collection, room.doc)
 
     async def duplicate(self, principal: Principal, record_id: str) -> dict[str, Any]:

@@ -38,6 +38,17 @@ WAITING = """async () => {
   }
   return registration.waiting !== null
 }"""
+# A new version is there: wait (under a deadline) until it is installed and waiting. Under load the update
+# check can resolve before the new worker shows as installing: look again until it is waiting.
+INSTALLED = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration()
+  const deadline = Date.now() + 15000
+  while (registration.waiting === null && Date.now() < deadline) {
+    if (registration.installing === null) await registration.update()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return registration.waiting !== null
+}"""
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -100,7 +111,7 @@ async def test_a_new_version_takes_effect_on_the_next_load_never_mixed(
     new = await build(root, "new")
     assert new != old
     # Installed in the background, while the page runs the old version.
-    assert await page.evaluate(WAITING) is True
+    assert await page.evaluate(INSTALLED) is True
     assert sorted(await caches(page)) == sorted([f"collab-shell-{old}", f"collab-shell-{new}"])
     assert await page.evaluate("window.appTag") == "old"
 

@@ -5,7 +5,6 @@ owner (its next update is refused), with Redis up or unreachable."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,11 @@ import pytest
 from collab import close_codes
 from collab.cluster.bus import new_node_id
 from tests.support.live_server import LiveServer
-from tests.support.nodes import POSTGRES_ONLY, cluster_env, running_nodes
+from tests.support.nodes import (
+    POSTGRES_ONLY,
+    env_with_redis,
+    running_nodes,
+)
 from tests.support.owners import owner_of
 from tests.support.sse import FeedClient
 from tests.support.yclient import YClient
@@ -21,17 +24,6 @@ from tests.support.yclient import YClient
 pytestmark = [POSTGRES_ONLY, pytest.mark.server_process]
 
 WITHIN_SECONDS = 1.0  # issue 18: revocation and role changes on every node
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _env(redis: str) -> dict[str, str]:
-    return cluster_env() if redis == "up" else cluster_env(redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
 
 
 def _now() -> float:
@@ -47,8 +39,7 @@ async def _session_id(node: LiveServer, token: str) -> str:
 async def test_with_redis_down_a_session_revoked_on_a_ends_its_socket_and_stream_on_b(
     database_url: str, tmp_path: Path
 ) -> None:
-    ids = [new_node_id(), new_node_id()]
-    async with running_nodes(database_url, tmp_path, env=_env("unreachable"), node_ids=ids) as (a, b):
+    async with running_nodes(database_url, tmp_path, env=env_with_redis("unreachable")) as (a, b):
         laptop, phone = await a.login(), await b.login()
         record = await a.create_record(laptop)
         live = await YClient(f"{b.ws_url}/{record}", phone).connect()
@@ -73,7 +64,7 @@ async def test_a_role_lowered_downgrades_a_socket_relayed_to_the_owner(
     database_url: str, tmp_path: Path, redis: str, through: str
 ) -> None:
     ids = [new_node_id(), new_node_id()]
-    async with running_nodes(database_url, tmp_path, env=_env(redis), node_ids=ids) as (a, b):
+    async with running_nodes(database_url, tmp_path, env=env_with_redis(redis), node_ids=ids) as (a, b):
         admin = await a.login()
         record = await a.create_record(admin, {"name": "Team"})
         owner = await YClient(f"{a.ws_url}/{record}", admin).connect()  # the room lives on A

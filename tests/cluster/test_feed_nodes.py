@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 from pathlib import Path
 
 import asyncpg
@@ -19,7 +18,12 @@ import pytest
 from sqlalchemy import make_url
 
 from collab.cluster.bus import new_node_id
-from tests.support.nodes import POSTGRES_ONLY, cluster_env, running_nodes
+from tests.support.nodes import (
+    POSTGRES_ONLY,
+    UNREACHABLE_REDIS_URL,
+    cluster_env,
+    running_nodes,
+)
 from tests.support.server_process import ServerProcess
 from tests.support.sse import Event, FeedClient
 from tests.support.yclient import YClient
@@ -170,7 +174,7 @@ async def test_without_redis_a_stream_on_one_node_gets_the_other_nodes_writes_wi
     database_url: str, tmp_path: Path, redis: str
 ) -> None:
     if redis == "unreachable":  # configured, but nothing listens there
-        env = cluster_env(redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
+        env = cluster_env(redis_url=UNREACHABLE_REDIS_URL)
     else:  # several nodes on PostgreSQL alone
         env = {
             key: value
@@ -188,14 +192,6 @@ async def test_without_redis_a_stream_on_one_node_gets_the_other_nodes_writes_wi
                 await _next_of(on_b, record, "record.created", 2.0)
                 took.append(loop.time() - started)
             print(f"\nRedis {redis}: created on A, seen on B after (s): {[round(t, 3) for t in took]}")
-
-
-def _closed_port() -> int:
-    """A port where nothing listens (bound and released: nobody else asked for it meanwhile)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def _event_ids(database_url: str, after: int, upto: int) -> list[int]:

@@ -7,7 +7,6 @@ or unreachable (no bus is involved).
 
 from __future__ import annotations
 
-import socket
 import statistics
 import time
 from pathlib import Path
@@ -16,7 +15,13 @@ import httpx
 import pytest
 
 from collab import close_codes
-from tests.support.nodes import POSTGRES_ONLY, cluster_env, running_nodes
+from tests.support.nodes import (
+    POSTGRES_ONLY,
+    UNREACHABLE_REDIS_URL,
+    cluster_env,
+    env_with_redis,
+    running_nodes,
+)
 from tests.support.owners import owner_of
 from tests.support.server_process import ServerProcess
 from tests.support.yclient import YClient
@@ -24,19 +29,11 @@ from tests.support.yclient import YClient
 pytestmark = [POSTGRES_ONLY, pytest.mark.server_process]
 
 
-def _closed_port() -> int:
-    """A port where nothing listens (bound and released: nobody else asked for it meanwhile)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize("redis", ["up", "unreachable"])
 async def test_a_patch_on_the_other_node_is_applied_by_the_owner_without_disconnecting_anyone(
     database_url: str, tmp_path: Path, redis: str
 ) -> None:
-    env = cluster_env() if redis == "up" else cluster_env(redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
+    env = env_with_redis(redis)
     async with running_nodes(database_url, tmp_path, env=env) as (a, b):
         token = await a.login()
         record = await a.create_record(token, {"name": "Panda"})
@@ -135,7 +132,7 @@ async def test_a_restore_and_a_put_back_on_the_other_node_run_in_the_owners_room
 async def test_with_redis_down_a_delete_on_the_other_node_closes_the_owners_sockets(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = cluster_env(redis_url=f"redis://127.0.0.1:{_closed_port()}/0")  # no bus: only forwarding helps
+    env = cluster_env(redis_url=UNREACHABLE_REDIS_URL)  # no bus: only forwarding helps
     async with running_nodes(database_url, tmp_path, env=env) as (a, b):
         token = await a.login()
         record = await a.create_record(token)

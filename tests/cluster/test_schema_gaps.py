@@ -4,14 +4,17 @@ B's poll of the collections it has open rooms of (every second)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.nodes import POSTGRES_ONLY, cluster_env, running_nodes
+from tests.support.nodes import (
+    POSTGRES_ONLY,
+    env_with_redis,
+    running_nodes,
+)
 from tests.support.owners import owner_of
 from tests.support.yclient import YClient
 
@@ -21,18 +24,11 @@ pytestmark = [POSTGRES_ONLY, pytest.mark.server_process]
 WITHIN_SECONDS = 2.5
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize("redis", ["up", "unreachable"])
 async def test_a_schema_edited_on_one_node_reaches_the_rooms_of_the_other(
     database_url: str, tmp_path: Path, redis: str
 ) -> None:
-    env = cluster_env() if redis == "up" else cluster_env(redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
+    env = env_with_redis(redis)
     async with running_nodes(database_url, tmp_path, env=env) as (a, b):
         token = await a.login()
         record = await a.create_record(token, {"name": "Panda"})

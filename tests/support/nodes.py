@@ -17,6 +17,8 @@ import pytest
 from tests.support.server_process import ServerProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# A Redis that is configured but never answers: nothing listens on port 1 (connections are refused at once).
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
 
 # Several nodes need one database they all reach: PostgreSQL only (`pytestmark = POSTGRES_ONLY`).
 POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -30,6 +32,11 @@ def cluster_env(redis_url: str = REDIS_URL, **extra: str) -> dict[str, str]:
         "COLLAB_SECRET_KEY": secrets.token_hex(32),
         **extra,
     }
+
+
+def env_with_redis(redis: str) -> dict[str, str]:
+    """`cluster_env()` with Redis "up" (the shared one) or "unreachable" (configured, never answering)."""
+    return cluster_env() if redis == "up" else cluster_env(redis_url=UNREACHABLE_REDIS_URL)
 
 
 @contextlib.asynccontextmanager

@@ -13,12 +13,13 @@ from starlette.routing import BaseRoute, Route
 
 from collab.live.restore import MAX_SNAPSHOT_ID
 from collab.services.snapshots import SnapshotPage
-from web.relay_http import forwarded
+from web.relay_http import forwarded, forwarded_to_owner
 from web.requests import int_param
 from web.security import principal_of
 from web.services import services
 
 
+@forwarded_to_owner  # only the owner can store what its room accepted before the snapshot is written
 async def create_snapshot(request: Request) -> Response:
     principal = await principal_of(request)
     taken = await services(request).snapshots.take(principal, request.path_params["record_id"])

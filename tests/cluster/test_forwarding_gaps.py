@@ -141,3 +141,25 @@ async def test_with_redis_down_a_delete_on_the_other_node_closes_the_owners_sock
             assert (await http.delete(f"/api/records/{record}")).status_code == 204
             assert (await http.get(f"/api/records/{record}")).status_code == 404
         assert await ann.wait_closed() == close_codes.NOT_FOUND
+
+
+async def test_a_snapshot_taken_on_the_other_node_is_taken_by_the_owner(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Only the owner can flush what its room accepted before writing the snapshot ("every update
+    accepted so far"): the snapshot is taken there."""
+    async with running_nodes(database_url, tmp_path) as (a, b):
+        token = await a.login()
+        record = await a.create_record(token, {"name": "Panda"})
+        ann = await YClient(f"{a.ws_url}/{record}", token).connect()  # the room lives on A
+        ann.fields["stage"] = "customer"
+        async with b.client(token) as http:
+            taken = await http.post(f"/api/records/{record}/snapshots")
+            assert taken.status_code == 201, taken.text
+            snapshot = taken.json()["id"]
+            viewed = await http.get(f"/api/records/{record}/snapshots/{snapshot}")
+            assert viewed.status_code == 200, viewed.text
+        line = f"snapshot {snapshot} of record {record}"
+        assert line in a.log_path.read_text(errors="replace")
+        assert line not in b.log_path.read_text(errors="replace")
+        await ann.close()

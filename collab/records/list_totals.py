@@ -50,29 +50,32 @@ _VALUE_COUNTS = {
 }
 
 
+@dataclass(frozen=True)
+class Counted:
+    """What a count is of: a collection's records that pass `live` and `own` (conditions on the record
+    itself) and `tests` (on its values); `scan`: a search; `recent`: a time range (the last of `own`)."""
+
+    collection: Collection
+    live: list[Any]
+    own: list[Any]
+    tests: list[ValueTest]
+    scan: bool
+    recent: bool
+
+
 async def gather(
     session: AsyncSession,
-    collection: Collection,
-    live: list[Any],
-    own: list[Any],
-    tests: list[ValueTest],
-    scan: bool,
-    recent: bool,
+    counted: Counted,
 ) -> list[str] | None:
     """The ids of all the records that pass, when they are at most `FEW`; else None."""
-    statement = _count(collection, live, own, tests, scan, recent, ids=True)
+    statement = _count(counted, ids=True)
     found = list(await session.scalars(statement.limit(FEW + 1)))
     return found if len(found) <= FEW else None
 
 
 async def total(
     session: AsyncSession,
-    collection: Collection,
-    live: list[Any],
-    own: list[Any],
-    tests: list[ValueTest],
-    scan: bool,
-    recent: bool,
+    counted: Counted,
 ) -> tuple[int, bool]:
     """How many records pass, and whether that is an estimate.
 
@@ -85,54 +88,51 @@ async def total(
     them; beyond, only for a random sample (record ids are random: those below a prefix), and the total
     is the candidates times the share that passed, marked as an estimate, unless the sample held too few
     matches to say (`_SAMPLE_MATCHES`): then all are tested after all."""
+    collection, own, tests = counted.collection, counted.own, counted.tests
     negative = [test for test in tests if not test.present]
     if len(negative) == 1:
         rest = [test for test in tests if test is not negative[0]]
         opposite = replace(negative[0], present=True)
-        every, estimated = await total(session, collection, live, own, rest, scan, recent)
+        every, estimated = await total(session, replace(counted, tests=rest))
         if estimated:  # the others are many: estimate the whole at once (its opposite is a test too)
-            return await _bounded(session, collection, live, own, tests, scan, recent)
+            return await _bounded(session, counted)
         if not rest and not own and negative[0].column is not None:  # "F is empty" alone: both are kept
             present = await session.scalar(_kept_values(collection, negative[0].key, negative[0].column))
             return max(every - (present or 0), 0), False
         # The opposite alone is no equality (`_tally`): its ops are none, so it is counted exactly.
-        opposed, estimated = await total(session, collection, live, own, [*rest, opposite], scan, recent)
+        opposed, estimated = await total(session, replace(counted, tests=[*rest, opposite]))
         if estimated:  # a difference of estimates could be anything: estimate the whole at once
-            return await _bounded(session, collection, live, own, tests, scan, recent)
+            return await _bounded(session, counted)
         return max(every - opposed, 0), False
     if not tests and not own:
         return await session.scalar(_kept(collection)) or 0, False
-    return await _bounded(session, collection, live, own, tests, scan, recent)
+    return await _bounded(session, counted)
 
 
 async def _bounded(
     session: AsyncSession,
-    collection: Collection,
-    live: list[Any],
-    own: list[Any],
-    tests: list[ValueTest],
-    scan: bool,
-    recent: bool,
+    counted: Counted,
 ) -> tuple[int, bool]:
     """`total` of a count with a driver and other conditions: exact up to `BUDGET` candidates."""
-    driver = None if recent else next(iter(_positive(tests)), None)
+    collection = counted.collection
+    driver = None if counted.recent else next(iter(_positive(counted.tests)), None)
     tally = driver if driver is not None and driver.equality else None
-    candidates = _count(collection, live, own, tests, scan, recent, driver_only=True)
+    candidates = _count(counted, driver_only=True)
     if candidates is None:  # the driver is all there is
         if tally is not None:
             return await _tally(session, collection, tally)
-        return await session.scalar(_count(collection, live, own, tests, scan, recent)) or 0, False
+        return await session.scalar(_count(counted)) or 0, False
     if tally is not None:  # how many candidates only sizes the sample: an estimate will do
         drivers, _ = await _tally(session, collection, tally)
     else:
         drivers = await session.scalar(candidates) or 0
     if drivers > BUDGET:
         below = Sample(_sample_bound(BUDGET / drivers), session.get_bind().dialect.name == "sqlite")
-        sample = _count(collection, live, own, tests, scan, recent, below=below)
+        sample = _count(counted, below=below)
         sampled, passed = (await session.execute(sample)).one()
         if sampled and (passed or 0) >= _SAMPLE_MATCHES:
             return round(drivers * passed / sampled), True
-    return await session.scalar(_count(collection, live, own, tests, scan, recent)) or 0, False
+    return await session.scalar(_count(counted)) or 0, False
 
 
 async def _tally(session: AsyncSession, collection: Collection, driver: ValueTest) -> tuple[int, bool]:
@@ -205,24 +205,17 @@ class Sample:
 
 
 def _count(
-    collection: Collection,
-    live: list[Any],
-    own: list[Any],
-    tests: list[ValueTest],
-    scan: bool,
-    recent: bool,
-    driver_only: bool = False,
-    below: Sample | None = None,
-    ids: bool = False,
+    counted: Counted, driver_only: bool = False, below: Sample | None = None, ids: bool = False
 ) -> Any:
-    """`scan`: a search; `recent`: a time range (the last of `own`), read from the live records' index by
-    time (start there: "changed this week" is a small part of a collection, where a value filter may
-    not be).
+    """A time range (`recent`) is read from the live records' index by time (start there: "changed this
+    week" is a small part of a collection, where a value filter may not be).
 
     `driver_only`: count the driver's candidates alone (None when the driver is all there is to count).
     `below`: a random sample, the records whose id is below this prefix: select how many of the driver's
     candidates are in it and how many of those pass the rest (each probed, correlated: a sample is few).
     `ids`: select the ids that pass instead of counting them."""
+    collection, live, own, tests = counted.collection, counted.live, counted.own, counted.tests
+    scan, recent = counted.scan, counted.recent
     positive = _positive(tests)
     sample = [] if below is None else [below.probing(test) for test in tests]
     if not positive or recent:
@@ -244,8 +237,8 @@ def _count(
             # look each row up (10x slower than reading the table) unless the index's first column is
             # hidden from it.
             live = [func.coalesce(Record.tenant_id, "") == collection.tenant_id, *live[1:]]
-        counted: Select[Any] = select(Record.id if ids else func.count()).select_from(Record)
-        return counted.where(*live, *own, *(test.probe(Record.id) for test in tests))
+        records: Select[Any] = select(Record.id if ids else func.count()).select_from(Record)
+        return records.where(*live, *own, *(test.probe(Record.id) for test in tests))
     value = _DRIVER
     driver = positive[0]
     others = [

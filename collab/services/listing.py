@@ -75,12 +75,14 @@ async def page(
             if dialect == "postgresql":
                 gathered = await list_matches.gather(session, collection, query, live, tests)
             if gathered is None:
-                gathered = await list_totals.gather(session, collection, live, own, tests, scan, recent)
+                counted = list_totals.Counted(collection, live, own, tests, scan, recent)
+                gathered = await list_totals.gather(session, counted)
         if gathered is not None:
             total, estimate = len(gathered), False
             live, own, tests = [*live, Record.id.in_(gathered)], [], []
         else:
-            total, estimate = await list_totals.total(session, collection, live, own, tests, scan, recent)
+            counted = list_totals.Counted(collection, live, own, tests, scan, recent)
+            total, estimate = await list_totals.total(session, counted)
     if total == 0 and not estimate:
         return Page([], 0, None)
     if query.kind == "time":

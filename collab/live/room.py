@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from pycrdt import Doc, Map, TransactionEvent, get_state
+from pycrdt import Doc, Map, Text, TransactionEvent, get_state
 
 from auth.access import Action, allows
 from collab import close_codes
@@ -26,7 +26,7 @@ from collab.live.awareness import Awareness
 from collab.live.connection import Connection
 from collab.metrics import UNREAD, Metrics
 from collab.origin import Origin, OriginKind
-from collab.records.correction import correct
+from collab.records.correction import correct, fits
 from collab.records.document import fields_map, read_fields, tidy, write_fields
 from collab.records.field_changes import FieldChange, FieldEdit, FieldIndex, field_edit
 from collab.records.schema import FieldSpec
@@ -57,6 +57,10 @@ class _Owners(Mapping[int, str]):
         if owner is None:
             raise KeyError(client_id)
         return owner
+
+    def get(self, client_id: int, default: Any = None) -> Any:  # `Mapping.get` costs two more calls
+        owner = self._room._owner_of(client_id)
+        return default if owner is None else owner
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._room.owners)
@@ -100,6 +104,7 @@ class Room:
         self.owners[doc.client_id] = SERVER
         # The collection's fields: live edits are corrected to fit them (None: no schema, room tests).
         self.specs = specs
+        self._by_key = {spec.key: spec for spec in specs or ()}
         self._unique = unique_specs(specs)  # kept with the specs: every update asks for them
         self.broken = False
         self._on_broken = on_broken
@@ -118,6 +123,10 @@ class Room:
         # The record's field values as `read_fields` gives them, kept current from the keys each update
         # touches: every queued write carries them (for the summary) without reading the whole document.
         self._fields: Mapping[str, Any] = read_fields(doc)
+        # Of the keys the last update touched, those holding a Y.Text and those holding another shared type
+        # (as `_with_keys` read them): what `fits` needs to judge a correction without the document.
+        self._texts: frozenset[str] = frozenset()
+        self._nested: frozenset[str] = frozenset()
         self._root = fields_map(doc)  # kept: each `doc.get` costs a transaction
         # Each unique field's value as `unique_values` last indexed it for this record: what a live edit
         # that turns out to be a duplicate is corrected back to (`_correct_duplicates`).
@@ -323,6 +332,9 @@ class Room:
         if self.specs is None or not changes:
             return {}
         before = {change.field: change.before for change in changes}
+        # Usually every value fits: judged from the values `_fields_after` just read, with no transaction.
+        if fits(self._by_key, before, self._fields, self._texts, self._nested):
+            return {}
         try:
             update, reasons = correct(self.doc, self.specs, before)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
@@ -349,8 +361,12 @@ class Room:
     def _accept(
         self, update: bytes, decoded: Update, origin: Origin, claims: tuple[int, ...] = ()
     ) -> tuple[FieldChange, ...]:
-        edit = self._field_edit(decoded, origin)
-        fields = self._fields_after(edit)
+        # One pycrdt transaction for every read of the document below (each read opens its own otherwise);
+        # nothing here writes, and nothing is sent before it ends.
+        with self.doc.transaction():
+            edit = self._field_edit(decoded, origin)
+            fields = self._fields_after(edit)
+            state_after = self.doc.get_state()
         self.last_update_at = self._clock.monotonic()
         message = protocol.sync_update(update)
         receivers = 0
@@ -366,7 +382,7 @@ class Room:
                 record_id=self.record_id,
                 update=update,
                 origin=origin,
-                state_vector_after=self.doc.get_state(),
+                state_vector_after=state_after,
                 changes=edit.changes if edit is not None else (),
                 fields=fields,
                 claims=claims,
@@ -399,8 +415,9 @@ class Room:
         try:
             if edit is None:
                 self._fields = read_fields(self.doc)
+                self._texts = self._nested = frozenset()
             elif edit.touched:
-                self._fields = _with_keys(self._fields, self._root, edit.touched)
+                self._fields, self._texts, self._nested = _with_keys(self._fields, self._root, edit.touched)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
             raise
         except BaseException as exc:  # pycrdt's panics are BaseExceptions
@@ -414,6 +431,7 @@ class Room:
     def use_specs(self, specs: list[FieldSpec]) -> None:
         """The collection's schema was edited: corrections and unique checks follow it from now on."""
         self.specs = list(specs)
+        self._by_key = {spec.key: spec for spec in specs}
         self._unique = unique_specs(specs)
         for spec in self._unique:
             self._indexed.setdefault(spec.key, self._fields.get(spec.key))
@@ -594,42 +612,33 @@ class Room:
             connection.close(code, reason)
 
 
-def _with_keys(fields: Mapping[str, Any], target: Map, keys: Collection[str]) -> dict[str, Any]:
-    """`fields` with `keys` read again from the document's root map `target`, as `read_fields` reads them."""
+def _with_keys(
+    fields: Mapping[str, Any], target: Map, keys: Collection[str]
+) -> tuple[dict[str, Any], frozenset[str], frozenset[str]]:
+    """`fields` with `keys` read again from the document's root map `target`, as `read_fields` reads them;
+    with the keys among them that hold a Y.Text, and those that hold another shared type."""
     current = dict(fields)
+    texts: list[str] = []
+    nested: list[str] = []
     for key in keys:
         if key in target:
             value = target[key]
             to_py = getattr(value, "to_py", None)  # a nested type, as `Map.to_py` converts it
+            if to_py is not None:
+                (texts if isinstance(value, Text) else nested).append(key)
             current[key] = tidy(to_py() if to_py is not None else value)
         else:
             current.pop(key, None)
-    return current
+    return current, frozenset(texts), frozenset(nested)
 
 
 def _same_structs(integrated: bytes, update: bytes, decoded: Update) -> bool:
     """Does `integrated` (a transaction's own update) hold exactly the structs of `update` (`decoded`)?
     Usually only their delete sets differ: yrs writes what the transaction deleted, a client all it knows
-    deleted. A v1 update is its struct section, which delimits itself, then its delete set; the delete set's
-    size as lib0 writes it is never more than the bytes a client spent on it, so the prefix compared here
-    always covers the whole struct section, and a match means the same structs. No match: decode again."""
-    structs_end = len(update) - _delete_set_size(decoded)
+    deleted. A v1 update is its struct section, which delimits itself, then its delete set: the same bytes up
+    to where `update`'s struct section ends mean the same structs. No match: decode again."""
+    structs_end = decoded.structs_end
     return integrated[:structs_end] == update[:structs_end]
-
-
-def _delete_set_size(decoded: Update) -> int:
-    clients = decoded.delete_set.clients
-    size = _var_uint_size(len(clients))
-    for client, ranges in clients.items():
-        size += _var_uint_size(client) + _var_uint_size(len(ranges))
-        for clock, length in ranges:
-            size += _var_uint_size(clock) + _var_uint_size(length)
-    return size
-
-
-def _var_uint_size(value: int) -> int:
-    """Bytes of a lib0 var-uint: 7 bits each."""
-    return max(1, (value.bit_length() + 6) // 7)
 
 
 def settle(outcome: WriteOutcome, room_of: Callable[[PendingWrite], Room | None]) -> list[Room]:

@@ -10,6 +10,7 @@ state converge on valid values, and the sender is told which fields were correct
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pycrdt import Doc, Map, Text
@@ -52,6 +53,38 @@ def correct(doc: Doc, specs: list[FieldSpec], before: dict[str, Any]) -> tuple[b
     return doc.get_update(state), reasons
 
 
+def fits(
+    by_key: Mapping[str, FieldSpec],
+    before: Mapping[str, Any],
+    values: Mapping[str, Any],
+    texts: Collection[str],
+    nested: Collection[str] = (),
+) -> bool:
+    """Whether `correct` would leave the keys of `before` alone, judged without opening a transaction from
+    their values after the edit as `read_fields` gives them (a key missing from `values` is absent from the
+    document); `texts`: the keys that hold a Y.Text (`values` has its string), `nested`: those that hold
+    another shared type. Judged as `_fix` does; True only when `correct` would write nothing, so skipping
+    it then changes no update and no reason (any doubt answers False and `correct` decides)."""
+    for key, previous in before.items():
+        spec = by_key.get(key)
+        if key not in values:
+            if spec is not None and _required(spec) and not is_empty(previous):
+                return False
+            continue
+        if spec is None or key in nested:
+            return False
+        value = values[key]
+        if spec.type == "richtext":
+            if key not in texts or not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+                return False
+            continue
+        if key in texts or _plain_reason(spec, value, previous) is not None:
+            return False
+        if normalized(spec, value) != value:
+            return False
+    return True
+
+
 def _fix(target: Map, spec: FieldSpec, before: Any, rewritten: set[str]) -> str | None:
     """Correct one field if it does not fit; returns why it was corrected, or None."""
     value = target[spec.key]
@@ -73,9 +106,7 @@ def _fix(target: Map, spec: FieldSpec, before: Any, rewritten: set[str]) -> str 
         target[spec.key] = value[:MAX_TEXT_CHARS]  # keep what fits rather than nothing
         return f"at most {MAX_TEXT_CHARS} characters"
     current = tidy(value)
-    found = _problem(spec, current)
-    if found is None and _required(spec) and is_empty(current) and not is_empty(before):
-        found = REQUIRED
+    found = _plain_reason(spec, current, before)
     if found is not None:
         _put_back(target, spec, before)
         return found
@@ -84,6 +115,14 @@ def _fix(target: Map, spec: FieldSpec, before: Any, rewritten: set[str]) -> str 
         target[spec.key] = stored
         rewritten.add(spec.key)
     return None
+
+
+def _plain_reason(spec: FieldSpec, current: Any, before: Any) -> str | None:
+    """Why a plain value (not a Y.Text, tidied) does not fit `spec`, the previous value `before` aside."""
+    found = _problem(spec, current)
+    if found is None and _required(spec) and is_empty(current) and not is_empty(before):
+        found = REQUIRED
+    return found
 
 
 def _truncate(text: Text) -> str | None:

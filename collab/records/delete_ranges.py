@@ -67,7 +67,9 @@ class PendingDeletes:
         self._count += len(merged) - (hi - lo)
 
     def overlapping(self, client: int, start: int, end: int) -> list[_Range]:
-        ranges = self._clients.get(client, [])
+        ranges = self._clients.get(client)
+        if not ranges:
+            return []
         i = bisect.bisect_right(ranges, start, key=lambda r: r[1])
         found = []
         while i < len(ranges) and ranges[i][0] < end:

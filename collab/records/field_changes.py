@@ -182,7 +182,10 @@ class FieldIndex:
         for n, owner in resolve_owners([item for item, _, _, _ in new], self.root, self._find):
             item, first, stop, author = new[n]
             fresh.append((item.id.client, item.id.clock + first, item.id.clock + stop))
-            self._ranges.setdefault(item.id.client, ItemRanges()).add(*fresh[-1][1:], owner)
+            ranges = self._ranges.get(item.id.client)
+            if ranges is None:
+                ranges = self._ranges[item.id.client] = ItemRanges()
+            ranges.add(*fresh[-1][1:], owner)
             if owner.entry is not None:
                 self._nested_edit(touched, owner, author, deletion=False)
             else:
@@ -205,7 +208,10 @@ class FieldIndex:
         return touched
 
     def _delete(self, touched: dict[str, _Touch], client: int, clock: int, end: int, by: str | None) -> None:
-        for start, stop, owner in self._ranges.get(client, ItemRanges()).overlapping(clock, end):
+        ranges = self._ranges.get(client)
+        if ranges is None:
+            return
+        for start, stop, owner in ranges.overlapping(clock, end):
             if owner.entry is not None:
                 self._nested_edit(touched, owner, by, deletion=True)
                 continue
@@ -255,8 +261,11 @@ class FieldIndex:
     def _unseen(self, client: int, start: int, end: int) -> list[tuple[int, int]]:
         """The parts of clocks ``start..end-1`` not ingested yet: past the index's state, only an item
         integrated past a gap can have been."""
+        ranges = self._ranges.get(client)
+        if ranges is None:
+            return [(start, end)] if start < end else []
         parts = []
-        for lo, hi, _ in self._ranges.get(client, ItemRanges()).overlapping(start, end):
+        for lo, hi, _ in ranges.overlapping(start, end):
             if lo > start:
                 parts.append((start, lo))
             start = max(start, hi)
@@ -275,8 +284,13 @@ class FieldIndex:
         nested = isinstance(item.content, ContentType)
         gone = isinstance(item.content, ContentDeleted)  # deleted by construction, delete set or not
         new = FieldEntry(ID(client, clock + last), author, _element_value(item, last), nested, gone)
-        k = self._keys.setdefault(key, _Key())
-        touch = touched.setdefault(key, _Touch(self.entry(key)))
+        # Looked up before creating: a `setdefault` default (a `_Key` makes a path) is built every time.
+        k = self._keys.get(key)
+        if k is None:
+            k = self._keys[key] = _Key()
+        touch = touched.get(key)
+        if touch is None:
+            touch = touched[key] = _Touch(self.entry(key))
         on_path, rival = k.path.follower(origin)
         if not on_path or (rival is not None and client <= rival):
             touch.conflict = True  # loses: it stays invisible in the document

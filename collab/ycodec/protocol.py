@@ -126,6 +126,13 @@ Message = SyncStep1 | SyncUpdate | AwarenessMessage | QueryAwareness | Ignored
 
 
 def decode_message(frame: bytes) -> Message:
+    # Most frames are document updates small enough for a one-byte length: read without a `Reader`.
+    if len(frame) > 2 and frame[0] == SYNC and frame[1] in (SYNC_STEP2, SYNC_UPDATE) and frame[2] < 0x80:
+        if len(frame) - 3 < frame[2]:
+            raise MalformedMessage("truncated byte array")
+        if len(frame) - 3 > frame[2]:
+            raise MalformedMessage("trailing bytes after message")
+        return SyncUpdate(frame[3:], step2=frame[1] == SYNC_STEP2)
     reader = Reader(frame)
     message_type = reader.var_uint()
     message: Message

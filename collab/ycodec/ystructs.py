@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, TypeAlias
 
 
@@ -169,3 +169,6 @@ class DeleteSet:
 class Update:
     structs: tuple[Struct, ...]  # grouped by client, each client's in clock order
     delete_set: DeleteSet
+    # Where the struct section ends in the bytes decoded (the delete set starts there): the same structs
+    # may be encoded with another delete set, so this is not part of the update's value.
+    structs_end: int = field(compare=False)

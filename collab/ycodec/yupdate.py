@@ -83,6 +83,12 @@ class _Reader:
         return self.data[self.pos - 1]
 
     def var_uint(self) -> int:
+        # The hot path of every decode (clients, clocks, lengths): one byte, or a loop over locals.
+        data = self.data
+        pos = self.pos
+        if pos < len(data) and data[pos] < 0x80:
+            self.pos = pos + 1
+            return data[pos]
         value = self._continue(0, 0)
         if value > MAX_SAFE_INTEGER:
             raise self.fail("var-uint above 2^53")
@@ -99,18 +105,34 @@ class _Reader:
         return -value if first & 0x40 else value
 
     def _continue(self, value: int, shift: int) -> int:
+        """The 7-bit groups of a var-int from `pos` on, added to `value` from bit `shift`."""
+        data = self.data
+        pos = self.pos
+        end = len(data)
         while True:
-            byte = self.u8()
+            if pos >= end:
+                self.pos = pos
+                raise self.fail("unexpected end of update")
+            byte = data[pos]
+            pos += 1
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
+                self.pos = pos
                 return value
             shift += 7
             if shift > 56:
+                self.pos = pos
                 raise self.fail("var-int too long")
 
     def count(self, min_bytes_each: int = 1) -> int:
         """A number of elements, each of which needs at least ``min_bytes_each`` more bytes."""
-        n = self.var_uint()
+        data = self.data
+        pos = self.pos
+        if pos < len(data) and data[pos] < 0x80:  # `var_uint`'s one-byte case, inline: most counts
+            self.pos = pos + 1
+            n = data[pos]
+        else:
+            n = self.var_uint()
         if n * min_bytes_each > len(self.data) - self.pos:
             raise self.fail(f"count {n} exceeds the remaining input")
         return n
@@ -143,6 +165,8 @@ class _Reader:
         if depth > MAX_ANY_DEPTH:
             raise self.fail("value nested too deeply")
         tag = self.u8()
+        if tag == 119:  # a string: what map values mostly are
+            return self.var_string()
         if tag == 127:
             return UNDEFINED
         if tag == 126:
@@ -157,8 +181,6 @@ class _Reader:
             return int(struct.unpack(">q", self.take(8))[0])
         if tag in (121, 120):
             return tag == 120
-        if tag == 119:
-            return self.var_string()
         if tag == 118:
             obj: dict[str, AnyValue] = {}
             for _ in range(self.count(2)):
@@ -177,14 +199,17 @@ def _reject_constant(name: str) -> None:
 
 
 def _read_content(r: _Reader, ref: int) -> Content:
+    if ref == 8:  # the refs are distinct: the common ones are tested first
+        n = r.count()
+        return ContentAny((r.any(),) if n == 1 else tuple(r.any() for _ in range(n)))
+    if ref == 4:
+        return ContentString(r.var_string())
     if ref == 1:
         return ContentDeleted(r.var_uint())
     if ref == 2:
         return ContentJSON(tuple(r.json(allow_undefined=True) for _ in range(r.count())))
     if ref == 3:
         return ContentBinary(r.var_bytes())
-    if ref == 4:
-        return ContentString(r.var_string())
     if ref == 5:
         return ContentEmbed(r.json(allow_undefined=False))
     if ref == 6:
@@ -195,8 +220,6 @@ def _read_content(r: _Reader, ref: int) -> Content:
             raise r.fail(f"unknown type ref {type_ref}")
         named = type_ref in (TypeRef.XML_ELEMENT, TypeRef.XML_HOOK)
         return ContentType(TypeRef(type_ref), r.var_string() if named else None)
-    if ref == 8:
-        return ContentAny(tuple(r.any() for _ in range(r.count())))
     if ref == 9:
         return ContentDoc(r.var_string(), r.any())
     raise UpdateDecodeError(f"unknown content ref {ref}", r.pos - 1)
@@ -218,9 +241,10 @@ def _read_item(r: _Reader, id_: ID, info: int) -> Item:
 
 def _read_delete_set(r: _Reader) -> DeleteSet:
     clients: dict[int, list[tuple[int, int]]] = {}
-    for _ in range(r.count(2)):
-        client = r.var_uint()
-        ranges = [(r.var_uint(), r.var_uint()) for _ in range(r.count(2))]
+    var_uint, count = r.var_uint, r.count  # bound once: these run per range
+    for _ in range(count(2)):
+        client = var_uint()
+        ranges = [(var_uint(), var_uint()) for _ in range(count(2))]
         if ranges:  # Yjs drops a client listed with no ranges, and appends to one listed twice
             clients.setdefault(client, []).extend(ranges)
     return DeleteSet({client: tuple(ranges) for client, ranges in clients.items()})
@@ -228,27 +252,29 @@ def _read_delete_set(r: _Reader) -> DeleteSet:
 
 def decode_update(data: bytes | bytearray | memoryview) -> Update:
     """Decode a v1 update into its structs and delete set, or raise :class:`UpdateDecodeError`."""
-    r = _Reader(bytes(data))
+    r = _Reader(data if type(data) is bytes else bytes(data))
+    var_uint, count, u8 = r.var_uint, r.count, r.u8  # bound once: these run per struct
     structs: list[Struct] = []
-    for _ in range(r.count(3)):
-        n_structs = r.count()
+    for _ in range(count(3)):
+        n_structs = count()
         if n_structs == 0:  # no encoder writes one, and yrs panics half-way through applying it
             raise r.fail("a client block with no structs")
-        client = r.var_uint()
-        clock = r.var_uint()
+        client = var_uint()
+        clock = var_uint()
         for _ in range(n_structs):
-            info = r.u8()
+            info = u8()
             ref = info & 0x1F
             # Like Yjs' applyUpdate and yrs, GC and Skip are told by the low 5 bits alone.
             if ref == 0:
-                s: Struct = GC(ID(client, clock), r.var_uint())
+                s: Struct = GC(ID(client, clock), var_uint())
             elif ref == 10:
-                s = Skip(ID(client, clock), r.var_uint())
+                s = Skip(ID(client, clock), var_uint())
             else:
                 s = _read_item(r, ID(client, clock), info)
             structs.append(s)
             clock += s.length
-    return Update(tuple(structs), _read_delete_set(r))
+    structs_end = r.pos
+    return Update(tuple(structs), _read_delete_set(r), structs_end)
 
 
 def decode_state_vector(data: bytes | bytearray | memoryview) -> dict[int, int]:

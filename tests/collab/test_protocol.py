@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from collab.errors import MalformedMessage
@@ -59,3 +61,36 @@ def test_saved_message_carries_a_state_vector() -> None:
     assert frame[0] == protocol.SAVED
     reader = protocol.Reader(frame[1:])
     assert protocol.decode_state_vector(reader.var_bytes()) == {42: 9}
+
+
+def _read_update(frame: bytes) -> protocol.Message:
+    """A sync update decoded field by field with `Reader`, as `decode_message` does past its short cut."""
+    reader = protocol.Reader(frame)
+    reader.var_uint()
+    step = reader.var_uint()
+    if step not in (protocol.SYNC_STEP2, protocol.SYNC_UPDATE):
+        raise MalformedMessage("not an update")
+    message = protocol.SyncUpdate(reader.var_bytes(), step2=step == protocol.SYNC_STEP2)
+    reader.finish()
+    return message
+
+
+def test_short_updates_decode_as_the_reader_decodes_them() -> None:
+    """Updates with a one-byte length skip the `Reader`: same message, same refusals."""
+    rng = random.Random(5)
+    for _ in range(2000):
+        payload = rng.randbytes(rng.randrange(0, 140))
+        frame = (protocol.sync_update if rng.random() < 0.5 else protocol.sync_step2)(payload)
+        frame = frame[: rng.randrange(len(frame) + 1)] if rng.random() < 0.3 else frame
+        frame = frame + rng.randbytes(rng.randrange(1, 4)) if rng.random() < 0.2 else frame
+        if not frame.startswith(bytes([protocol.SYNC])) or frame[1:2] == bytes([protocol.SYNC_STEP1]):
+            continue  # cut to nothing, then tailed by another message type (or a step 1)
+        try:
+            expected: protocol.Message | type[MalformedMessage] = _read_update(frame)
+        except MalformedMessage:
+            expected = MalformedMessage
+        if expected is MalformedMessage:
+            with pytest.raises(MalformedMessage):
+                protocol.decode_message(frame)
+        else:
+            assert protocol.decode_message(frame) == expected

@@ -6,9 +6,9 @@ through the driver connection it costs ~0.2 ms. So the appender speaks to the dr
 same tables and value formats SQLAlchemy uses, and takes a fresh connection after any failure.
 
 Field changes are written in the same transaction as their update. Typing makes one change per keystroke;
-a change by the same user, to the same field, from the same origin, within `burst_seconds` of that user's
-last one there (and no conflict, no comment on either) extends that entry (its `after` and time) instead
-of adding one, so the history reads like a story, also when two people type into one field in turn.
+a person's run of changes to one field within `burst_seconds` extends one entry (persistence/bursts.py),
+whose `after`, when it is a long text, is written at most once per `deferred_seconds` (and when the burst
+closes or the writer flushes, `everything=True`), so a keystroke's cost does not grow with the text.
 
 The feed's events are written here too, in the next transaction after they are handed over: on SQLite a
 second writer (the feed's own session) waited on this connection's write lock for 15 to 250 ms per publish
@@ -22,7 +22,7 @@ import base64
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence import events as events_table
 from persistence import record_values, stored_json, unique_values
+from persistence.bursts import Bursts, Plan, Unwritten, deferrable
 from persistence.changes import NewChange
 from persistence.database import Database
 from persistence.errors import DatabaseUnavailable, PersistenceError, WriteRefused, is_unavailable
@@ -74,7 +75,6 @@ _EXTEND_CHANGE_POSTGRES = "UPDATE changes SET after = $1, at = $2 WHERE id = $3"
 _EVENT_COLUMNS = "tenant_id, collection_id, record_id, type, at, user_id, fields, upto_change_id, authors"
 _EVENT_WIDTH = 9  # columns per event row
 _EVENTS_PER_STATEMENT = 1000  # 9,000 parameters: within both databases' limit of 32,766
-_MAX_OPEN_BURSTS = 10_000
 
 log = logging.getLogger(__name__)
 
@@ -99,35 +99,6 @@ class RecordTouch:
     # The record's unique values now, (field, key) (persistence/unique_values.py): its rows are replaced
     # by these. None: the record has no unique field, and its rows are left alone.
     unique_keys: tuple[tuple[str, str], ...] | None = None
-
-
-# A burst is one person's: keyed by record, field, user and origin, so two people typing into one field in
-# turn extend one entry each instead of opening a new one at every switch (8 + 8 alternating characters
-# made 16 entries when the key was record and field).
-_BurstKey = tuple[str, str, str | None, str]
-
-
-def _burst_key(change: NewChange) -> _BurstKey:
-    return (change.record_id, change.field, change.user_id, change.origin)
-
-
-@dataclass(frozen=True, slots=True)
-class _Burst:
-    change_id: int
-    user_id: str | None
-    origin: str
-    at: datetime
-    closed: bool  # a conflict or a commented entry stands alone
-
-    def extends(self, change: NewChange, at: datetime, window: timedelta) -> bool:
-        return (
-            not self.closed
-            and not change.conflict
-            and change.comment is None
-            and change.user_id == self.user_id
-            and change.origin == self.origin
-            and at - self.at <= window
-        )
 
 
 def _json(value: Any) -> str:
@@ -163,11 +134,14 @@ class _EncodedChange:
     its check cost ~2 ms)."""
 
     change: NewChange
-    after: str
+    after: str | None  # None: a long text, checked but not encoded (persistence/bursts.py)
     lost_value: str
 
 
 def _encoded(change: NewChange) -> _EncodedChange:
+    if deferrable(change.after):
+        stored_json.check_text(change.after)  # refused now, as an encoding would be
+        return _EncodedChange(change, None, _json(change.lost_value))
     return _EncodedChange(change, _json(change.after), _json(change.lost_value))
 
 
@@ -177,7 +151,7 @@ def _change_row(encoded: _EncodedChange, at: Any) -> tuple[Any, ...]:
         change.record_id,
         _field_name(change.field),
         _derived_json(change.before),
-        encoded.after,
+        _derived_json(change.after) if encoded.after is None else encoded.after,
         change.user_id,
         change.session_id,
         change.origin,
@@ -188,6 +162,11 @@ def _change_row(encoded: _EncodedChange, at: Any) -> tuple[Any, ...]:
         change.winner_user_id,
         None if change.comment is None else derived_text(change.comment),
     )
+
+
+def _extend_row(entry: Unwritten, stored_time: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    # Checked when its change came (`_encoded`); repaired rather than refused here all the same.
+    return (_derived_json(entry.after), stored_time(entry.at), entry.change_id)
 
 
 def _claims(updates: Sequence[NewUpdate]) -> list[tuple[str, int, str | None]]:
@@ -239,12 +218,11 @@ def _event_row(event: NewEvent, at: Any) -> tuple[Any, ...]:
 
 
 class LogAppender:
-    def __init__(self, database: Database, burst_seconds: float = 3.0) -> None:
+    def __init__(self, database: Database, burst_seconds: float = 3.0, deferred_seconds: float = 1.0) -> None:
         self._database = database
-        self._window = timedelta(seconds=burst_seconds)
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
-        self._bursts: dict[_BurstKey, _Burst] = {}
+        self._bursts = Bursts(timedelta(seconds=burst_seconds), timedelta(seconds=deferred_seconds))
 
     async def __aenter__(self) -> LogAppender:
         return self
@@ -252,7 +230,26 @@ class LogAppender:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._drop()
+        try:
+            if self._bursts.unwritten:  # the SQL writer flushed them already; a bare appender's user may not
+                await self.append([], {}, datetime.now(UTC), everything=True)
+        except PersistenceError as error:  # the update log holds those keystrokes: the history is behind
+            log.error("stopping with history entries not brought up to date: %s", error)
+        finally:
+            await self._drop()
+
+    def history_due_in(self, now: datetime) -> float | None:
+        """Seconds until a history entry's unwritten value is due (an `append` writes it), or None."""
+        return self._bursts.due_in(now)
+
+    @property
+    def history_unwritten(self) -> bool:
+        """Whether a history entry's newest value waits to be written (`append(..., everything=True)`)."""
+        return self._bursts.unwritten
+
+    def forget_unwritten(self) -> None:
+        """The database refused writing them (a bug, as they are stored repaired): stop retrying."""
+        self._bursts.forget_unwritten()
 
     async def append(
         self,
@@ -261,24 +258,26 @@ class LogAppender:
         at: datetime,
         changes: Sequence[NewChange] = (),
         events: Sequence[NewEvent] = (),
+        everything: bool = False,
     ) -> Appended:
         """Commit the updates (in order), their field changes, what `touched` says of each record, and the
-        feed's events, in one transaction. On failure nothing is committed and the next call reconnects;
-        the failure is `DatabaseUnavailable` (try again later) or `WriteRefused` (this cannot commit)."""
+        feed's events, in one transaction, with the history values that are due (`everything`: all that
+        wait). On failure nothing is committed and the next call reconnects; the failure is
+        `DatabaseUnavailable` (try again later) or `WriteRefused` (this cannot commit)."""
         # Before anything is sent: a value no database can hold costs no round trip and no reconnection
         # (the writer splits a refused batch to find the write; on PostgreSQL that took seconds otherwise).
         encoded = [_encoded(change) for change in changes]
-        bursts: dict[_BurstKey, _Burst] = {}  # merged into self._bursts only once committed
+        bursts = self._bursts.plan(at)  # applied only once committed
         taken: dict[str, list[Taken]] = {}
         try:
             driver = await self._driver_connection()
             if self._database.dialect == "sqlite":
                 event_ids = await self._append_sqlite(
-                    driver, updates, touched, at, encoded, events, bursts, taken
+                    driver, updates, touched, encoded, events, bursts, everything, taken
                 )
             else:
                 event_ids = await self._append_postgres(
-                    driver, updates, touched, at, encoded, events, bursts, taken
+                    driver, updates, touched, encoded, events, bursts, everything, taken
                 )
         except BaseException as exc:
             await self._drop()
@@ -288,35 +287,18 @@ class LogAppender:
             if is_unavailable(exc):
                 raise DatabaseUnavailable(self._database.display_url, _reason(exc)) from exc
             raise WriteRefused(_reason(exc)) from exc
-        self._bursts.update(bursts)
-        if len(self._bursts) > _MAX_OPEN_BURSTS:
-            self._bursts = {k: b for k, b in self._bursts.items() if at - b.at <= self._window}
-        newest: dict[str, int] = {}
-        for (record_id, *_), burst in bursts.items():
-            newest[record_id] = max(newest.get(record_id, 0), burst.change_id)
-        return Appended(newest, event_ids, taken)
-
-    def _plan(self, change: NewChange, at: datetime, bursts: dict[_BurstKey, _Burst]) -> _Burst | None:
-        """The open burst this change extends, if any."""
-        key = _burst_key(change)
-        burst = bursts.get(key) or self._bursts.get(key)
-        return burst if burst is not None and burst.extends(change, at, self._window) else None
-
-    def _opened(
-        self, change: NewChange, change_id: int, at: datetime, bursts: dict[_BurstKey, _Burst]
-    ) -> None:
-        closed = change.conflict or change.comment is not None
-        bursts[_burst_key(change)] = _Burst(change_id, change.user_id, change.origin, at, closed)
+        bursts.commit()
+        return Appended(bursts.newest(), event_ids, taken)
 
     async def _append_sqlite(
         self,
         driver: Any,
         updates: Sequence[NewUpdate],
         touched: Mapping[str, RecordTouch],
-        at: datetime,
         changes: Sequence[_EncodedChange],
         events: Sequence[NewEvent],
-        bursts: dict[_BurstKey, _Burst],
+        bursts: Plan,
+        everything: bool,
         taken: dict[str, list[Taken]],
     ) -> list[int]:
         # The whole transaction in one call on aiosqlite's worker thread: one hop there and back instead
@@ -324,7 +306,9 @@ class LogAppender:
         # aiosqlite has no public way to run a function on its thread; `_execute` is what its own
         # methods use. The loop does not touch `self._bursts` while this runs: appends are sequential.
         def write() -> list[int]:
-            return self._write_sqlite(driver._conn, updates, touched, at, changes, events, bursts, taken)
+            return self._write_sqlite(
+                driver._conn, updates, touched, changes, events, bursts, everything, taken
+            )
 
         result: list[int] = await driver._execute(write)
         return result
@@ -334,13 +318,13 @@ class LogAppender:
         connection: sqlite3.Connection,
         updates: Sequence[NewUpdate],
         touched: Mapping[str, RecordTouch],
-        at: datetime,
         changes: Sequence[_EncodedChange],
         events: Sequence[NewEvent],
-        bursts: dict[_BurstKey, _Burst],
+        bursts: Plan,
+        everything: bool,
         taken: dict[str, list[Taken]],
     ) -> list[int]:
-        created = _sqlite_time(at)
+        created = _sqlite_time(bursts.at)
         if updates:
             connection.executemany(
                 _INSERT_SQLITE,
@@ -356,25 +340,31 @@ class LogAppender:
                     for record, t in touched.items()
                 ],
             )
-            connection.executemany(record_values.DELETE_SQLITE, [(record,) for record in touched])
-            connection.executemany(
-                record_values.INSERT_SQLITE,
-                [
-                    row
-                    for record, t in touched.items()
-                    for row in record_values.sqlite_parameters(record, t.summary)
-                ],
-            )
+            rewrite = record_values.Rewrite()
+            for record, t in touched.items():
+                stored = connection.execute(record_values.SELECT_SQLITE, (record,))
+                rewrite.add(record, stored, record_values.sqlite_parameters(record, t.summary))
+            if rewrite.delete:
+                connection.executemany(record_values.DELETE_FIELD_SQLITE, rewrite.delete)
+            if rewrite.update:
+                connection.executemany(record_values.UPDATE_SQLITE, rewrite.update)
+            if rewrite.insert:
+                connection.executemany(record_values.INSERT_SQLITE, rewrite.insert)
             _index_unique_sqlite(connection, touched, taken)
         for encoded in changes:
             change = encoded.change
-            burst = self._plan(change, at, bursts)
+            burst = bursts.extends(change)
             if burst is not None:
-                connection.execute(_EXTEND_CHANGE_SQLITE, (encoded.after, created, burst.change_id))
-                bursts[_burst_key(change)] = replace(burst, at=at)
-            else:
-                cursor = connection.execute(_INSERT_CHANGE_SQLITE, _change_row(encoded, created))
-                self._opened(change, cursor.lastrowid or 0, at, bursts)
+                if encoded.after is not None:
+                    connection.execute(_EXTEND_CHANGE_SQLITE, (encoded.after, created, burst.change_id))
+                bursts.extended(change, burst, written=encoded.after is not None)
+                continue
+            if (closed := bursts.closing(change)) is not None:
+                connection.execute(_EXTEND_CHANGE_SQLITE, _extend_row(closed, _sqlite_time))
+            cursor = connection.execute(_INSERT_CHANGE_SQLITE, _change_row(encoded, created))
+            bursts.opened(change, cursor.lastrowid or 0)
+        if due := bursts.due(everything):
+            connection.executemany(_EXTEND_CHANGE_SQLITE, [_extend_row(e, _sqlite_time) for e in due])
         event_ids = []
         for sql, parameters in _event_statements(events, lambda _: "?", _sqlite_time):
             event_ids += sorted(row[0] for row in connection.execute(sql, parameters).fetchall())
@@ -386,13 +376,14 @@ class LogAppender:
         driver: Any,
         updates: Sequence[NewUpdate],
         touched: Mapping[str, RecordTouch],
-        at: datetime,
         changes: Sequence[_EncodedChange],
         events: Sequence[NewEvent],
-        bursts: dict[_BurstKey, _Burst],
+        bursts: Plan,
+        everything: bool,
         taken: dict[str, list[Taken]],
     ) -> list[int]:
         event_ids = []
+        at = bursts.at
         async with driver.transaction():
             if updates:
                 await driver.executemany(
@@ -409,25 +400,34 @@ class LogAppender:
                         for record, t in touched.items()
                     ],
                 )
-                await driver.executemany(record_values.DELETE_POSTGRES, [(record,) for record in touched])
-                await driver.executemany(
-                    record_values.INSERT_POSTGRES,
-                    [
-                        row
-                        for record, t in touched.items()
-                        for row in record_values.postgres_parameters(record, t.summary)
-                    ],
-                )
+                stored: dict[str, list[Any]] = {}
+                for row in await driver.fetch(record_values.SELECT_POSTGRES, list(touched)):
+                    stored.setdefault(row[0], []).append(tuple(row)[1:])
+                rewrite = record_values.Rewrite()
+                for record, t in touched.items():
+                    new = record_values.postgres_parameters(record, t.summary)
+                    rewrite.add(record, iter(stored.get(record, ())), new)
+                if rewrite.delete:
+                    await driver.executemany(record_values.DELETE_FIELD_POSTGRES, rewrite.delete)
+                if rewrite.update:
+                    await driver.executemany(record_values.UPDATE_POSTGRES, rewrite.update)
+                if rewrite.insert:
+                    await driver.executemany(record_values.INSERT_POSTGRES, rewrite.insert)
                 await self._index_unique_postgres(driver, touched, taken)
             for encoded in changes:
                 change = encoded.change
-                burst = self._plan(change, at, bursts)
+                burst = bursts.extends(change)
                 if burst is not None:
-                    await driver.execute(_EXTEND_CHANGE_POSTGRES, encoded.after, at, burst.change_id)
-                    bursts[_burst_key(change)] = replace(burst, at=at)
-                else:
-                    change_id = await driver.fetchval(_INSERT_CHANGE_POSTGRES, *_change_row(encoded, at))
-                    self._opened(change, change_id, at, bursts)
+                    if encoded.after is not None:
+                        await driver.execute(_EXTEND_CHANGE_POSTGRES, encoded.after, at, burst.change_id)
+                    bursts.extended(change, burst, written=encoded.after is not None)
+                    continue
+                if (closed := bursts.closing(change)) is not None:
+                    await driver.execute(_EXTEND_CHANGE_POSTGRES, *_extend_row(closed, _utc))
+                change_id = await driver.fetchval(_INSERT_CHANGE_POSTGRES, *_change_row(encoded, at))
+                bursts.opened(change, change_id)
+            if due := bursts.due(everything):
+                await driver.executemany(_EXTEND_CHANGE_POSTGRES, [_extend_row(e, _utc) for e in due])
             if events:  # late in the transaction (held to its commit): other nodes wait as little as can be
                 await events_table.lock_tenants(driver, (event.tenant_id for event in events))
             for sql, parameters in _event_statements(events, lambda number: f"${number}", _utc):

@@ -101,3 +101,9 @@ def _repaired(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     return value
+
+
+def check_text(text: str) -> None:
+    """`UnstorableValue` for a text `dumps` would refuse (a lone surrogate), without encoding it."""
+    if _has_lone_surrogate(text):
+        raise UnstorableValue("text that is not valid Unicode (a lone surrogate)")

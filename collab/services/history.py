@@ -63,6 +63,9 @@ class History:
             before_id=query.before_id,
             conflicts_only=query.conflicts_only,
         )
+        # An entry someone is extending by typing into a long text has its newest value written at most
+        # once a second (persistence/bursts.py): the flush writes it, so the page is up to date.
+        await self._registry.flush()
         async with self._database.session() as session:
             # A deleted record's history stays readable to those who may read the record: it tells what
             # was there before someone decides to bring it back.

@@ -18,6 +18,11 @@ Every outcome is a value (`collab/store/writes.py`): one `Committed` per transac
 refused write, handed to each consumer (`subscribe`) in commit order. Consumers (the registry for its
 rooms, the change feed) must not block; the writer never calls into a room or its document.
 
+History entries that a person keeps extending by typing into a long text have their newest value written
+at most once a second (persistence/bursts.py): with the next commit once it is due, by the writer itself
+when nothing else comes, and before `flush()` returns (so a request that flushes, an evicted room and the
+shutdown find the history up to date).
+
 The change feed's events ride along (`store_events`): they go into the next transaction, after the updates
 they describe, and come back with their ids in that transaction's `Committed`, so they are pushed in id
 order. A split keeps them: they are stored apart from the updates, and split in turn only if they
@@ -29,14 +34,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from collab.metrics import UNREAD, Metrics
 from collab.origin import OriginKind
-from collab.records.document import summarize
+from collab.records.document import SEARCH_TEXT_CHARS, summarize
 from collab.store.writes import Committed, PendingWrite, Refused, WriteOutcome
 from persistence import update_log
 from persistence.changes import NewChange
@@ -50,6 +55,10 @@ log = logging.getLogger(__name__)
 
 _RETRY_SECONDS = (0.05, 0.2, 1.0, 2.0)
 _EARLIER_REFUSED = "an earlier update of this record was refused"
+# `summarize` keeps the first 200 characters of a text and the first 4,000 of the search text: a longer text
+# is cut before (lower-casing 300,000 characters cost ~0.2 ms per keystroke), with room to spare for NULs,
+# which the search text leaves out, and for lower-casing's look at what follows a letter.
+_TEXT_CUT = 2 * SEARCH_TEXT_CHARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +88,11 @@ class SqlUpdateWriter:
         burst_seconds: float = 3.0,
         shutdown_grace_seconds: float = 10.0,
         metrics: Metrics = UNREAD,
+        history_deferred_seconds: float = 1.0,
     ) -> None:
         self._database = database
         self._metrics = metrics
-        self._appender = LogAppender(database, burst_seconds)
+        self._appender = LogAppender(database, burst_seconds, history_deferred_seconds)
         self._batch_max = batch_max
         self._grace = shutdown_grace_seconds
         self._queue: list[PendingWrite] = []
@@ -98,6 +108,10 @@ class SqlUpdateWriter:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._consumers: list[Consumer] = []
+        # `flush()` asks for the history's waiting values once the writes before it settled: up to which
+        # count of settled writes they are asked for, and written.
+        self._history_asked = -1
+        self._history_written = -1
 
     async def __aenter__(self) -> SqlUpdateWriter:
         self._task = asyncio.create_task(self._run(), name="collab-writer")
@@ -155,9 +169,13 @@ class SqlUpdateWriter:
         Raises `DatabaseUnavailable` once the database has not answered for `shutdown_grace_seconds`; the
         updates stay queued and are still retried."""
         target = self._submitted
+        history = self._appender.history_unwritten
+        if history:
+            self._history_asked = max(self._history_asked, target)
+            self._wakeup.set()
         loop = asyncio.get_running_loop()
         async with self._progress:
-            while self._settled < target:
+            while self._settled < target or (history and self._history_written < target):
                 if self._task is not None and self._task.done():
                     raise RuntimeError("the update writer stopped with updates unstored")
                 stalled = 0.0 if self._waiting_since is None else loop.time() - self._waiting_since
@@ -172,11 +190,19 @@ class SqlUpdateWriter:
 
     async def _run(self) -> None:
         while True:
+            if self._history_asked > self._history_written and self._settled >= self._history_asked:
+                await self._write_history(everything=True)
+                continue
             if not self._queue and not self._event_jobs:
                 if self._stopping:
                     return
                 self._wakeup.clear()
-                await self._wakeup.wait()
+                due = self._appender.history_due_in(utcnow())
+                try:
+                    async with asyncio.timeout(due):
+                        await self._wakeup.wait()
+                except TimeoutError:
+                    await self._write_history(everything=False)
                 continue
             batch = self._queue[: self._batch_max]
             del self._queue[: len(batch)]
@@ -211,6 +237,19 @@ class SqlUpdateWriter:
                 await self._split(writes, jobs, refused.reason)
             else:
                 self._committed(writes, jobs, appended)
+        async with self._progress:
+            self._progress.notify_all()
+
+    async def _write_history(self, everything: bool) -> None:
+        """Write the history values that wait (`everything`) or are due, in a transaction of their own."""
+        upto = self._settled
+        try:
+            await self._commit_when_available([], [], history=everything)
+        except WriteRefused as refused:  # stored repaired, so a bug: say so rather than retry for ever
+            log.error("history entries could not be brought up to date: %s", refused.reason)
+            self._appender.forget_unwritten()
+        if everything:
+            self._history_written = upto
         async with self._progress:
             self._progress.notify_all()
 
@@ -281,9 +320,12 @@ class SqlUpdateWriter:
             if not job.done.done():
                 job.done.set_result(ids)
 
-    async def _commit_when_available(self, writes: list[PendingWrite], jobs: list[_EventJob]) -> Appended:
+    async def _commit_when_available(
+        self, writes: list[PendingWrite], jobs: list[_EventJob], history: bool | None = None
+    ) -> Appended:
         """Commit, retrying with back-off for as long as the database is unavailable; `WriteRefused` when
-        it answers with a refusal."""
+        it answers with a refusal. `history`: a transaction of the history's waiting values alone, all of
+        them (True) or those that are due (False)."""
         events = [event for job in jobs for event in job.events]
         loop = asyncio.get_running_loop()
         if self._waiting_since is None:
@@ -292,7 +334,10 @@ class SqlUpdateWriter:
         while True:
             started = loop.time()
             try:
-                appended = await self._commit(writes, events)
+                if history is None:
+                    appended = await self._commit(writes, events)
+                else:
+                    appended = await self._appender.append([], {}, utcnow(), everything=history)
             except DatabaseUnavailable as unavailable:
                 delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
                 log.warning(
@@ -329,7 +374,7 @@ class SqlUpdateWriter:
         touched = {}
         for write in reversed(batch):  # the newest write of each record names its last author
             if write.record_id not in touched and write.fields is not None:
-                summary, search_text = summarize(dict(write.fields))
+                summary, search_text = summarize(_bounded(write.fields))
                 touched[write.record_id] = RecordTouch(
                     write.origin.user_id, summary, search_text, write.unique_keys
                 )
@@ -352,6 +397,19 @@ class SqlUpdateWriter:
             for change in write.changes
         ]
         return await self._appender.append(rows, touched, now, changes, events)
+
+
+def _bounded(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields with long texts cut to what `summarize` can use of them (the same summary and search
+    text, in time that does not grow with a text's length)."""
+    return {
+        key: value[:_TEXT_CUT]
+        if isinstance(value, str)
+        and len(value) > _TEXT_CUT
+        and value.count("\x00", 0, _TEXT_CUT) <= SEARCH_TEXT_CHARS // 2
+        else value
+        for key, value in fields.items()
+    }
 
 
 def _emit(consumers: list[Consumer], outcome: WriteOutcome) -> None:

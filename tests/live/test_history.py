@@ -129,6 +129,23 @@ async def test_typing_makes_one_entry_not_one_per_keystroke(
     assert notes[0]["after"] == text[:200]
 
 
+async def test_typing_into_a_long_text_reads_its_newest_value_at_once(
+    live_server: LiveServer, admin_token: str
+) -> None:
+    """A long text's entry is extended in memory (its value written at most once a second): a read of the
+    history right after "saved" still shows every keystroke."""
+    record = await live_server.create_record(admin_token, {"name": "Notes"})
+    async with NodeClient(name="ann") as ann:
+        await ann.connect(live_server.ws_url, record, token=admin_token)
+        text = "long " * 1_000
+        await ann.text_insert("notes", None, text)
+        for char in "and more":
+            await ann.text_insert("notes", None, char)
+        await ann.wait_saved()
+        notes = await history(live_server, admin_token, record, field="notes")
+    assert notes[0]["after"] == text + "and more"
+
+
 async def test_history_is_tenant_scoped_and_put_back_needs_an_editor(
     live_server: LiveServer, admin_token: str
 ) -> None:

@@ -5,6 +5,7 @@ thread, so a half-done one must still be dropped whole)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -64,3 +65,37 @@ async def test_typing_extends_one_entry_and_a_refused_append_leaves_no_entry_ope
 
     assert await history(database, record) == [LONG_TEXT + "abcd"]
     assert list(appended.newest_changes) == [record]
+
+
+async def test_a_long_texts_entry_is_written_once_a_second_when_it_closes_and_on_exit(
+    database: Database, make_record: MakeRecord
+) -> None:
+    record = await make_record()
+    at = datetime.now(UTC)
+    text = "x" * 10_000
+    async with LogAppender(database, burst_seconds=3, deferred_seconds=1) as appender:
+        await appender.append([update(record)], {}, at, [typed(record, "", text)])
+        for tenth in range(1, 5):  # typing: the entry keeps its value for up to a second
+            key = at + timedelta(seconds=tenth / 10)
+            await appender.append([update(record)], {}, key, [typed(record, text, text + "a" * tenth)])
+        assert await history(database, record) == [text]
+        assert appender.history_due_in(at + timedelta(seconds=0.5)) == pytest.approx(0.6)
+        late = at + timedelta(seconds=1.1)  # a second after the first unwritten key: due with this append
+        await appender.append([update(record)], {}, late, [typed(record, text, text + "b")])
+        assert await history(database, record) == [text + "b"]
+
+        # A new entry of the same person and field (a comment stands alone) writes the open one first.
+        again = late + timedelta(seconds=0.1)
+        await appender.append([update(record)], {}, again, [typed(record, text, text + "c")])
+        commented = NewChange(record, "notes", text + "c", text + "d", None, None, "live", comment="why")
+        await appender.append([update(record)], {}, late + timedelta(seconds=0.2), [commented])
+        assert await history(database, record) == [text + "c", text + "d"]
+
+        # What waits is written on exit (the writer flushes it before: collab/store/writer.py).
+        more = NewChange(record, "notes", text, text + "e", "someone", None, "live")
+        await appender.append([update(record)], {}, late + timedelta(seconds=0.3), [more])
+        await appender.append(
+            [update(record)], {}, late + timedelta(seconds=0.4), [replace(more, after=text + "ef")]
+        )
+        assert (await history(database, record))[-1] == text + "e"
+    assert (await history(database, record))[-1] == text + "ef"

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, text, update
 
 from persistence import record_values
 from persistence.database import Database
+from persistence.log_appender import LogAppender, RecordTouch
 from persistence.models import Collection, Record, RecordValue, Tenant, ValueCount, new_id
 from persistence.tenant_scope import APP_ROLE, tenant_scope
 
@@ -196,3 +197,28 @@ async def test_concurrent_writers_keep_the_counts_exact(database_url: str) -> No
         with tenant_scope(tenant):
             kept = await _kept_and_counted(database, collection)
     assert kept == {("age", "numbers"): writers}  # each writer's last commit (step 24) set `age`
+
+
+async def test_commits_rewrite_changed_values_only_and_the_counts_stay_exact(database: Database) -> None:
+    tenant, collection = await _tenant_with_collection(database)
+    record = Record(id=new_id(), tenant_id=tenant, collection_id=collection)
+    async with database.session() as session, session.begin():
+        session.add(record)
+    summaries: list[dict[str, Any]] = [
+        {"email": "a@example.com", "age": 3, "active": True, "tags": ["x", "y"]},
+        {"email": "a@example.com", "age": 4, "active": True, "tags": ["x", "y"]},  # one value changed
+        {"email": "a@example.com", "age": "12.50", "active": True, "tags": ["y"]},  # a type; an item gone
+        {"email": "a@example.com", "age": "12.50", "day": "2026-01-02"},  # fields gone, one added
+        {"email": "a@example.com", "age": "12.50", "day": "2026-01-02"},  # nothing changed
+        {},
+    ]
+    async with LogAppender(database) as appender:
+        for summary in summaries:
+            touch = RecordTouch(None, summary, "")
+            await appender.append([], {record.id: touch}, dt.datetime.now(dt.UTC))
+            async with database.session() as session:
+                stored = await session.scalars(select(RecordValue).where(RecordValue.record_id == record.id))
+                rows = {(v.field, v.text_value, v.number_value, v.bool_value, v.decimal_key) for v in stored}
+            expected = {(r[0], r[1], r[3], r[5], r[6]) for r in record_values.rows_of(summary)}
+            assert rows == expected
+            await _kept_and_counted(database, collection)

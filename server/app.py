@@ -323,7 +323,10 @@ class CollabApp:
             )
             await stopping(scope, receive, send)
         elif scope["type"] == "websocket":
-            await self.websocket_app({**scope, "app": self.http_app}, receive, send)
+            # Set on the server's own scope (as Starlette does), not a copy: a copy would live as long as
+            # the connection, ~0.7 KB per idle record (issue 17).
+            scope["app"] = self.http_app
+            await self.websocket_app(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == FEED_PATH:
             await self.feed_app({**scope, "app": self.http_app}, receive, send)
         else:

@@ -42,7 +42,9 @@ async def websocket_app(scope: Scope, receive: Receive, send: Send) -> None:
     """The ASGI app for every WebSocket; `scope["app"]` must be the Starlette app (for its services)."""
     path: str = scope["path"]
     record_id = path[len(_PREFIX) :] if path.startswith(_PREFIX) else ""
-    websocket = WebSocket({**scope, "path_params": {"record_id": record_id}}, receive, send)
+    # On the server's scope itself, as Starlette's router does: a copy would live as long as the connection.
+    scope["path_params"] = {"record_id": record_id}
+    websocket = WebSocket(scope, receive, send)
     if not record_id or "/" in record_id:
         # Any other path is refused exactly like a record that does not exist.
         await websocket.accept(headers=response_headers())

@@ -22,7 +22,7 @@ from tests.collab.services.conftest import RecordingChannel, Stack, given, runni
 SESSIONS_COLD = 1
 SESSIONS_WARM = 1
 # Statements (on PostgreSQL, the transaction's tenant or system setting is one more each).
-STATEMENTS_COLD = {"sqlite": 5, "postgresql": 6}
+STATEMENTS_COLD = {"sqlite": 4, "postgresql": 5}
 STATEMENTS_WARM = {"sqlite": 1, "postgresql": 2}
 
 

@@ -74,3 +74,39 @@ async def test_a_deadline_closes_the_connection() -> None:
     strangers.wait(slow, 0.01)
     await asyncio.wait_for(slow.timed_out.wait(), 5)
     assert strangers.count == 0
+
+
+# --- what each WebSocket connection keeps: the protocol's lighter receive queue and writable flag -----------
+
+
+async def test_the_inbox_hands_messages_to_its_reader_in_order() -> None:
+    from server.strangers import _Inbox
+
+    inbox = _Inbox()
+    reader = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)  # the reader waits on an empty inbox
+    inbox.put_nowait("connect")
+    inbox.put_nowait("receive")
+    assert await reader == "connect" and inbox.qsize() == 1 and not inbox.empty()
+    assert await inbox.get() == "receive" and inbox.empty()
+    cancelled = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    inbox.put_nowait("disconnect")  # a reader that gave up leaves nothing behind
+    assert await asyncio.wait_for(inbox.get(), 1) == "disconnect"
+
+
+async def test_the_flag_wakes_every_waiter_when_set_again() -> None:
+    from server.strangers import _Flag
+
+    flag = _Flag()
+    flag.set()
+    assert flag.is_set() and await flag.wait()
+    flag.clear()
+    waiters = [asyncio.create_task(flag.wait()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(waiter.done() for waiter in waiters)
+    flag.set()
+    assert await asyncio.wait_for(asyncio.gather(*waiters), 1) == [True, True]

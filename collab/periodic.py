@@ -14,15 +14,28 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
+# How long a cancelled task may go on before it is cancelled again.
+_RECANCEL_SECONDS = 0.5
+
+
 async def stop_tasks(*tasks: asyncio.Task[None] | None) -> None:
-    """Cancel the background tasks of a part that is stopping, and wait until each has ended."""
+    """Cancel the background tasks of a part that is stopping, and wait until each has ended.
+
+    A task still running some time after its cancel is cancelled again: on Python 3.11 a cancel that comes
+    as a timeout inside the task expires (`asyncio.timeout`, redis-py's reads with a timeout) becomes that
+    timeout's TimeoutError, and a loop that reads again never ends (a shutdown hung once in CI so)."""
     for task in tasks:
         if task is not None:
             task.cancel()
     for task in tasks:
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            continue
+        while not task.done():
+            await asyncio.wait({task}, timeout=_RECANCEL_SECONDS)
+            if not task.done():
+                task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Periodic:

@@ -98,7 +98,9 @@ export function showConflicts (recordId, fields, { me, canEdit }) {
       draw()
     } catch (error) {
       // Offline or a passing failure: what is shown stays until the next notice or reconnection asks again.
-      if (!error.offline && !stopped) console.warn('open conflicts could not be read', error)
+      // 404: the record was deleted meanwhile (its page says so, and asks again once it is back).
+      const gone = error.status === 404
+      if (!error.offline && !gone && !stopped) console.warn('open conflicts could not be read', error)
     }
   }
 

@@ -96,13 +96,7 @@ _log = UpdateRow.__table__
 # snapshot written, and the rows it covers deleted, between two statements could not hide rows from it).
 # One statement fewer per cold join (issue 17).
 _newest = _NEWEST_SNAPSHOT.subquery()
-_covered = (
-    select(_snapshots.c.upto_seq)
-    .where(_snapshots.c.record_id == bindparam("record_id"))
-    .order_by(_snapshots.c.upto_seq.desc(), _snapshots.c.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
+_covered = _NEWEST_SNAPSHOT.with_only_columns(_snapshots.c.upto_seq).scalar_subquery()
 _STORED_STATE = union_all(
     select(literal_column("0").label("part"), _newest.c.state.label("data"), _newest.c.upto_seq.label("seq")),
     select(literal_column("1"), _log.c.data, _log.c.seq).where(

@@ -126,13 +126,7 @@ class _Reader:
 
     def count(self, min_bytes_each: int = 1) -> int:
         """A number of elements, each of which needs at least ``min_bytes_each`` more bytes."""
-        data = self.data
-        pos = self.pos
-        if pos < len(data) and data[pos] < 0x80:  # `var_uint`'s one-byte case, inline: most counts
-            self.pos = pos + 1
-            n = data[pos]
-        else:
-            n = self.var_uint()
+        n = self.var_uint()
         if n * min_bytes_each > len(self.data) - self.pos:
             raise self.fail(f"count {n} exceeds the remaining input")
         return n

@@ -119,6 +119,9 @@ async def test_links_decimals_and_checked_emails(
     # A click on the chip opens the linked record.
     await chips.get_by_role("link", name="Apollo Moonshot").click()
     await expect(page.get_by_test_id("field-name")).to_have_value("Apollo Moonshot", timeout=DEADLINE_MS)
+    # Connected before leaving: the value shows from this device's copy at once, and leaving while the
+    # socket still connects makes Chromium warn that it was closed before it was established.
+    await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
     await page.go_back()
 
     # A decimal is the exact string typed; more decimals than the scale are explained, not stored.

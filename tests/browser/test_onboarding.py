@@ -24,7 +24,8 @@ async def test_an_organisation_registers_itself_and_its_admin_is_signed_in(
     SECRETS_SEEN.add(PASSWORD)
     server = AppServer(database_url, tmp_path / "server.log", env={"COLLAB_TENANT_REGISTRATION": "true"})
     async with running(server):
-        page = await (await browser.new_context()).new_page()
+        context = await browser.new_context()
+        page = await context.new_page()
         await page.goto(server.base_url + "/")
         await expect(page.get_by_test_id("login-form")).to_be_visible()
         page_errors.watch(page, "newcomer")  # from here: the signed-out load's own 401 is expected
@@ -39,6 +40,8 @@ async def test_an_organisation_registers_itself_and_its_admin_is_signed_in(
         await form.get_by_role("button", name="Create organisation").click()
         await expect(page.get_by_test_id("record-list")).to_be_visible(timeout=DEADLINE_MS)
         await expect(page.get_by_text("Ana")).to_be_visible()
+        # Closed while the server runs: once it stops, the signed-in page's feed would fail to reconnect.
+        await context.close()
     assert page_errors.messages == []
 
 

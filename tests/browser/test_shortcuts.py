@@ -71,6 +71,17 @@ async def test_the_palette_jumps_to_collections_and_records(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Grace Hopper")
     await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
 
+    # Enter pressed before the search has answered goes to the first match of what was typed (it went to
+    # the first collection still listed, or nowhere while the list was being refreshed).
+    await page.goto(f"{live_server.base_url}/#/c/customers")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+    await open_palette(page)
+    await expect(options).to_have_count(2, timeout=DEADLINE_MS)
+    await page.keyboard.type("grace")
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(f"#/records/{grace}$"), timeout=DEADLINE_MS)
+    await expect(page.get_by_test_id("save-state")).to_have_text(SAVED, timeout=DEADLINE_MS)
+
     # It opens while typing in a field too; Escape closes it and gives the focus back.
     field = page.get_by_test_id("field-full_name")
     await field.click()

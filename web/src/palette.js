@@ -46,6 +46,9 @@ export function openPalette () {
   let items = []
   let active = -1
   let asked = 0 // the newest query's number: older answers are dropped
+  /** @type {string | null} */
+  let answered = null // the query whose whole answer is shown (records included)
+  let moved = false // the arrows chose among the options shown
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer
 
@@ -74,6 +77,7 @@ export function openPalette () {
   const show = (next, words) => {
     items = next
     active = items.length > 0 ? 0 : -1
+    moved = false
     status.textContent = words ?? (items.length === 0 ? 'Nothing matches.' : `${items.length} ${items.length === 1 ? 'match' : 'matches'}`)
     draw()
   }
@@ -82,14 +86,21 @@ export function openPalette () {
     const query = input.value
     const mine = ++asked
     show(paletteItems(query, collections, []), query.trim() ? 'Searching…' : undefined)
-    if (!query.trim()) return
+    if (!query.trim()) {
+      answered = query
+      return
+    }
     const searched = collections.slice(0, SEARCHED_COLLECTIONS)
     const found = await Promise.all(searched.map(async (collection) => ({
       collection,
       records: await api.listRecords(collection.name, query).catch(() => [])
     })))
-    if (mine === asked && open === dialog) show(paletteItems(query, collections, found))
+    if (mine === asked && open === dialog) {
+      show(paletteItems(query, collections, found))
+      answered = query
+    }
   }
+  const goToActive = () => { if (active >= 0 && items[active]) go(items[active]) }
 
   /** @param {PaletteItem} item */
   const go = (item) => {
@@ -105,10 +116,19 @@ export function openPalette () {
     if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault()
       active = moveActive(active, event.key === 'ArrowDown' ? 1 : -1, items.length)
+      moved = true
       draw()
     } else if (event.key === 'Enter') {
       event.preventDefault()
-      if (active >= 0 && items[active]) go(items[active])
+      if (moved || answered === input.value) {
+        goToActive()
+        return
+      }
+      // Typed faster than the search answers: what is shown may be an older query's answer, or no
+      // records yet. Enter goes to the first match of what was typed, once it is known.
+      clearTimeout(timer)
+      const query = input.value
+      search().then(() => { if (open === dialog && answered === query && input.value === query) goToActive() })
     }
   })
   dialog.addEventListener('close', () => {

@@ -106,6 +106,9 @@ class Settings:
     retention_check_seconds: float = 3600.0
     # The group-commit writer takes at most this many updates in one transaction.
     write_batch_max: int = 500
+    # ... and starts a commit at most this often, so that writes arriving meanwhile share one transaction
+    # and one fsync (0: commit as soon as the previous commit ends).
+    write_commit_interval_seconds: float = 0.0
     # How long the writer's flush (a request waiting for its write, eviction, shutdown) waits for a database
     # that does not answer before giving up with 503 / stopping anyway; queued updates are never confirmed.
     shutdown_grace_seconds: float = 10.0

@@ -113,6 +113,7 @@ def create_app(settings: Settings) -> CollabApp:
                     settings.history_burst_seconds,
                     settings.shutdown_grace_seconds,
                     metrics,
+                    commit_interval_seconds=settings.write_commit_interval_seconds,
                 ) as writer,
                 # Between the two: it publishes the rooms' last updates, and its events go through the writer.
                 Feed(

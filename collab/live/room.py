@@ -135,6 +135,10 @@ class Room:
         self.stored_state_vector = doc.get_state()
         self.updates_since_snapshot = 0
         self.unsettled = 0  # writes queued whose outcome has not come back yet
+        # Connections that asked what is stored while writes were unsettled: they may hold edits that an
+        # earlier connection of theirs sent (a reconnect after a silent socket), and no write of their own
+        # will confirm those, so each commit until nothing is unsettled tells them "saved" too.
+        self._asked_while_unsettled: set[int] = set()
         self._clock = clock
         self.last_update_at = clock.monotonic()
         self.holders = 0
@@ -157,6 +161,7 @@ class Room:
         self._claimed.pop(connection.id, None)
         # A reservation outlives the connection: its offline edits under that id may come back later.
         self._announced.pop(connection.id, None)
+        self._asked_while_unsettled.discard(connection.id)
         gone = self._awareness.leave(connection.id)
         if gone is not None:
             self._broadcast(protocol.awareness(gone))
@@ -189,6 +194,8 @@ class Room:
         connection.enqueue(protocol.sync_step2(missing))
         # Tells a client that reconnects with nothing new that its earlier edits are safe.
         connection.enqueue(protocol.saved(self.stored_state_vector))
+        if self.unsettled:  # ... or that they are, once the writes in flight are stored
+            self._asked_while_unsettled.add(connection.id)
         if self._index_builder is not None:  # after this answer is on its way, not before it
             asyncio.get_running_loop().call_soon(self.build_index)
 
@@ -447,6 +454,9 @@ class Room:
         self.stored_state_vector = writes[-1].state_vector_after
         self.updates_since_snapshot += len(writes)
         due = {write.origin.connection_id for write in writes if write.origin.connection_id is not None}
+        due |= self._asked_while_unsettled
+        if not self.unsettled:
+            self._asked_while_unsettled.clear()
         if due:
             message = protocol.saved(self.stored_state_vector)
             for connection_id in due:

@@ -1,7 +1,8 @@
 """The group-commit writer: every accepted update reaches the update log before anyone hears "saved".
 
 Updates are queued in arrival order; one task commits everything that queued up meanwhile in one
-transaction, then reports what it stored. A failed commit is one of two kinds
+transaction, then reports what it stored. A commit starts at most once per `commit_interval_seconds`, so
+that under load each transaction (and its fsync) carries several updates. A failed commit is one of two kinds
 (`persistence.errors.is_unavailable` tells them apart, and the log appender translates):
 
 - The database is unavailable (down, unreachable, locked, not answering): the batch is kept whole and
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -89,8 +91,14 @@ class SqlUpdateWriter:
         shutdown_grace_seconds: float = 10.0,
         metrics: Metrics = UNREAD,
         history_deferred_seconds: float = 1.0,
+        commit_interval_seconds: float = 0.0,
     ) -> None:
         self._database = database
+        # Group commit: a commit starts at least this long after the one before (unless a batch is full
+        # or the writer stops), so that writes arriving meanwhile share its transaction and its fsync.
+        # One writer typing never waits (its commits are far apart); under load each commit takes more.
+        self._commit_interval = commit_interval_seconds
+        self._last_commit = -math.inf  # loop time at which the last commit began
         self._metrics = metrics
         self._appender = LogAppender(database, burst_seconds, history_deferred_seconds)
         self._batch_max = batch_max
@@ -204,6 +212,7 @@ class SqlUpdateWriter:
                 except TimeoutError:
                     await self._write_history(everything=False)
                 continue
+            await self._pace()
             batch = self._queue[: self._batch_max]
             del self._queue[: len(batch)]
             self._taken_jobs, self._event_jobs = self._event_jobs, []
@@ -212,6 +221,14 @@ class SqlUpdateWriter:
             finally:
                 self._refused_records.clear()
                 self._taken_jobs = []
+
+    async def _pace(self) -> None:
+        """Wait for the rest of the commit interval, letting more writes join the coming batch."""
+        loop = asyncio.get_running_loop()
+        wait = self._last_commit + self._commit_interval - loop.time()
+        if wait > 0 and not self._stopping and len(self._queue) < self._batch_max:
+            await asyncio.sleep(wait)
+        self._last_commit = loop.time()
 
     async def _stop_task(self, at_once: bool) -> None:
         """Let the task finish what is queued (feed events), unless the database is gone; then stop it."""

@@ -116,6 +116,29 @@ async def test_saved_is_sent_only_after_the_commit(
     assert premature == []
 
 
+async def test_a_reconnection_hears_saved_for_an_edit_its_earlier_connection_sent(
+    room: Room, writer: MemoryUpdateWriter
+) -> None:
+    # The page's first socket went silent after sending an edit; Retry opens a second one while that edit
+    # is still being stored. The second socket has nothing new to send, so no write of its own will
+    # confirm the edit: the room must say "saved" on it once the edit is stored.
+    ann = Peer(room, principal("ann")).join()
+    await ann.messages(1)
+    ann.edit("revenue", 5000)
+    retry = Peer(room, principal("ann"))
+    retry.doc = ann.doc
+    retry.join()
+    await retry.messages(1)
+    room.receive(retry.connection, protocol.sync_step1(ann.doc.get_state()))
+    _step2, stored_now = await retry.messages(2)
+    assert isinstance(stored_now, bytes) and ann.doc.client_id not in stored_clocks(stored_now)
+    room.receive(retry.connection, protocol.sync_step2(b"\x00\x00"))  # nothing the room lacks
+    room.leave(ann.connection)
+    writer.commit()
+    (saved,) = await retry.messages(1)
+    assert isinstance(saved, bytes) and stored_clocks(saved)[ann.doc.client_id] == 1
+
+
 async def test_step1_is_answered_with_step2_and_saved(room: Room) -> None:
     ann = Peer(room, principal("ann")).join()
     await ann.messages(1)

@@ -58,3 +58,23 @@ async def test_a_failing_consumer_does_not_hold_back_the_others(database_url: st
             ids = await asyncio.wait_for(asyncio.gather(*done), timeout=10)
     assert len(heard) == 1 and isinstance(heard[0], Committed)
     assert [event_id for event_id, _ in heard[0].events] == [i for part in ids for i in part]
+
+
+async def test_writes_that_come_within_the_commit_interval_share_one_transaction(database_url: str) -> None:
+    async with Database(database_url) as database:
+        await database.migrate()
+        async with SqlUpdateWriter(database, commit_interval_seconds=0.2) as writer:
+            commits: list[int] = []
+
+            def count(outcome: WriteOutcome) -> None:
+                if isinstance(outcome, Committed):
+                    commits.append(len(outcome.events))
+
+            writer.subscribe(count)
+            await writer.store_events(_events("first", 1))
+            later = [writer.store_events(_events("a", 1))]
+            for _ in range(5):  # the writer runs meanwhile: without the interval, "a" commits alone
+                await asyncio.sleep(0)
+            later += [writer.store_events(_events(name, 1)) for name in ("b", "c")]
+            await asyncio.gather(*later)
+    assert commits == [1, 3]

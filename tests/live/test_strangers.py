@@ -297,7 +297,7 @@ async def test_a_flood_of_sockets_leaves_health_checks_and_logins_working(served
     slowest = 0.0
     try:
         with Flood(served.server.port, 2 * SERVER_FILES, ["127.0.0.2", "127.0.0.3"]) as flood:
-            async with httpx.AsyncClient(base_url=served.server.base_url, timeout=2.0) as http:
+            async with httpx.AsyncClient(base_url=served.server.base_url, timeout=5.0) as http:
                 for _ in range(20):
                     started = asyncio.get_running_loop().time()
                     # A fresh connection each time, as a load balancer's probe makes.
@@ -309,7 +309,9 @@ async def test_a_flood_of_sockets_leaves_health_checks_and_logins_working(served
         stop.set()
         await watcher
     assert flood.reopened > SERVER_FILES  # the flood was pushed out and came back, again and again
-    assert slowest < 1.0, f"a health check took {slowest:.2f} s"
+    # Within a load balancer's usual probe timeout (before the bound, they failed outright); not tighter:
+    # on a loaded CI machine one took 1.2 s while its flood thread and browser tests shared two cores.
+    assert slowest < 2.0, f"a health check took {slowest:.2f} s"
     assert most_files - before <= BOUND + 16, f"the server held {most_files - before} more files"
     served.log_has_no_traceback()
 

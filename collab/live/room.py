@@ -135,10 +135,13 @@ class Room:
         self.stored_state_vector = doc.get_state()
         self.updates_since_snapshot = 0
         self.unsettled = 0  # writes queued whose outcome has not come back yet
-        # Connections that asked what is stored while writes were unsettled: they may hold edits that an
-        # earlier connection of theirs sent (a reconnect after a silent socket), and no write of their own
-        # will confirm those, so each commit until nothing is unsettled tells them "saved" too.
-        self._asked_while_unsettled: set[int] = set()
+        self._queued = 0  # writes ever queued, and how many of them have an outcome (in queue order)
+        self._settled = 0
+        # Connections that asked what is stored while writes were unsettled, with the count of writes
+        # queued then: they may hold edits that an earlier connection of theirs sent (a reconnect after a
+        # silent socket), which no write of their own will confirm, so each commit tells them "saved" too
+        # until those writes have all settled.
+        self._awaiting_saved: dict[int, int] = {}
         self._clock = clock
         self.last_update_at = clock.monotonic()
         self.holders = 0
@@ -161,7 +164,7 @@ class Room:
         self._claimed.pop(connection.id, None)
         # A reservation outlives the connection: its offline edits under that id may come back later.
         self._announced.pop(connection.id, None)
-        self._asked_while_unsettled.discard(connection.id)
+        self._awaiting_saved.pop(connection.id, None)
         gone = self._awareness.leave(connection.id)
         if gone is not None:
             self._broadcast(protocol.awareness(gone))
@@ -195,7 +198,7 @@ class Room:
         # Tells a client that reconnects with nothing new that its earlier edits are safe.
         connection.enqueue(protocol.saved(self.stored_state_vector))
         if self.unsettled:  # ... or that they are, once the writes in flight are stored
-            self._asked_while_unsettled.add(connection.id)
+            self._awaiting_saved[connection.id] = self._queued
         if self._index_builder is not None:  # after this answer is on its way, not before it
             asyncio.get_running_loop().call_soon(self.build_index)
 
@@ -400,6 +403,7 @@ class Room:
             )
         )
         self.unsettled += 1
+        self._queued += 1
         self._accepted_at.append(self.last_update_at)
         return edit.changes if edit is not None else ()
 
@@ -450,13 +454,15 @@ class Room:
         last one's state vector covers is stored. Each connection that wrote gets one "saved" for them.
         `taken`: unique values of the newest write that another record holds (they are corrected)."""
         self.unsettled -= len(writes)
+        self._settled += len(writes)
         self._observe_saved(len(writes))
         self.stored_state_vector = writes[-1].state_vector_after
         self.updates_since_snapshot += len(writes)
         due = {write.origin.connection_id for write in writes if write.origin.connection_id is not None}
-        due |= self._asked_while_unsettled
-        if not self.unsettled:
-            self._asked_while_unsettled.clear()
+        for connection_id, upto in list(self._awaiting_saved.items()):
+            due.add(connection_id)
+            if self._settled >= upto:
+                del self._awaiting_saved[connection_id]
         if due:
             message = protocol.saved(self.stored_state_vector)
             for connection_id in due:
@@ -540,6 +546,7 @@ class Room:
         """The database will never store this write (nor the ones after it): the live document is ahead of
         storage for good, so it is reloaded; the connection that sent it is closed for good (4400)."""
         self.unsettled -= 1
+        self._settled += 1
         if self._accepted_at:
             self._accepted_at.popleft()
         if write.origin.connection_id is not None:

@@ -137,6 +137,14 @@ async def test_a_reconnection_hears_saved_for_an_edit_its_earlier_connection_sen
     writer.commit()
     (saved,) = await retry.messages(1)
     assert isinstance(saved, bytes) and stored_clocks(saved)[ann.doc.client_id] == 1
+    # Only until then: a later commit of someone else's edit is not announced to it again.
+    bob = Peer(room, principal("bob")).join()
+    bob.edit("name", "Bob's")
+    writer.commit()
+    (forwarded,) = await retry.messages(1)
+    assert isinstance(forwarded, protocol.SyncUpdate)
+    await bob.messages(2)  # step 1, then its own "saved"
+    assert retry.channel.to_client.empty()
 
 
 async def test_step1_is_answered_with_step2_and_saved(room: Room) -> None:

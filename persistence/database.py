@@ -33,6 +33,7 @@ from sqlalchemy.pool import NullPool
 
 from persistence import stored_json, tenant_scope
 from persistence.errors import DatabaseUnavailable, InvalidDatabaseUrl, SchemaTooNew, SchemaUnknown
+from persistence.sqlite_cursor import use_one_hop_cursors
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -235,6 +236,7 @@ class Database:
             return engine
         self._create_sqlite_folder()
         engine = _create_async_engine(self.url, **options)
+        event.listen(engine.sync_engine, "connect", use_one_hop_cursors)  # first: the pragmas use it too
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         if migrating:
             event.listen(engine.sync_engine, "connect", _disable_driver_transactions)

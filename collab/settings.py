@@ -108,8 +108,8 @@ class Settings:
     write_batch_max: int = 500
     # ... and starts a commit at most this often, so that writes arriving meanwhile share one transaction
     # and one fsync (0: commit as soon as the previous commit ends). A lone editor's commits are further
-    # apart than this and never wait. bench.run at 5 updates/s x 100 records: server CPU per fanned-out
-    # update 140-150 us at 0, 117-122 at 5 ms, 94 at 10 ms; saved p99 11-16 ms at all three.
+    # apart than this and never wait. It trades "saved" latency for CPU (docs/architecture.md: Cost per
+    # update).
     write_commit_interval_seconds: float = 0.01
     # How long the writer's flush (a request waiting for its write, eviction, shutdown) waits for a database
     # that does not answer before giving up with 503 / stopping anyway; queued updates are never confirmed.

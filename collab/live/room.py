@@ -134,7 +134,6 @@ class Room:
         self.connections: dict[int, Connection] = {}
         self.stored_state_vector = doc.get_state()
         self.updates_since_snapshot = 0
-        self.unsettled = 0  # writes queued whose outcome has not come back yet
         self._queued = 0  # writes ever queued, and how many of them have an outcome (in queue order)
         self._settled = 0
         # Connections that asked what is stored while writes were unsettled, with the count of writes
@@ -149,6 +148,11 @@ class Room:
         self._awareness = Awareness()
         self._metrics = metrics
         self._accepted_at: deque[float] = deque()  # clock time of each unsettled write, oldest first
+
+    @property
+    def unsettled(self) -> int:
+        """Writes queued whose outcome has not come back yet."""
+        return self._queued - self._settled
 
     # -- connections -------------------------------------------------------------------------------------
 
@@ -402,7 +406,6 @@ class Room:
                 unique_keys=keys_of(self._unique, fields) if self._unique else None,
             )
         )
-        self.unsettled += 1
         self._queued += 1
         self._accepted_at.append(self.last_update_at)
         return edit.changes if edit is not None else ()
@@ -453,7 +456,6 @@ class Room:
         """The writer committed these writes of this room (in the order they were queued): everything the
         last one's state vector covers is stored. Each connection that wrote gets one "saved" for them.
         `taken`: unique values of the newest write that another record holds (they are corrected)."""
-        self.unsettled -= len(writes)
         self._settled += len(writes)
         self._observe_saved(len(writes))
         self.stored_state_vector = writes[-1].state_vector_after
@@ -545,7 +547,6 @@ class Room:
     def refused(self, write: PendingWrite, reason: str) -> None:
         """The database will never store this write (nor the ones after it): the live document is ahead of
         storage for good, so it is reloaded; the connection that sent it is closed for good (4400)."""
-        self.unsettled -= 1
         self._settled += 1
         if self._accepted_at:
             self._accepted_at.popleft()

@@ -19,24 +19,34 @@ async def database(tmp_path: Path) -> Database:
     return Database(f"sqlite+aiosqlite:///{tmp_path / 'one-hop.db'}")
 
 
+class Trips:
+    """Counts trips to aiosqlite's worker thread, once installed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        self._monkeypatch = monkeypatch
+
+    def install(self) -> None:
+        execute = aiosqlite.Connection._execute
+
+        async def counted(self_: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
+            self.count += 1
+            return await execute(self_, fn, *args, **kwargs)  # type: ignore[arg-type]
+
+        self._monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+
+
 async def test_every_statement_is_one_trip_and_reads_back_what_the_cursor_said(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trips = 0
-    execute = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
-        nonlocal trips
-        trips += 1
-        return await execute(self, fn, *args, **kwargs)  # type: ignore[arg-type]
-
+    counter = Trips(monkeypatch)
     async with database, database.engine.connect() as connection:
         raw = await connection.get_raw_connection()
         assert type(raw.driver_connection) is aiosqlite.Connection
         assert type(raw.dbapi_connection) is OneHopConnection
         assert isinstance(raw.dbapi_connection.cursor(), OneHopCursor)
         await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        counter.install()
 
         inserted = await connection.execute(text("INSERT INTO t (name) VALUES ('ann')"))
         assert (inserted.rowcount, inserted.lastrowid) == (1, 1)
@@ -51,8 +61,37 @@ async def test_every_statement_is_one_trip_and_reads_back_what_the_cursor_said(
         rows = await connection.execute(text("SELECT id, name FROM t ORDER BY id"))
         assert rows.keys() == ["id", "name"]
         assert rows.all() == [(1, "ann"), (2, "bob"), (3, "cy!"), (4, "di!")]
-        assert trips == 5, "one trip per statement"
+        assert counter.count == 5, "one trip per statement"
 
         with pytest.raises(IntegrityError):
             await connection.execute(text("INSERT INTO t (name) VALUES ('ann')"))
         await connection.rollback()
+
+
+async def test_ending_a_transaction_takes_a_trip_only_when_one_is_open(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = Trips(monkeypatch)
+    async with database:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+        counter.install()
+
+        async with database.session() as session:  # reads only: the driver opened no transaction
+            assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+            await session.commit()
+        assert counter.count == 1, "the statement; no commit, no rollback when the pool takes it back"
+
+        async with database.session() as session:
+            await session.execute(text("INSERT INTO t (name) VALUES ('kept')"))
+            await session.commit()
+        assert counter.count == 3, "a write's commit is a trip"
+
+        async with database.session() as session:
+            await session.execute(text("INSERT INTO t (name) VALUES ('undone')"))
+            await session.rollback()
+        assert counter.count == 5, "and so is its rollback"
+
+        async with database.engine.connect() as connection:
+            rows = await connection.execute(text("SELECT name FROM t"))
+            assert rows.scalars().all() == ["kept"]

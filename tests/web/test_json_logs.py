@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from server import cli
-from server.logs import JsonFormatter, RedactSecrets, RequestFields, log_config
+from server.logs import JsonFormatter, RedactSecrets, log_config
 from tests.support.app_server import AppServer
 from tests.support.live_server import LOG_FILES, SECRETS_SEEN, running
 from tests.support.polling import poll_until
@@ -37,22 +37,31 @@ class _ServerLines(logging.Filter):
 
 @contextlib.contextmanager
 def json_log(path: Path) -> Iterator[None]:
-    """The root logger's lines, as `collab serve --log-format json` writes them to stderr, into `path`."""
+    """The root logger's lines, as `collab serve --log-format json` writes them to stderr, into `path`:
+    the handler's filters and formatter, and the levels and filters `log_config` gives named loggers."""
+    config = log_config(log_format="json")
+    filters = {name: spec["()"] for name, spec in config["filters"].items()}
     handler = logging.FileHandler(path)
     handler.addFilter(_ServerLines())
-    for name in log_config(log_format="json")["handlers"]["stderr"]["filters"]:
-        handler.addFilter({"request": RequestFields, "redact": RedactSecrets}[name]())
+    for name in config["handlers"]["stderr"]["filters"]:
+        handler.addFilter(filters[name]())
     handler.setFormatter(JsonFormatter())
     LOG_FILES.append(path)
-    access = logging.getLogger("uvicorn.access")  # quieted as log_config quiets it: ours says more
-    level = access.level
-    access.setLevel(log_config(log_format="json")["loggers"]["uvicorn.access"]["level"])
+    saved = []
+    for name, spec in config["loggers"].items():
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, list(logger.filters)))
+        logger.setLevel(spec["level"])
+        for filter_name in spec.get("filters", ()):
+            logger.addFilter(filters[filter_name]())
     logging.getLogger().addHandler(handler)
     try:
         yield
     finally:
         logging.getLogger().removeHandler(handler)
-        access.setLevel(level)
+        for logger, level, kept in saved:
+            logger.setLevel(level)
+            logger.filters[:] = kept
         handler.close()
 
 
@@ -149,6 +158,8 @@ async def test_a_websocket_logs_its_open_and_its_close_with_the_close_code(
         return line
 
     opened, closed = of("ws-polite", "ws.open"), of("ws-polite", "ws.close")
+    polite_lines = [line for line in logged if line.get("request_id") == "ws-polite"]
+    assert polite_lines == [opened, closed], "one line as it joins (not uvicorn's and websockets' too)"
     assert opened["record"] == closed["record"] == record and opened["user"] and opened["tenant"]
     assert opened["connection"] == closed["connection"]
     assert closed["closed_by"] == "client" and closed["code"] == 1000  # the client closed first, with 1000

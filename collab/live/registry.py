@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import TracebackType
 
@@ -25,6 +26,7 @@ from collab import close_codes
 from collab.clock import SYSTEM_CLOCK, Clock
 from collab.errors import CollabError, RoomLoadFailed
 from collab.live.connection import Connection
+from collab.live.pending_index import PendingIndex
 from collab.live.room import Room, settle
 from collab.metrics import UNREAD, Metrics
 from collab.settings import Settings
@@ -59,6 +61,8 @@ class RoomRegistry:
         self._idle_since: dict[str, float] = {}
         self._housekeeping: asyncio.Task[None] | None = None
         self._per_user: Counter[str] = Counter()
+        # Loaded rooms' history indexes are built here, one at a time (collab/live/pending_index.py).
+        self._index_threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-history-index")
         # Rooms dropped as broken whose writes are not all settled: they still hear the outcomes (a refused
         # write closes its sender), and the record's next load waits until what they accepted is stored.
         self._dropped: dict[str, Room] = {}
@@ -92,6 +96,7 @@ class RoomRegistry:
         for record_id, room in list(self._rooms.items()):
             if room.updates_since_snapshot:
                 await self._snapshot(record_id, room, "shutdown")
+        self._index_threads.shutdown(wait=False, cancel_futures=True)  # a running build ends with its room
 
     async def flush(self) -> None:
         """Return once every update accepted so far is stored."""
@@ -163,7 +168,9 @@ class RoomRegistry:
                     record_id,
                     loaded.doc,
                     self._writer,
-                    index_builder=partial(field_index, record_id, loaded.doc, loaded.authors),
+                    pending_index=PendingIndex(
+                        partial(field_index, record_id, authors=loaded.authors), self._index_threads
+                    ),
                     owners=loaded.owners,
                     specs=loaded.specs,
                     on_broken=self._discard,

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from pycrdt import Doc, Map, Text, TransactionEvent, get_state
@@ -24,6 +25,7 @@ from collab.errors import MalformedMessage, RoomBroken
 from collab.live.admission import UpdateRefused, admit, clock_ends
 from collab.live.awareness import Awareness
 from collab.live.connection import Connection
+from collab.live.pending_index import PendingIndex
 from collab.metrics import UNREAD, Metrics
 from collab.origin import Origin, OriginKind
 from collab.records.correction import correct, fits
@@ -89,7 +91,7 @@ class Room:
         load: int = 0,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics = UNREAD,
-        index_builder: Callable[[], FieldIndex | None] | None = None,
+        pending_index: PendingIndex | None = None,
     ) -> None:
         self.record_id = record_id
         self.tenant_id = tenant_id
@@ -117,9 +119,10 @@ class Room:
         self._announced: dict[int, int] = {}
         self._reserved: dict[int, tuple[str, int]] = {}
         self._field_index = field_index
-        # Builds `_field_index` from the document as loaded (issue 17: it costs every struct, so a loaded
-        # room answers its first sync before building it); run before the document first changes.
-        self._index_builder = index_builder
+        # `_field_index` of the document as loaded, until built (issue 17: it costs every struct, so a
+        # loaded room answers its first sync first, then builds it on a worker thread); needed before the
+        # document first changes.
+        self._pending_index = pending_index
         # The record's field values as `read_fields` gives them, kept current from the keys each update
         # touches: every queued write carries them (for the summary) without reading the whole document.
         self._fields: Mapping[str, Any] = read_fields(doc)
@@ -203,8 +206,9 @@ class Room:
         connection.enqueue(protocol.saved(self.stored_state_vector))
         if self.unsettled:  # ... or that they are, once the writes in flight are stored
             self._awaiting_saved[connection.id] = self._queued
-        if self._index_builder is not None:  # after this answer is on its way, not before it
-            asyncio.get_running_loop().call_soon(self.build_index)
+        pending = self._pending_index
+        if pending is not None:  # after this answer is on its way, not before it, and off the loop
+            pending.start(self.doc, partial(self._index_built, pending))
 
     def _receive_update(self, connection: Connection, update: bytes) -> None:
         self._metrics.updates_in.inc()
@@ -303,14 +307,19 @@ class Room:
     @property
     def history_pending(self) -> bool:
         """Whether the history index is still to be built (`build_index`)."""
-        return self._index_builder is not None
+        return self._pending_index is not None
 
     def build_index(self) -> None:
         """Build the history index now if it is still to be built: from the document as loaded, so before
         anything changes it (an update's history is read against the index as it was before)."""
-        builder, self._index_builder = self._index_builder, None
-        if builder is not None:
-            self._field_index = builder()
+        pending, self._pending_index = self._pending_index, None
+        if pending is not None:
+            self._field_index = pending.now(self.doc)
+
+    def _index_built(self, pending: PendingIndex, index: FieldIndex | None) -> None:
+        if self._pending_index is pending:  # nothing needed it before the worker thread was done
+            self._pending_index = None
+            self._field_index = index
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self._integrated = event.update

@@ -145,7 +145,7 @@ def log_config(level: str = "INFO", log_format: str = "text") -> dict[str, Any]:
         "filters": {
             "request": {"()": RequestFields},
             "redact": {"()": RedactSecrets},
-            "websocket_accepted": {"()": RepeatedWebSocketLines},
+            "repeated_websocket_lines": {"()": RepeatedWebSocketLines},
         },
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
@@ -166,7 +166,7 @@ def log_config(level: str = "INFO", log_format: str = "text") -> dict[str, Any]:
                 "handlers": [],
                 "level": level,
                 "propagate": True,
-                "filters": ["websocket_accepted"],
+                "filters": ["repeated_websocket_lines"],
             },
             "uvicorn.access": {"handlers": [], "level": access_level, "propagate": True},
         },

@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 from pycrdt import Doc, Map, Text, TransactionEvent, get_state
@@ -208,7 +207,7 @@ class Room:
             self._awaiting_saved[connection.id] = self._queued
         pending = self._pending_index
         if pending is not None:  # after this answer is on its way, not before it, and off the loop
-            pending.start(self.doc, partial(self._index_built, pending))
+            pending.start(self.doc, self._index_built)
 
     def _receive_update(self, connection: Connection, update: bytes) -> None:
         self._metrics.updates_in.inc()
@@ -316,10 +315,11 @@ class Room:
         if pending is not None:
             self._field_index = pending.now(self.doc)
 
-    def _index_built(self, pending: PendingIndex, index: FieldIndex | None) -> None:
-        if self._pending_index is pending:  # nothing needed it before the worker thread was done
-            self._pending_index = None
-            self._field_index = index
+    def _index_built(self, index: FieldIndex | None) -> None:
+        # Only while nothing needed it first: `build_index` takes it from `PendingIndex.now`, after which
+        # the worker thread's result is never handed over.
+        self._pending_index = None
+        self._field_index = index
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self._integrated = event.update
